@@ -1,0 +1,107 @@
+"""The agent protocol every rlsuite agent implements, and the random baseline.
+
+An agent is built from a validated :class:`~rlsuite.config.Config` and the vector env it trains
+on, and offers four things (DESIGN.md, "Agent protocol")::
+
+    learn(total_steps, monitor=None)   train; report every vector step to the monitor
+    act(obs, deterministic=True)       a batch of observations -> a batch of actions
+    save(directory)                    tensors (npz / safetensors) + JSON metadata; never pickle
+    load(directory, config, envs)      classmethod: the inverse of save
+
+``learn`` calls ``monitor.on_step(...)`` after every vector step; the monitor (see
+:mod:`rlsuite.training`) does the bookkeeping shared by all agents: episode statistics,
+SPS, periodic evaluation, checkpoints, the progress display. Agents log their own extra scalars
+(losses, epsilon) with ``monitor.log(step, {...})``.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import gymnasium as gym
+
+    from rlsuite.config import Config
+    from rlsuite.training import Monitor
+
+__all__ = ["Agent", "RandomAgent"]
+
+
+class Agent(ABC):
+    """Base class of rlsuite agents: holds the config and the training envs' spaces."""
+
+    Params: ClassVar[type]  # the dataclass of this agent's hyper-parameters (validated config)
+
+    def __init__(self, config: Config, envs: gym.vector.VectorEnv) -> None:
+        self.config = config
+        self.params = config.agent.params
+        self.envs = envs
+        self.observation_space = envs.single_observation_space
+        self.action_space = envs.single_action_space
+        self.num_envs = envs.num_envs
+        self.global_step = 0
+
+    @abstractmethod
+    def learn(self, total_steps: int, monitor: Monitor | None = None) -> None:
+        """Train until ``total_steps`` env steps (summed over the batch) have been taken."""
+
+    @abstractmethod
+    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """Actions for a batch of observations (shape ``(n, *obs_shape)``)."""
+
+    @abstractmethod
+    def save(self, directory: str | Path) -> None:
+        """Write the agent to ``directory`` (created if needed)."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, directory: str | Path, config: Config, envs: gym.vector.VectorEnv) -> Agent:
+        """Rebuild an agent written by :meth:`save`."""
+
+
+@dataclass
+class RandomParams:
+    """The random agent has no hyper-parameters."""
+
+
+class RandomAgent(Agent):
+    """Uniformly random actions: the floor every learning curve is compared with."""
+
+    Params = RandomParams
+
+    def __init__(self, config: Config, envs: gym.vector.VectorEnv) -> None:
+        super().__init__(config, envs)
+        self._action_space = envs.action_space
+        self._action_space.seed(config.train.seed)
+        self._single_space = envs.single_action_space
+        self._single_space.seed(config.train.seed + 1)
+
+    def learn(self, total_steps: int, monitor: Monitor | None = None) -> None:
+        self.envs.reset(seed=self.config.train.seed)
+        while self.global_step < total_steps:
+            actions = self._action_space.sample()
+            _, rewards, terminated, truncated, infos = self.envs.step(actions)
+            self.global_step += self.num_envs
+            if monitor is not None and not monitor.on_step(self.global_step, rewards, terminated, truncated, infos):
+                break
+
+    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        return np.stack([self._single_space.sample() for _ in range(len(obs))])
+
+    def save(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "agent.json").write_text(json.dumps({"algo": "random", "global_step": self.global_step}))
+
+    @classmethod
+    def load(cls, directory: str | Path, config: Config, envs: gym.vector.VectorEnv) -> RandomAgent:
+        meta: dict[str, Any] = json.loads((Path(directory) / "agent.json").read_text())
+        agent = cls(config, envs)
+        agent.global_step = int(meta["global_step"])
+        return agent

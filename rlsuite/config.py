@@ -1,0 +1,394 @@
+"""Typed, validated configs loaded from YAML, with ``key.sub=value`` command-line overrides.
+
+A config has five sections::
+
+    env:     id, num_envs, kwargs
+    agent:   algo + that algorithm's own hyper-parameters (each agent declares a dataclass schema)
+    train:   total_steps, device, eval_every, eval_episodes, checkpoint_every, seed
+    encoder: optional pixel-encoder settings
+    log:     run_dir, name, progress
+
+Every section is a dataclass; :func:`build` checks a plain ``dict`` against it. An unknown key,
+a wrong type or an impossible value raises :class:`ConfigError` naming the key, the value given
+and what is allowed, before anything is built or written. Agents declare their hyper-parameters
+the same way (a dataclass whose fields use :func:`hp`), so one mechanism validates everything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union
+
+__all__ = [
+    "AgentConfig",
+    "Config",
+    "ConfigError",
+    "EncoderConfig",
+    "EnvConfig",
+    "LogConfig",
+    "TrainConfig",
+    "apply_overrides",
+    "build",
+    "hp",
+    "load_config",
+    "to_dict",
+]
+
+
+class ConfigError(ValueError):
+    """A config key is unknown, has the wrong type, or an impossible value."""
+
+
+def hp(
+    default: Any = dataclasses.MISSING,
+    doc: str = "",
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    default_factory: Any = dataclasses.MISSING,
+) -> Any:
+    """A documented, range-checked config field (``ge``/``gt``/``le``/``lt`` bound numbers)."""
+    metadata = {"doc": doc, "ge": ge, "gt": gt, "le": le, "lt": lt}
+    if default_factory is not dataclasses.MISSING:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+# --------------------------------------------------------------------------------------------
+# Sections
+# --------------------------------------------------------------------------------------------
+@dataclass
+class EnvConfig:
+    id: str = hp("rlsuite/GridRacetrack-v0", "Gymnasium id (ours are rlsuite/<Name>-v<N>)")
+    num_envs: int = hp(8, "environments stepped in one batch", ge=1)
+    kwargs: dict[str, Any] = hp(default_factory=dict, doc="constructor kwargs of the env")
+
+    def __post_init__(self) -> None:
+        _check_env_id(self.id)
+
+
+@dataclass
+class AgentConfig:
+    """``algo`` names the agent; ``params`` holds that agent's validated hyper-parameter dataclass."""
+
+    algo: str
+    params: Any = None
+
+
+@dataclass
+class TrainConfig:
+    total_steps: int = hp(50_000, "environment steps to train for (summed over the batch)", ge=1)
+    device: Literal["auto", "cpu", "cuda"] = hp("auto", "torch device; auto picks cuda when present")
+    eval_every: int = hp(10_000, "env steps between greedy evaluations (0: only at the end)", ge=0)
+    eval_episodes: int = hp(10, "episodes per evaluation", ge=1)
+    eval_num_envs: int = hp(4, "evaluation envs stepped in one batch", ge=1)
+    checkpoint_every: int = hp(0, "env steps between checkpoints (0: only best and last)", ge=0)
+    seed: int = hp(0, "one seed for numpy, torch, the envs and the action spaces", ge=0)
+
+
+@dataclass
+class EncoderConfig:
+    type: str = hp("nature_cnn", "pixel encoder architecture")
+    checkpoint: str | None = hp(None, "path of a pretrained encoder checkpoint")
+    freeze: bool = hp(False, "keep the encoder weights fixed while the agent trains")
+    features_dim: int = hp(256, "size of the encoder's output", ge=1)
+
+
+@dataclass
+class LogConfig:
+    run_dir: str = hp("runs", "folder that holds run directories")
+    name: str | None = hp(None, "run name (default: <algo>-<env name>)")
+    progress: Literal["auto", "bar", "lines", "none"] = hp(
+        "auto", "progress display: a bar on a terminal, periodic lines otherwise"
+    )
+    log_every_s: float = hp(5.0, "seconds between progress lines and SPS scalars", gt=0)
+
+
+@dataclass
+class Config:
+    env: EnvConfig
+    agent: AgentConfig
+    train: TrainConfig
+    log: LogConfig
+    encoder: EncoderConfig | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Building dataclasses from plain data
+# --------------------------------------------------------------------------------------------
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in typing.get_args(tp))
+    if tp is type(None):
+        return "null"
+    if origin is not None:
+        return repr(tp).replace("typing.", "")
+    return getattr(tp, "__name__", repr(tp))
+
+
+def _convert(value: Any, tp: Any, key: str) -> Any:
+    """Check ``value`` against the annotation ``tp``; return it (ints widen to float)."""
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed or isinstance(value, bool) != any(isinstance(a, bool) for a in allowed):
+            raise ConfigError(f"{key}: got {value!r}; allowed: {', '.join(repr(a) for a in allowed)}")
+        return value
+    if origin in (Union, types.UnionType):
+        errors = []
+        for option in typing.get_args(tp):
+            try:
+                return _convert(value, option, key)
+            except ConfigError as error:
+                errors.append(error)
+        raise ConfigError(f"{key}: got {value!r} ({type(value).__name__}); expected {_type_name(tp)}")
+    if tp is type(None):
+        if value is not None:
+            raise ConfigError(f"{key}: got {value!r}; expected null")
+        return None
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping of {tp.__name__} keys, got {value!r}")
+        return build(tp, value, prefix=key)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: got {value!r} ({type(value).__name__}); expected true or false")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+                return int(value)  # 1e6 in YAML is a float; accept whole numbers
+            raise ConfigError(f"{key}: got {value!r} ({type(value).__name__}); expected an integer")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: got {value!r} ({type(value).__name__}); expected a number")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: got {value!r} ({type(value).__name__}); expected a string")
+        return value
+    if origin in (list, tuple) or tp in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: got {value!r}; expected a list")
+        args = typing.get_args(tp)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(args) != len(value):
+                raise ConfigError(f"{key}: got {len(value)} items; expected {len(args)}")
+            items = [_convert(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args))]
+        else:
+            item_tp = args[0] if args else Any
+            items = [_convert(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict or tp is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: got {value!r}; expected a mapping")
+        args = typing.get_args(tp)
+        value_tp = args[1] if args else Any
+        return {str(k): _convert(v, value_tp, f"{key}.{k}") for k, v in value.items()}
+    raise TypeError(f"config type {tp!r} of {key} is not supported")  # a bug in a schema, not input
+
+
+def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return
+    bounds = [("ge", ">=", value >= (meta.get("ge") or 0)), ("gt", ">", value > (meta.get("gt") or 0)),
+              ("le", "<=", value <= (meta.get("le") or 0)), ("lt", "<", value < (meta.get("lt") or 0))]
+    for name, symbol, ok in bounds:
+        if meta.get(name) is not None and not ok:
+            raise ConfigError(f"{key}: got {value!r}; must be {symbol} {meta[name]}")
+
+
+def build(cls: type, data: dict[str, Any] | None, prefix: str = "") -> Any:
+    """Instantiate dataclass ``cls`` from ``data``, validating every key, type and range."""
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix or 'config'}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = [k for k in data if k not in fields]
+    if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(str(key), list(fields), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(
+            f"{_join(prefix, key)}: unknown key{hint}; allowed keys: {', '.join(sorted(fields))}"
+        )
+    kwargs = {}
+    for name, f in fields.items():
+        key = _join(prefix, name)
+        if name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{key}: required key is missing")
+            continue
+        value = _convert(data[name], hints[name], key)
+        _check_range(value, f.metadata, key)
+        kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except ConfigError as error:
+        message = str(error)
+        if prefix and not message.startswith(prefix):
+            message = f"{prefix}.{message}"
+        raise ConfigError(message) from None
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+def to_dict(obj: Any) -> Any:
+    """A config (or section) as plain YAML-able data."""
+    if isinstance(obj, AgentConfig):
+        return {"algo": obj.algo, **(to_dict(obj.params) or {})}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+# --------------------------------------------------------------------------------------------
+# Whole configs
+# --------------------------------------------------------------------------------------------
+SECTIONS = ("env", "agent", "train", "encoder", "log")
+
+
+def from_dict(data: dict[str, Any]) -> Config:
+    """Validate a whole config given as plain data (e.g. parsed YAML)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"config: expected a mapping with sections {', '.join(SECTIONS)}; got {data!r}")
+    unknown = [k for k in data if k not in SECTIONS]
+    if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), SECTIONS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"{unknown[0]}: unknown section{hint}; allowed sections: {', '.join(SECTIONS)}")
+    agent_data = dict(data.get("agent") or {})
+    if not isinstance(data.get("agent", {}), (dict, type(None))):
+        raise ConfigError(f"agent: expected a mapping with 'algo' and hyper-parameters, got {data['agent']!r}")
+    if "algo" not in agent_data:
+        raise ConfigError(f"agent.algo: required key is missing; allowed: {', '.join(_algos())}")
+    algo = agent_data.pop("algo")
+    from rlsuite.agents import get_algo
+
+    params_cls = get_algo(algo).Params  # raises ConfigError naming the allowed algos
+    env = build(EnvConfig, data.get("env"), "env")
+    encoder = data.get("encoder")
+    return Config(
+        env=env,
+        agent=AgentConfig(algo=algo, params=build(params_cls, agent_data, "agent")),
+        train=build(TrainConfig, data.get("train"), "train"),
+        log=build(LogConfig, data.get("log"), "log"),
+        encoder=None if encoder is None else build(EncoderConfig, encoder, "encoder"),
+    )
+
+
+def _algos() -> list[str]:
+    from rlsuite.agents import ALGOS
+
+    return sorted(ALGOS)
+
+
+def parse_overrides(overrides: list[str]) -> list[tuple[list[str], Any]]:
+    """``["agent.gamma=0.9", "env.kwargs={track: 2}"]`` → ``[(["agent", "gamma"], 0.9), …]``."""
+    import yaml
+
+    parsed = []
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise ConfigError(f"override {item!r}: expected key.sub=value, e.g. train.total_steps=20000")
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError as error:
+            raise ConfigError(f"override {item!r}: value is not valid YAML ({error})") from None
+        parsed.append((key.split("."), value))
+    return parsed
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Return a copy of ``data`` with ``key.sub=value`` overrides applied (values parsed as YAML)."""
+    import copy
+
+    data = copy.deepcopy(data)
+    for path, value in parse_overrides(overrides):
+        node = data
+        for depth, part in enumerate(path[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                where = ".".join(path[: depth + 1])
+                raise ConfigError(f"override {'.'.join(path)}: {where} is {child!r}, not a section")
+            node = child
+        node[path[-1]] = value
+    return data
+
+
+DEFAULT_CONFIG_NAME = "default"
+
+
+def default_config_data() -> dict[str, Any]:
+    """The embedded default config: the README's main job."""
+    import importlib.resources
+
+    import yaml
+
+    text = importlib.resources.files("rlsuite").joinpath("default_config.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {error}") from None
+    return {} if data is None else data
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Load and validate a YAML config (``None``: the embedded default), applying overrides."""
+    data = default_config_data() if path is None else read_yaml(path)
+    return from_dict(apply_overrides(data, list(overrides or [])))
+
+
+def _check_env_id(env_id: str) -> None:
+    import gymnasium as gym
+
+    import rlsuite  # noqa: F401  (registers our ids)
+
+    if ":" in env_id:  # "module:Name-v0" imports the module first, as gymnasium.make does
+        module, _, name = env_id.partition(":")
+        try:
+            __import__(module)
+        except ImportError as error:
+            raise ConfigError(f"env.id: got {env_id!r}; module {module!r} cannot be imported ({error})") from None
+        env_id = name
+    if env_id in gym.registry:
+        return
+    ours = [i for i in gym.registry if i.startswith("rlsuite/")]
+    close = difflib.get_close_matches(env_id, list(gym.registry), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ConfigError(
+        f"env.id: unknown environment {env_id!r}{hint}; rlsuite ids: {', '.join(sorted(ours))}; "
+        "any other registered Gymnasium id works too (see `rlsuite envs`)"
+    )

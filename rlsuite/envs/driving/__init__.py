@@ -1,0 +1,1 @@
+"""Driving environments: Racetrack, Highway, GridRacetrack, and the vehicle model and tracks they share."""

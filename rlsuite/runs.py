@@ -1,0 +1,222 @@
+"""Run directories and the one logger every agent uses.
+
+A run directory is ``<run_dir>/<name>-<YYYYmmdd-HHMMSS>/``::
+
+    config.yaml      the fully resolved config the run was started with
+    events.out.tfevents.*   TensorBoard scalars, text and hparams
+    metrics.csv      the same scalars as ``step,wall_time,tag,value`` rows, for scripts
+    checkpoints/     ``last/``, ``best/`` and periodic ``step_<N>/`` agent checkpoints
+    eval/            evaluation results (``rlsuite eval`` writes here too)
+
+Scalar names are shared by every agent (ours, SB3's, RLlib's) so one TensorBoard compares them:
+``charts/episode_return``, ``charts/episode_length``, ``charts/sps``, ``charts/epsilon``,
+``eval/return_mean``, ``eval/return_std``, ``eval/length_mean``, ``eval/success_rate``,
+``losses/*``. A new run never reuses an existing directory.
+
+The TensorBoard writer uses only the ``tensorboard`` package's protobufs (no torch, no
+TensorFlow), so tabular agents log without importing torch.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Run", "SCALARS", "create_run_dir"]
+
+SCALARS = {
+    "episode_return": "charts/episode_return",
+    "episode_length": "charts/episode_length",
+    "sps": "charts/sps",
+    "epsilon": "charts/epsilon",
+    "eval_return_mean": "eval/return_mean",
+    "eval_return_std": "eval/return_std",
+    "eval_length_mean": "eval/length_mean",
+    "eval_success_rate": "eval/success_rate",
+}
+
+
+def create_run_dir(root: str | Path, name: str) -> Path:
+    """Make a fresh ``root/name-<timestamp>`` directory; never returns an existing one."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    for attempt in range(1000):
+        suffix = "" if attempt == 0 else f"-{attempt}"
+        path = root / f"{safe_name}-{stamp}{suffix}"
+        try:
+            path.mkdir()  # atomic: fails if another run (or process) took the name
+        except FileExistsError:
+            continue
+        return path
+    raise RuntimeError(f"could not create a new run directory under {root}")
+
+
+class _EventWriter:
+    """Minimal TensorBoard event-file writer on top of tensorboard's own protobufs."""
+
+    def __init__(self, logdir: Path) -> None:
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+        self._writer = EventFileWriter(str(logdir), flush_secs=10)
+
+    def _write(self, step: int, value: Any) -> None:
+        from tensorboard.compat.proto.event_pb2 import Event
+        from tensorboard.compat.proto.summary_pb2 import Summary
+
+        self._writer.add_event(Event(wall_time=time.time(), step=int(step), summary=Summary(value=[value])))
+
+    def scalar(self, tag: str, value: float, step: int) -> None:
+        from tensorboard.compat.proto.summary_pb2 import Summary
+
+        self._write(step, Summary.Value(tag=tag, simple_value=float(value)))
+
+    def text(self, tag: str, text: str, step: int) -> None:
+        from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
+        from tensorboard.compat.proto.tensor_pb2 import TensorProto
+        from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
+
+        metadata = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="text"))
+        tensor = TensorProto(
+            dtype="DT_STRING",
+            string_val=[text.encode("utf-8")],
+            tensor_shape=TensorShapeProto(dim=[TensorShapeProto.Dim(size=1)]),
+        )
+        self._write(step, Summary.Value(tag=tag + "/text_summary", metadata=metadata, tensor=tensor))
+
+    def hparams(self, hparams: Mapping[str, Any], metric_tags: list[str]) -> None:
+        """The hparams plugin's experiment + session-start summaries (what SummaryWriter writes)."""
+        from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
+        from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+
+        def summary_value(tag: str, content: plugin_data_pb2.HParamsPluginData) -> Any:
+            plugin = SummaryMetadata.PluginData(plugin_name="hparams", content=content.SerializeToString())
+            return Summary.Value(tag=tag, metadata=SummaryMetadata(plugin_data=plugin))
+
+        experiment = api_pb2.Experiment(
+            hparam_infos=[api_pb2.HParamInfo(name=k) for k in hparams],
+            metric_infos=[api_pb2.MetricInfo(name=api_pb2.MetricName(tag=t)) for t in metric_tags],
+        )
+        self._write(0, summary_value("_hparams_/experiment", plugin_data_pb2.HParamsPluginData(
+            version=0, experiment=experiment)))
+        start = plugin_data_pb2.SessionStartInfo()
+        for key, value in hparams.items():
+            if isinstance(value, bool):
+                start.hparams[key].bool_value = value
+            elif isinstance(value, (int, float)):
+                start.hparams[key].number_value = float(value)
+            else:
+                start.hparams[key].string_value = str(value)
+        self._write(0, summary_value("_hparams_/session_start_info", plugin_data_pb2.HParamsPluginData(
+            version=0, session_start_info=start)))
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class Run:
+    """A run directory with its logger: TensorBoard events + ``metrics.csv``, side by side.
+
+    Use :meth:`create` for a new run and :meth:`open` to append to an existing one (``--resume``).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.dir = Path(path)
+        self.checkpoints_dir = self.dir / "checkpoints"
+        self.eval_dir = self.dir / "eval"
+        self.checkpoints_dir.mkdir(parents=True, exist_ok=True)
+        self.eval_dir.mkdir(parents=True, exist_ok=True)
+        self._events = _EventWriter(self.dir)
+        new_csv = not (self.dir / "metrics.csv").exists()
+        self._csv_file = open(self.dir / "metrics.csv", "a", newline="")  # noqa: SIM115
+        self._csv = csv.writer(self._csv_file)
+        if new_csv:
+            self._csv.writerow(["step", "wall_time", "tag", "value"])
+        self.last_values: dict[str, float] = {}
+
+    @classmethod
+    def create(cls, run_dir: str | Path, name: str, config: Mapping[str, Any] | None = None) -> Run:
+        """A new run directory (never an existing one), with ``config.yaml`` written first."""
+        path = create_run_dir(run_dir, name)
+        if config is not None:
+            import yaml
+
+            (path / "config.yaml").write_text(yaml.safe_dump(dict(config), sort_keys=False))
+        run = cls(path)
+        if config is not None:
+            import yaml
+
+            run.log_text("config", "```yaml\n" + yaml.safe_dump(dict(config), sort_keys=False) + "```")
+            run.log_hparams(_flatten(config))
+        return run
+
+    @classmethod
+    def open(cls, path: str | Path) -> Run:
+        """Append to an existing run directory (for resuming)."""
+        path = Path(path)
+        if not (path / "config.yaml").is_file():
+            raise FileNotFoundError(f"{path} is not a run directory (no config.yaml)")
+        return cls(path)
+
+    # ---------------------------------------------------------------- logging
+    def log(self, step: int, scalars: Mapping[str, float]) -> None:
+        """Log scalars at ``step`` to TensorBoard and ``metrics.csv`` (non-finite values too)."""
+        now = time.time()
+        for tag, value in scalars.items():
+            value = float(value)
+            self._events.scalar(tag, value, step)
+            self._csv.writerow([int(step), f"{now:.3f}", tag, repr(value) if math.isfinite(value) else value])
+            self.last_values[tag] = value
+
+    def log_text(self, tag: str, text: str, step: int = 0) -> None:
+        self._events.text(tag, text, step)
+
+    def log_hparams(self, hparams: Mapping[str, Any]) -> None:
+        metrics = [SCALARS["eval_return_mean"], SCALARS["episode_return"]]
+        self._events.hparams({k: v for k, v in hparams.items() if v is not None}, metrics)
+
+    def write_json(self, relative: str, data: Any) -> Path:
+        path = self.dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+        os.replace(tmp, path)
+        return path
+
+    def flush(self) -> None:
+        self._events.flush()
+        self._csv_file.flush()
+
+    def close(self) -> None:
+        self._events.close()
+        self._csv_file.close()
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, name + "."))
+        elif isinstance(value, (list, tuple)):
+            flat[name] = json.dumps(value)
+        else:
+            flat[name] = value
+    return flat
