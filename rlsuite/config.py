@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -136,9 +137,14 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", repr(tp))
 
 
+_SCIENTIFIC = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+
+
 def _convert(value: Any, tp: Any, key: str) -> Any:
     """Check ``value`` against the annotation ``tp``; return it (ints widen to float)."""
     origin = typing.get_origin(tp)
+    if tp in (int, float) and isinstance(value, str) and _SCIENTIFIC.match(value):
+        value = float(value)  # YAML 1.1 reads 1e6 as a string; users mean the number
     if tp is Any:
         return value
     if origin is Literal:
@@ -204,8 +210,12 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
 def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str) -> None:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return
-    bounds = [("ge", ">=", value >= (meta.get("ge") or 0)), ("gt", ">", value > (meta.get("gt") or 0)),
-              ("le", "<=", value <= (meta.get("le") or 0)), ("lt", "<", value < (meta.get("lt") or 0))]
+    bounds = [
+        ("ge", ">=", value >= (meta.get("ge") or 0)),
+        ("gt", ">", value > (meta.get("gt") or 0)),
+        ("le", "<=", value <= (meta.get("le") or 0)),
+        ("lt", "<", value < (meta.get("lt") or 0)),
+    ]
     for name, symbol, ok in bounds:
         if meta.get(name) is not None and not ok:
             raise ConfigError(f"{key}: got {value!r}; must be {symbol} {meta[name]}")
@@ -279,7 +289,9 @@ def from_dict(data: dict[str, Any]) -> Config:
         raise ConfigError(f"{unknown[0]}: unknown section{hint}; allowed sections: {', '.join(SECTIONS)}")
     agent_data = dict(data.get("agent") or {})
     if not isinstance(data.get("agent", {}), (dict, type(None))):
-        raise ConfigError(f"agent: expected a mapping with 'algo' and hyper-parameters, got {data['agent']!r}")
+        raise ConfigError(
+            f"agent: expected a mapping with 'algo' and hyper-parameters, got {data['agent']!r}"
+        )
     if "algo" not in agent_data:
         raise ConfigError(f"agent.algo: required key is missing; allowed: {', '.join(_algos())}")
     algo = agent_data.pop("algo")
@@ -381,7 +393,9 @@ def _check_env_id(env_id: str) -> None:
         try:
             __import__(module)
         except ImportError as error:
-            raise ConfigError(f"env.id: got {env_id!r}; module {module!r} cannot be imported ({error})") from None
+            raise ConfigError(
+                f"env.id: got {env_id!r}; module {module!r} cannot be imported ({error})"
+            ) from None
         env_id = name
     if env_id in gym.registry:
         return

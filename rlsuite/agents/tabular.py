@@ -1,0 +1,295 @@
+"""Tabular Q-learning family: Q-learning, SARSA, Expected SARSA and Double Q-learning.
+
+One numpy table implementation and four update rules (Sutton & Barto, *Reinforcement Learning:
+An Introduction*, 2nd ed., 2018):
+
+* ``q_learning``       target ``r + γ max_a' Q(s', a')``                       (Watkins 1989; S&B eq. 6.8)
+* ``sarsa``            target ``r + γ Q(s', a')`` with ``a'`` the action taken   (Rummery & Niranjan 1994; eq. 6.7)
+* ``expected_sarsa``   target ``r + γ Σ_a' π(a'|s') Q(s', a')`` under ε-greedy π (van Seijen et al. 2009; eq. 6.9)
+* ``double_q_learning``  two tables; a fair coin per transition picks the one updated, its greedy
+  action is valued by the other (van Hasselt 2010; S&B section 6.7); behaviour uses their sum.
+
+Learning from a vector env: every batch step is one numpy update over all sub-envs. Transitions
+from the NEXT_STEP reset step are dropped; terminated transitions do not bootstrap, truncated ones
+do. **Duplicates**: when several sub-envs hit the same ``(s, a)`` in one batch, their TD errors
+(all computed from the table before the update) are *averaged*, so that pair moves by
+``α · mean(δ)`` — one update, as if the batch were one larger sample, never ``α · Σδ``, which could
+overshoot the target when many sub-envs share a state (e.g. the start line).
+
+``Box`` observations are discretised with uniform bins (:class:`rlsuite.envs.wrappers.Discretizer`,
+agent params ``bins``/``low``/``high``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+import gymnasium as gym
+import numpy as np
+
+from rlsuite.agents.base import Agent
+from rlsuite.config import ConfigError, hp, to_dict
+from rlsuite.envs.wrappers import Discretizer
+
+if TYPE_CHECKING:
+    from rlsuite.config import Config
+    from rlsuite.training import Monitor
+
+__all__ = [
+    "DoubleQLearningAgent",
+    "ExpectedSarsaAgent",
+    "QLearningAgent",
+    "SarsaAgent",
+    "TabularAgent",
+    "TabularParams",
+]
+
+UPDATES = ("q_learning", "sarsa", "expected_sarsa", "double_q_learning")
+
+
+@dataclass
+class TabularParams:
+    """Hyper-parameters of the tabular agents (S&B = Sutton & Barto 2018)."""
+
+    update: Literal["q_learning", "sarsa", "expected_sarsa", "double_q_learning"] = hp(
+        "q_learning", "update rule (only for algo 'tabular'; the other algo names fix it)"
+    )
+    learning_rate: float = hp(0.1, "step size α (S&B 2.4); initial value when decaying", gt=0, le=1)
+    learning_rate_final: float | None = hp(
+        None,
+        "if set, α decays linearly to this value over learning_rate_decay_fraction of training",
+        gt=0,
+        le=1,
+    )
+    learning_rate_decay_fraction: float = hp(1.0, "fraction of total_steps over which α decays", gt=0, le=1)
+    gamma: float = hp(0.99, "discount factor γ (S&B 3.3)", ge=0, le=1)
+    epsilon_start: float = hp(1.0, "ε of the ε-greedy behaviour policy at the start (S&B 2.2)", ge=0, le=1)
+    epsilon_end: float = hp(0.05, "ε at the end of the schedule", ge=0, le=1)
+    epsilon_schedule: Literal["linear", "exponential"] = hp(
+        "linear", "linear: straight line; exponential: geometric decay, both reaching epsilon_end"
+    )
+    epsilon_decay_fraction: float = hp(0.5, "fraction of total_steps over which ε decays", gt=0, le=1)
+    initial_value: float = hp(0.0, "initial Q values; optimistic values drive exploration (S&B 2.6)")
+    bins: list[int] | int | None = hp(None, "uniform bins per Box observation dimension (discretisation)")
+    low: list[float] | None = hp(None, "lower bounds of the bins (default: the space's, if finite)")
+    high: list[float] | None = hp(None, "upper bounds of the bins (default: the space's, if finite)")
+
+
+def _schedule(start: float, end: float, fraction: float, kind: str, progress: float) -> float:
+    t = min(progress / fraction, 1.0)
+    if kind == "exponential" and start > 0 and end > 0:
+        return float(start * (end / start) ** t)
+    return float(start + t * (end - start))
+
+
+class TabularAgent(Agent):
+    """A Q table (or two, for Double Q-learning) learned from a batch of envs with ε-greedy actions."""
+
+    Params = TabularParams
+    update_rule: ClassVar[str | None] = None  # fixed by the subclasses; None: read params.update
+
+    def __init__(self, config: Config, envs: gym.vector.VectorEnv) -> None:
+        super().__init__(config, envs)
+        self.update = self.update_rule or self.params.update
+        if not isinstance(self.action_space, gym.spaces.Discrete):
+            raise ConfigError(
+                f"agent.algo: {config.agent.algo!r} needs a Discrete action space; {config.env.id!r} has "
+                f"{self.action_space}. Use an env with discrete actions (ours: env.kwargs.action_type=discrete)"
+            )
+        self.discretizer: Discretizer | None = None
+        space = self.observation_space
+        if isinstance(space, gym.spaces.Discrete):
+            self.n_states = int(space.n)
+            self._obs_start = int(space.start)
+        elif isinstance(space, gym.spaces.Box):
+            if self.params.bins is None:
+                raise ConfigError(
+                    f"agent.bins: {config.env.id!r} has Box observations {space}; a tabular agent needs them "
+                    f"discretised: set agent.bins (e.g. {[6] * space.shape[0] if space.shape else 6}) and, "
+                    "for unbounded dimensions, agent.low and agent.high"
+                )
+            try:
+                self.discretizer = Discretizer(space, self.params.bins, self.params.low, self.params.high)
+            except ValueError as error:
+                raise ConfigError(f"agent.{error}") from None
+            self.n_states = self.discretizer.n
+            self._obs_start = 0
+        else:
+            raise ConfigError(
+                f"env.id: {config.env.id!r} has observation space {space}; tabular agents take Discrete "
+                "observations or a 1-D Box with agent.bins"
+            )
+        self.n_actions = int(self.action_space.n)
+        self._action_start = int(self.action_space.start)
+        tables = 2 if self.update == "double_q_learning" else 1
+        self.q = np.full((tables, self.n_states, self.n_actions), self.params.initial_value, dtype=np.float64)
+        self.rng = np.random.default_rng(config.train.seed)
+        self.epsilon = self.params.epsilon_start
+        self.learning_rate = self.params.learning_rate
+
+    # ------------------------------------------------------------------ acting
+    def states(self, obs: np.ndarray) -> np.ndarray:
+        """Table rows of a batch of observations."""
+        if self.discretizer is not None:
+            return self.discretizer(obs)
+        return np.asarray(obs, dtype=np.int64) - self._obs_start
+
+    def _values(self) -> np.ndarray:
+        return self.q[0] if len(self.q) == 1 else self.q[0] + self.q[1]
+
+    def _epsilon_greedy(self, states: np.ndarray, epsilon: float) -> np.ndarray:
+        greedy = self._values()[states].argmax(axis=1)
+        if epsilon <= 0.0:
+            return greedy
+        explore = self.rng.random(len(states)) < epsilon
+        return np.where(explore, self.rng.integers(0, self.n_actions, len(states)), greedy)
+
+    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        actions = self._epsilon_greedy(self.states(obs), 0.0 if deterministic else self.epsilon)
+        return actions + self._action_start
+
+    # ------------------------------------------------------------------ learning
+    def learn(self, total_steps: int, monitor: Monitor | None = None) -> None:
+        p = self.params
+        seed = self.config.train.seed + self.global_step  # a resumed run does not replay its first episodes
+        obs, _ = self.envs.reset(seed=seed)
+        self.envs.action_space.seed(seed)
+        states = self.states(obs)
+        actions = self._epsilon_greedy(states, self.epsilon)
+        prev_done = np.zeros(self.num_envs, dtype=bool)
+        next_log = self.global_step
+        while self.global_step < total_steps:
+            next_obs, rewards, terminated, truncated, infos = self.envs.step(actions + self._action_start)
+            self.global_step += self.num_envs
+            progress = self.global_step / total_steps
+            self.epsilon = _schedule(
+                p.epsilon_start, p.epsilon_end, p.epsilon_decay_fraction, p.epsilon_schedule, progress
+            )
+            if p.learning_rate_final is not None:
+                self.learning_rate = _schedule(
+                    p.learning_rate, p.learning_rate_final, p.learning_rate_decay_fraction, "linear", progress
+                )
+            next_states = self.states(next_obs)
+            next_actions = self._epsilon_greedy(next_states, self.epsilon)
+            valid = ~prev_done  # the step after a done is the NEXT_STEP reset: not a transition
+            self.update_batch(
+                states[valid],
+                actions[valid],
+                rewards[valid],
+                next_states[valid],
+                next_actions[valid],
+                terminated[valid],
+            )
+            prev_done = terminated | truncated
+            states, actions = next_states, next_actions
+            if monitor is not None:
+                if self.global_step >= next_log:
+                    monitor.log(
+                        self.global_step,
+                        {"charts/epsilon": self.epsilon, "charts/learning_rate": self.learning_rate},
+                    )
+                    next_log = self.global_step + max(1000, 100 * self.num_envs)
+                if not monitor.on_step(self.global_step, rewards, terminated, truncated, infos):
+                    break
+
+    def update_batch(
+        self,
+        states: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_states: np.ndarray,
+        next_actions: np.ndarray,
+        terminated: np.ndarray,
+    ) -> None:
+        """One update from a batch of transitions (duplicated ``(s, a)`` pairs average their TD errors)."""
+        if len(states) == 0:
+            return
+        gamma = self.params.gamma
+        table = 0
+        if self.update == "double_q_learning":
+            # Each transition updates table A or B (fair coin); its greedy action is valued by the other.
+            table = self.rng.integers(0, 2, len(states))
+            greedy = self.q[table, next_states].argmax(axis=1)
+            next_value = self.q[1 - table, next_states, greedy]
+        elif self.update == "q_learning":
+            next_value = self.q[0, next_states].max(axis=1)
+        elif self.update == "sarsa":
+            next_value = self.q[0, next_states, next_actions]
+        else:  # expected_sarsa under the current ε-greedy policy
+            q_next = self.q[0, next_states]
+            eps = self.epsilon
+            next_value = (1.0 - eps) * q_next.max(axis=1) + eps * q_next.mean(axis=1)
+        targets = rewards + gamma * np.where(terminated, 0.0, next_value)
+        flat = (np.asarray(table) * self.n_states + states) * self.n_actions + actions
+        q_flat = self.q.reshape(-1)
+        td_errors = targets - q_flat[flat]
+        unique, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+        if len(unique) == len(flat):
+            q_flat[flat] += self.learning_rate * td_errors
+        else:
+            mean_td = np.bincount(inverse, weights=td_errors, minlength=len(unique)) / counts
+            q_flat[unique] += self.learning_rate * mean_td
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(directory / "q_table.npz", q=self.q)
+        meta = {
+            "algo": self.config.agent.algo,
+            "update": self.update,
+            "global_step": self.global_step,
+            "epsilon": self.epsilon,
+            "learning_rate": self.learning_rate,
+            "observation_space": str(self.observation_space),
+            "action_space": str(self.action_space),
+            "n_states": self.n_states,
+            "n_actions": self.n_actions,
+            "discretizer": None if self.discretizer is None else self.discretizer.to_dict(),
+            "params": to_dict(self.params),
+            "rng": self.rng.bit_generator.state,
+        }
+        (directory / "agent.json").write_text(json.dumps(meta, indent=2, default=int))
+
+    @classmethod
+    def load(cls, directory: str | Path, config: Config, envs: gym.vector.VectorEnv) -> TabularAgent:
+        directory = Path(directory)
+        meta = json.loads((directory / "agent.json").read_text())
+        agent = cls(config, envs)
+        with np.load(directory / "q_table.npz", allow_pickle=False) as data:
+            q = data["q"]
+        if q.shape != agent.q.shape:
+            raise ValueError(
+                f"{directory}: the saved table has shape {q.shape} but {config.env.id!r} with this config "
+                f"needs {agent.q.shape}"
+            )
+        agent.q[...] = q
+        agent.global_step = int(meta["global_step"])
+        agent.epsilon = float(meta["epsilon"])
+        agent.learning_rate = float(meta["learning_rate"])
+        agent.rng.bit_generator.state = meta["rng"]
+        return agent
+
+    # ------------------------------------------------------------------ pictures
+    def greedy_values(self) -> np.ndarray:
+        """``max_a Q(s, a)`` of the behaviour table, per state."""
+        return self._values().max(axis=1) / len(self.q)
+
+
+class QLearningAgent(TabularAgent):
+    update_rule = "q_learning"
+
+
+class SarsaAgent(TabularAgent):
+    update_rule = "sarsa"
+
+
+class ExpectedSarsaAgent(TabularAgent):
+    update_rule = "expected_sarsa"
+
+
+class DoubleQLearningAgent(TabularAgent):
+    update_rule = "double_q_learning"

@@ -1,0 +1,169 @@
+"""The ``rlsuite`` command: a thin shell over :mod:`rlsuite.training` and friends.
+
+rlsuite envs                         registered env ids with their spaces
+rlsuite train [CONFIG] [key=value…]  train (no CONFIG: the embedded default, the README's main job)
+rlsuite train --resume RUN_DIR       continue a run from its last checkpoint
+rlsuite eval RUN_DIR                 reload the best checkpoint and evaluate it
+rlsuite bench envs                   env speed table, side by side with peers when installed
+rlsuite --version
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+import rlsuite
+from rlsuite.config import ConfigError
+
+__all__ = ["main"]
+
+Command = Callable[[argparse.Namespace], int]
+_COMMANDS: dict[str, Command] = {}
+
+
+def _cmd_envs(args: argparse.Namespace) -> int:
+    import gymnasium as gym
+
+    from rlsuite.envs.registration import registered_ids
+
+    rows = [("id", "observation space", "action space", "max steps")]
+    for env_id in registered_ids():
+        spec = gym.spec(env_id)
+        try:
+            env = gym.make(env_id)
+        except Exception as error:  # one broken env must not hide the others
+            rows.append((env_id, f"(cannot be built: {type(error).__name__}: {error})", "", ""))
+            continue
+        rows.append((env_id, str(env.observation_space), str(env.action_space), str(spec.max_episode_steps)))
+        env.close()
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for k, row in enumerate(rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        if k == 0:
+            print("  ".join("-" * w for w in widths))
+    print("\nVariants are constructor kwargs, e.g. env.kwargs='{obs_type: pixels, action_type: discrete}'.")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from rlsuite.config import load_config
+    from rlsuite.training import load_run_config, train
+
+    if args.resume:
+        if args.config is not None and "=" in args.config:  # `train --resume RUN key=value`
+            args.overrides.insert(0, args.config)
+            args.config = None
+        if args.config is not None:
+            raise ConfigError("--resume takes its config from RUN_DIR/config.yaml; give overrides only")
+        config = load_run_config(args.resume, args.overrides)
+    else:
+        if args.config is not None and "=" in args.config and not args.config.endswith((".yaml", ".yml")):
+            args.overrides.insert(0, args.config)  # `rlsuite train key=value` overrides the default
+            args.config = None
+        config = load_config(args.config, args.overrides)
+    source = args.config or ("resumed run" if args.resume else "the embedded default config")
+    print(
+        f"rlsuite {rlsuite.__version__}: training {config.agent.algo} on {config.env.id} ({source})",
+        flush=True,
+    )
+    run_dir = train(config, resume=args.resume)
+    final = _read_last_eval(run_dir)
+    print(f"run directory: {run_dir}")
+    if final:
+        print(f"final evaluation: {final}")
+    print(f"TensorBoard:   tensorboard --logdir {run_dir.parent}")
+    return 0
+
+
+def _read_last_eval(run_dir) -> str:
+    import csv
+
+    values = {}
+    with open(run_dir / "metrics.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["tag"].startswith("eval/"):
+                values[row["tag"]] = float(row["value"])
+    return ", ".join(f"{k} {v:.3f}" for k, v in values.items())
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from rlsuite.training import evaluate_run
+
+    result = evaluate_run(args.run_dir, episodes=args.episodes, checkpoint=args.checkpoint, seed=args.seed)
+    for key, value in result.items():
+        print(f"{key}: {value}")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from rlsuite import bench
+
+    return bench.main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rlsuite",
+        description="rlsuite: fast Gymnasium envs, agents and baselines behind one command.",
+    )
+    parser.add_argument("--version", action="version", version=f"rlsuite {rlsuite.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("envs", help="list the registered rlsuite env ids with their spaces")
+    p.set_defaults(func=_cmd_envs)
+
+    p = sub.add_parser(
+        "train",
+        help="train an agent from a YAML config (default: the embedded main job)",
+        description="Train an agent. CONFIG is a YAML file (see experiments/configs/); without it the "
+        "embedded default runs. Overrides are key.sub=value pairs with YAML values, e.g. "
+        "train.total_steps=20000 agent.gamma=0.95 'env.kwargs={track: wide}'.",
+    )
+    p.add_argument("config", nargs="?", help="YAML config file (omit for the embedded default)")
+    p.add_argument("overrides", nargs="*", help="key.sub=value overrides")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue RUN_DIR from checkpoints/last")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate a run's best (or last) checkpoint greedily")
+    p.add_argument("run_dir", help="a run directory written by `rlsuite train`")
+    p.add_argument(
+        "--episodes", type=int, default=None, help="episodes (default: the run's train.eval_episodes)"
+    )
+    p.add_argument(
+        "--checkpoint", default="best", help="checkpoint name under RUN_DIR/checkpoints (best, last, …)"
+    )
+    p.add_argument(
+        "--seed", type=int, default=None, help="evaluation seed (default: derived from the run's seed)"
+    )
+    p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("bench", help="speed benchmarks (envs: steps/s table vs peers)")
+    p.add_argument("what", choices=["envs"], help="what to benchmark")
+    p.add_argument("--ids", nargs="*", default=None, help="only these env ids (default: all registered)")
+    p.add_argument("--seconds", type=float, default=1.0, help="timing budget per measurement [s]")
+    p.add_argument("--peers", action=argparse.BooleanOptionalAction, default=True, help="also time peer envs")
+    p.add_argument("--output", default=None, help="also write the table (markdown) to this file")
+    p.set_defaults(func=_cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except ConfigError as error:
+        print(f"rlsuite {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,411 @@
+"""Training and evaluation: the functions behind ``rlsuite train`` and ``rlsuite eval``.
+
+Data flow (DESIGN.md): validated config → ``gymnasium.make_vec`` → agent → ``agent.learn(monitor)``
+→ run directory. The :class:`Monitor` is the bookkeeping every agent shares: it turns the vector
+steps an agent reports into episode statistics, SPS, periodic greedy evaluations on separate envs,
+checkpoints (``last``, ``best``, ``step_<N>``) and the progress display, so agents only learn.
+
+Python use::
+
+    from rlsuite.config import load_config
+    from rlsuite.training import train, evaluate_run
+
+    run_dir = train(load_config("experiments/configs/q_learning_grid_racetrack.yaml"))
+    print(evaluate_run(run_dir))
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import math
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gymnasium as gym
+import numpy as np
+
+from rlsuite.config import Config, ConfigError, EnvConfig, apply_overrides, from_dict, read_yaml, to_dict
+from rlsuite.runs import SCALARS, Run
+
+if TYPE_CHECKING:
+    from rlsuite.agents.base import Agent
+
+__all__ = ["Monitor", "evaluate", "evaluate_run", "make_envs", "resolve_device", "seed_everything", "train"]
+
+EVAL_SEED_OFFSET = 1_000_003  # evaluation envs never share a seed with the training envs
+
+
+# --------------------------------------------------------------------------------------------
+# Seeding, devices, envs
+# --------------------------------------------------------------------------------------------
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy's global generator and (when it is imported) torch.
+
+    The envs and action spaces are seeded by the agent through ``envs.reset(seed=...)`` and
+    ``space.seed(...)``; agents own generators derived from ``config.train.seed``.
+    """
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002  (third-party code draws from the global one)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> str:
+    """``"auto"`` → ``"cuda"`` when a GPU is present, else ``"cpu"``; ``"cuda"`` without one is an error."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            "train.device: 'cuda' was asked for but no CUDA GPU is available; use 'auto' or 'cpu'"
+        )
+    if name not in ("cpu", "cuda"):
+        raise ConfigError(f"train.device: got {name!r}; allowed: auto, cpu, cuda")
+    return name
+
+
+def make_envs(env: EnvConfig, num_envs: int | None = None) -> gym.vector.VectorEnv:
+    """The vector env of ``env`` (our native one where registered, else Gymnasium's sync one)."""
+    import rlsuite  # noqa: F401  (registers our ids)
+
+    n = env.num_envs if num_envs is None else num_envs
+    try:
+        return gym.make_vec(env.id, num_envs=n, **env.kwargs)
+    except TypeError as error:  # an unknown constructor kwarg
+        raise ConfigError(f"env.kwargs: {env.kwargs!r} is not accepted by {env.id!r}: {error}") from None
+    except ValueError as error:  # our envs validate their kwargs with ValueError
+        raise ConfigError(f"env.kwargs: {error}") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation
+# --------------------------------------------------------------------------------------------
+Policy = Callable[[np.ndarray], np.ndarray]
+
+
+def evaluate(policy: Policy, envs: gym.vector.VectorEnv, episodes: int, seed: int) -> dict[str, float]:
+    """Run ``episodes`` complete episodes with ``policy`` and return their statistics.
+
+    Episodes are spread over the sub-envs as Stable-Baselines3's ``evaluate_policy`` does
+    (sub-env ``i`` runs ``(episodes + i) // n`` of them) so short episodes do not bias the mean.
+    Works with NEXT_STEP autoreset: the step after a done is the reset step and is not counted.
+    """
+    n = envs.num_envs
+    targets = np.array([(episodes + i) // n for i in range(n)])
+    counts = np.zeros(n, dtype=np.int64)
+    returns, lengths, successes = [], [], []
+    episode_return = np.zeros(n)
+    episode_length = np.zeros(n, dtype=np.int64)
+    prev_done = np.zeros(n, dtype=bool)
+    obs, _ = envs.reset(seed=seed)
+    while (counts < targets).any():
+        obs, rewards, terminated, truncated, infos = envs.step(policy(obs))
+        live = ~prev_done
+        episode_return += np.where(live, rewards, 0.0)
+        episode_length += live
+        done = (terminated | truncated) & live
+        for i in np.flatnonzero(done):
+            if counts[i] < targets[i]:
+                returns.append(float(episode_return[i]))
+                lengths.append(int(episode_length[i]))
+                if "is_success" in infos and infos.get("_is_success", np.ones(n, bool))[i]:
+                    successes.append(float(infos["is_success"][i]))
+                counts[i] += 1
+        episode_return[done] = 0.0
+        episode_length[done] = 0
+        prev_done = terminated | truncated
+    result = {
+        SCALARS["eval_return_mean"]: float(np.mean(returns)),
+        SCALARS["eval_return_std"]: float(np.std(returns)),
+        SCALARS["eval_length_mean"]: float(np.mean(lengths)),
+    }
+    if successes:
+        result[SCALARS["eval_success_rate"]] = float(np.mean(successes))
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# The monitor every agent reports to
+# --------------------------------------------------------------------------------------------
+class _Progress:
+    """A tqdm bar on a terminal; plain periodic lines otherwise (CI logs); or nothing."""
+
+    def __init__(self, mode: str, total: int, initial: int) -> None:
+        if mode == "auto":
+            mode = "bar" if sys.stderr.isatty() else "lines"
+        self._bar = None
+        if mode == "bar":
+            try:
+                from tqdm import tqdm
+
+                self._bar = tqdm(
+                    total=total, initial=initial, unit="step", unit_scale=True, dynamic_ncols=True
+                )
+            except ImportError:
+                mode = "lines"
+        self.mode = mode
+        self.total = total
+        self._shown = initial
+
+    def update(self, step: int, sps: float, stats: dict[str, str]) -> None:
+        if self._bar is not None:
+            self._bar.update(step - self._shown)
+            self._bar.set_postfix({"sps": f"{sps:,.0f}", **stats}, refresh=True)
+        elif self.mode == "lines":
+            extra = " | ".join(f"{k} {v}" for k, v in stats.items())
+            percent = 100.0 * step / max(self.total, 1)
+            print(f"step {step:,}/{self.total:,} ({percent:.0f}%) | {sps:,.0f} sps | {extra}", flush=True)
+        self._shown = step
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+class Monitor:
+    """Bookkeeping shared by all agents; agents call :meth:`on_step` after every vector step.
+
+    It tracks episodes under NEXT_STEP autoreset (the step after a done is the reset step and is
+    not part of any episode), logs ``charts/*`` scalars, evaluates the greedy policy every
+    ``train.eval_every`` steps on separate envs, keeps ``checkpoints/best`` (best evaluation) and
+    ``checkpoints/last``, and drives the progress display. :meth:`log` is how agents add scalars.
+    """
+
+    def __init__(self, run: Run, agent: Agent, config: Config, total_steps: int) -> None:
+        self.run = run
+        self.agent = agent
+        self.config = config
+        self.total_steps = total_steps
+        n = agent.num_envs
+        self._returns = np.zeros(n)
+        self._lengths = np.zeros(n, dtype=np.int64)
+        self._prev_done = np.zeros(n, dtype=bool)
+        self.recent_returns: collections.deque[float] = collections.deque(maxlen=100)
+        self.episodes = 0
+        self.best_eval = -math.inf
+        self.last_eval: dict[str, float] = {}
+        state = _read_monitor_state(run)
+        self.best_eval = state.get("best_eval", -math.inf)
+        self.episodes = state.get("episodes", 0)
+        start = agent.global_step
+        train = config.train
+        self._next_eval = _next_multiple(start, train.eval_every)
+        self._next_checkpoint = _next_multiple(start, train.checkpoint_every)
+        self._eval_envs: gym.vector.VectorEnv | None = None
+        self._progress = _Progress(config.log.progress, total_steps, start)
+        self._last_time = time.perf_counter()
+        self._last_step = start
+        self._closed = False
+        self._last_eval_step = -1
+
+    # ---------------------------------------------------------------- agent-facing API
+    def on_step(
+        self,
+        global_step: int,
+        rewards: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        infos: dict[str, Any] | None = None,
+    ) -> bool:
+        """Record one vector step; returns ``False`` when training should stop."""
+        live = ~self._prev_done
+        self._returns += np.where(live, rewards, 0.0)
+        self._lengths += live
+        done = np.logical_or(terminated, truncated)
+        finished = done & live
+        if finished.any():
+            returns = self._returns[finished]
+            self.recent_returns.extend(returns.tolist())
+            self.episodes += len(returns)
+            self.run.log(
+                global_step,
+                {
+                    SCALARS["episode_return"]: float(returns.mean()),
+                    SCALARS["episode_length"]: float(self._lengths[finished].mean()),
+                },
+            )
+            self._returns[finished] = 0.0
+            self._lengths[finished] = 0
+        self._prev_done = done
+        if global_step >= self._next_eval:
+            self.evaluate(global_step)
+            self._next_eval = _next_multiple(global_step, self.config.train.eval_every)
+        if global_step >= self._next_checkpoint:
+            self.checkpoint(global_step, f"step_{global_step}")
+            self._next_checkpoint = _next_multiple(global_step, self.config.train.checkpoint_every)
+        now = time.perf_counter()
+        if now - self._last_time >= self.config.log.log_every_s:
+            self._report(global_step, now)
+        return True
+
+    def log(self, step: int, scalars: dict[str, float]) -> None:
+        """Log an agent's own scalars (``losses/*``, ``charts/epsilon``, …)."""
+        self.run.log(step, scalars)
+
+    # ---------------------------------------------------------------- evaluation and checkpoints
+    def evaluate(self, step: int) -> dict[str, float]:
+        train = self.config.train
+        if self._eval_envs is None:
+            self._eval_envs = make_envs(self.config.env, min(train.eval_num_envs, train.eval_episodes))
+        result = evaluate(
+            lambda obs: self.agent.act(obs, deterministic=True),
+            self._eval_envs,
+            train.eval_episodes,
+            seed=train.seed + EVAL_SEED_OFFSET,
+        )
+        self.run.log(step, result)
+        self.last_eval = result
+        self._last_eval_step = step
+        mean = result[SCALARS["eval_return_mean"]]
+        if mean > self.best_eval:
+            self.best_eval = mean
+            self.checkpoint(step, "best")
+        return result
+
+    def checkpoint(self, step: int, name: str) -> Path:
+        path = self.run.checkpoints_dir / name
+        self.agent.save(path)
+        state = {"best_eval": self.best_eval, "episodes": self.episodes, "global_step": step}
+        (path / "monitor.json").write_text(json.dumps(state))
+        return path
+
+    def close(self) -> None:
+        """Final evaluation (unless one just ran), the ``last`` checkpoint, flush the logs."""
+        if self._closed:
+            return
+        self._closed = True
+        step = self.agent.global_step
+        if self._last_eval_step != step:
+            self.evaluate(step)
+        self.checkpoint(step, "last")
+        self._report(step, time.perf_counter())
+        self._progress.close()
+        if self._eval_envs is not None:
+            self._eval_envs.close()
+        self.run.flush()
+
+    # ---------------------------------------------------------------- internals
+    def _report(self, step: int, now: float) -> None:
+        elapsed = max(now - self._last_time, 1e-9)
+        sps = (step - self._last_step) / elapsed
+        self._last_time, self._last_step = now, step
+        self.run.log(step, {SCALARS["sps"]: sps})
+        stats = {}
+        if self.recent_returns:
+            stats["return"] = f"{np.mean(self.recent_returns):.2f}"
+        if self.last_eval:
+            stats["eval"] = f"{self.last_eval[SCALARS['eval_return_mean']]:.2f}"
+        self._progress.update(step, sps, stats)
+        self.run.flush()
+
+
+def _next_multiple(step: int, every: int) -> int:
+    """The first multiple of ``every`` above ``step`` (never, when ``every`` is 0)."""
+    if every <= 0:
+        return sys.maxsize
+    return (step // every + 1) * every
+
+
+def _read_monitor_state(run: Run) -> dict[str, Any]:
+    path = run.checkpoints_dir / "last" / "monitor.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+# --------------------------------------------------------------------------------------------
+# Train and evaluate a run
+# --------------------------------------------------------------------------------------------
+def default_run_name(config: Config) -> str:
+    env_name = config.env.id.split(":")[-1].split("/")[-1]
+    return config.log.name or f"{config.agent.algo}-{env_name}"
+
+
+def train(config: Config, resume: str | Path | None = None) -> Path:
+    """Train ``config.agent`` on ``config.env`` and return the run directory.
+
+    Everything that can fail on bad input (env kwargs, agent/space compatibility) is built before
+    the run directory is created, so a bad config leaves nothing behind. With ``resume``, the
+    agent is reloaded from ``RUN_DIR/checkpoints/last`` and training continues to
+    ``train.total_steps`` in the same run directory.
+    """
+    from rlsuite.agents import get_algo
+
+    agent_cls = get_algo(config.agent.algo)
+    seed_everything(config.train.seed)
+    envs = make_envs(config.env)
+    try:
+        if resume is not None:
+            run = Run.open(resume)
+            checkpoint = run.checkpoints_dir / "last"
+            if not checkpoint.is_dir():
+                raise FileNotFoundError(f"{run.dir} has no checkpoints/last to resume from")
+            agent = agent_cls.load(checkpoint, config, envs)
+            run.log_text("resume", f"resumed at step {agent.global_step}", agent.global_step)
+        else:
+            agent = agent_cls(config, envs)
+            run = Run.create(config.log.run_dir, default_run_name(config), to_dict(config))
+        monitor = Monitor(run, agent, config, config.train.total_steps)
+        try:
+            agent.learn(config.train.total_steps, monitor)
+            monitor.close()
+        finally:
+            run.close()
+    finally:
+        envs.close()
+    return run.dir
+
+
+def load_run_config(run_dir: str | Path, overrides: list[str] | None = None) -> Config:
+    """The validated config a run was started with (plus optional overrides, e.g. for resuming)."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{str(run_dir)!r} is not a run directory: it has no config.yaml")
+    return from_dict(apply_overrides(read_yaml(path), list(overrides or [])))
+
+
+def evaluate_run(
+    run_dir: str | Path, episodes: int | None = None, checkpoint: str = "best", seed: int | None = None
+) -> dict[str, float]:
+    """Reload a run's ``best`` (else ``last``) checkpoint, evaluate it greedily, write ``eval/*.json``."""
+    from rlsuite.agents import get_algo
+
+    run_dir = Path(run_dir)
+    config = load_run_config(run_dir)
+    ckpt = run_dir / "checkpoints" / checkpoint
+    if not ckpt.is_dir():
+        available = sorted(p.name for p in (run_dir / "checkpoints").glob("*") if p.is_dir())
+        if checkpoint == "best" and "last" in available:
+            ckpt = run_dir / "checkpoints" / "last"
+        else:
+            raise ConfigError(
+                f"checkpoint {checkpoint!r} not found in {run_dir}; available: {available or 'none'}"
+            )
+    agent_cls = get_algo(config.agent.algo)
+    train_cfg = config.train
+    episodes = train_cfg.eval_episodes if episodes is None else episodes
+    if episodes < 1:
+        raise ConfigError(f"episodes: got {episodes}; must be >= 1")
+    seed = train_cfg.seed + EVAL_SEED_OFFSET if seed is None else seed
+    seed_everything(seed)
+    envs = make_envs(config.env, min(train_cfg.eval_num_envs, episodes))
+    try:
+        agent = agent_cls.load(ckpt, config, envs)
+        result = evaluate(lambda obs: agent.act(obs, deterministic=True), envs, episodes, seed)
+    finally:
+        envs.close()
+    result = {**result, "episodes": episodes, "checkpoint": ckpt.name, "seed": seed}
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = run_dir / "eval" / f"eval-{ckpt.name}-{stamp}.json"
+    k = 1
+    while out.exists():
+        out = run_dir / "eval" / f"eval-{ckpt.name}-{stamp}-{k}.json"
+        k += 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    return result

@@ -1,0 +1,107 @@
+"""rlsuite/GridRacetrack-v0: the Sutton & Barto racetrack (exercise 5.12)."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from rlsuite.envs.driving.grid_racetrack import CRASH, FINISH, GridRacetrackEnv, GridRacetrackVectorEnv
+from tests.envs.contract import check_env_contract, check_partial_reset, check_vector_matches_single
+
+ENV_ID = "rlsuite/GridRacetrack-v0"
+VARIANTS = [{}, {"track": "wide"}, {"noise": 0.1}]
+
+
+@pytest.mark.parametrize("kwargs", VARIANTS, ids=str)
+def test_contract(kwargs):
+    check_env_contract(ENV_ID, steps=300, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", VARIANTS, ids=str)
+def test_vector_env_equals_single_envs(kwargs):
+    check_vector_matches_single(ENV_ID, num_envs=5, steps=400, seed=3, **kwargs)
+
+
+def test_partial_reset():
+    check_partial_reset(ENV_ID, num_envs=3)
+
+
+def test_starts_on_start_line_standing_still():
+    env = GridRacetrackEnv()
+    for seed in range(20):
+        obs, _ = env.reset(seed=seed)
+        (row, col), velocity = env.decode(obs)
+        assert row == 31 and 3 <= col <= 8 and velocity == (0, 0)
+
+
+def test_driving_straight_up_crashes_and_returns_to_start():
+    env = GridRacetrackEnv()
+    env.reset(seed=0)
+    crashed_at = None
+    for t in range(40):
+        obs, reward, terminated, truncated, info = env.step(7)  # vy += 1, vx unchanged: straight up
+        assert reward == -1.0 and not terminated
+        if info["crashed"]:
+            crashed_at = t
+            break
+    assert crashed_at is not None, "a car driving straight up must hit the top wall"
+    (row, _), velocity = env.decode(obs)
+    assert row == 31 and velocity == (0, 0)
+
+
+def test_a_hand_written_policy_finishes():
+    """Go up 3 rows per step until the top rows, then right: the finish line ends the episode."""
+    env = GridRacetrackEnv()
+    obs, _ = env.reset(seed=1)
+    for _ in range(100):
+        (row, col), (vy, vx) = env.decode(obs)
+        if row > 4:  # climb at speed <= 2, then stop climbing
+            dy = 1 if vy < 2 else 0
+            dy = -1 if row < 12 and vy > 1 else dy
+            action = (dy + 1) * 3 + 1
+        else:
+            dy = -1 if vy > 0 else 0
+            action = (dy + 1) * 3 + (2 if vx < 3 else 1)
+        obs, reward, terminated, truncated, info = env.step(action)
+        if terminated:
+            return
+    pytest.fail("the hand-written policy never reached the finish line")
+
+
+def test_tables_are_consistent():
+    dyn = GridRacetrackEnv()._core.dynamics
+    moving = dyn.outcome == 0
+    assert (dyn.next_state[moving] >= 0).all() and (dyn.next_state[moving] < dyn.n_states).all()
+    assert (dyn.outcome == CRASH).any() and (dyn.outcome == FINISH).any()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"track": "oval"}, "track"), ({"noise": 1.5}, "noise"), ({"track": ["oS", "o"]}, "same length")],
+)
+def test_bad_kwargs_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        GridRacetrackEnv(**kwargs)
+
+
+@pytest.mark.parametrize("action", [9, -1, 1.5, "left"])
+def test_bad_action_is_named(action):
+    env = GridRacetrackEnv()
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action"):
+        env.step(action)
+
+
+def test_bad_vector_actions_are_named():
+    env = GridRacetrackVectorEnv(num_envs=3)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="shape"):
+        env.step(np.zeros(2, dtype=np.int64))
+    with pytest.raises(ValueError, match=r"\[0, 9\)"):
+        env.step(np.array([0, 9, 1]))
+
+
+def test_rgb_render():
+    env = gym.make(ENV_ID, render_mode="rgb_array")
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3

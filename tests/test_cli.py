@@ -1,0 +1,114 @@
+"""The `rlsuite` command: help, version, envs, train (errors before anything is written), eval, resume."""
+
+import csv
+import subprocess
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import rlsuite
+from rlsuite.cli import main
+
+FAST = ["train.total_steps=20000", "train.eval_every=10000", "train.eval_episodes=4", "env.num_envs=16"]
+
+
+def run_cli(*args):
+    return main([str(a) for a in args])
+
+
+def metrics(run_dir, tag):
+    with open(run_dir / "metrics.csv", newline="") as f:
+        return [(int(r["step"]), float(r["value"])) for r in csv.DictReader(f) if r["tag"] == tag]
+
+
+def only_run(root):
+    (run_dir,) = list(root.iterdir())
+    return run_dir
+
+
+def test_console_script_help_and_version():
+    out = subprocess.run(["rlsuite", "--help"], capture_output=True, text=True, check=True).stdout
+    for command in ("envs", "train", "eval", "bench"):
+        assert command in out
+    out = subprocess.run(["rlsuite", "--version"], capture_output=True, text=True, check=True).stdout
+    assert rlsuite.__version__ in out
+
+
+@pytest.mark.parametrize("command", ["train", "eval", "envs", "bench"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        run_cli(command, "--help")
+    assert exit_.value.code == 0
+    assert "usage: rlsuite " + command in capsys.readouterr().out
+
+
+def test_envs_lists_our_ids_with_spaces(capsys):
+    assert run_cli("envs") == 0
+    out = capsys.readouterr().out
+    assert "rlsuite/GridRacetrack-v0" in out and "Discrete(9)" in out
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("train.total_stepz=10", "train.total_stepz"),
+        ("train.total_steps=lots", "train.total_steps"),
+        ("env.id=rlsuite/Nowhere-v0", "env.id"),
+        ("agent.algo=alphazero", "agent.algo"),
+        ("env.kwargs={track: moon}", "track"),
+    ],
+)
+def test_bad_config_fails_before_anything_is_written(tmp_path, capsys, override, expected):
+    code = run_cli("train", f"log.run_dir={tmp_path / 'runs'}", override)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert expected in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_train_writes_a_run_tensorboard_reads_then_eval_and_resume(tmp_path, capsys):
+    root = tmp_path / "runs"
+    assert run_cli("train", f"log.run_dir={root}", *FAST) == 0
+    run_dir = only_run(root)
+    out = capsys.readouterr().out
+    assert str(run_dir) in out and "tensorboard --logdir" in out
+    for name in ("config.yaml", "metrics.csv", "checkpoints/last/agent.json", "checkpoints/best/q_table.npz"):
+        assert (run_dir / name).exists(), name
+
+    events = EventAccumulator(str(run_dir))
+    events.Reload()
+    tags = events.Tags()["scalars"]
+    for tag in (
+        "charts/episode_return",
+        "charts/episode_length",
+        "charts/sps",
+        "charts/epsilon",
+        "eval/return_mean",
+    ):
+        assert tag in tags
+    assert [e.step for e in events.Scalars("eval/return_mean")] == [10000, 20000]
+
+    assert run_cli("eval", run_dir, "--episodes", 3) == 0
+    assert "eval/return_mean" in capsys.readouterr().out
+    assert len(list((run_dir / "eval").glob("eval-*.json"))) == 1
+
+    assert run_cli("train", "--resume", run_dir, "train.total_steps=40000") == 0
+    assert only_run(root) == run_dir  # resumed in place, no new run
+    steps = [step for step, _ in metrics(run_dir, "eval/return_mean")]
+    assert steps == [10000, 20000, 30000, 40000]
+
+
+def test_same_config_and_seed_give_the_same_run(tmp_path):
+    runs = []
+    for k in range(2):
+        root = tmp_path / str(k)
+        assert run_cli("train", f"log.run_dir={root}", *FAST, "env.kwargs={noise: 0.1}") == 0
+        runs.append(only_run(root))
+    for tag in ("charts/episode_return", "eval/return_mean"):
+        assert metrics(runs[0], tag) == metrics(runs[1], tag)
+        assert metrics(runs[0], tag)
+
+
+def test_eval_of_a_missing_run_is_a_clear_error(tmp_path, capsys):
+    assert run_cli("eval", tmp_path / "nope") == 2
+    assert "not a run directory" in capsys.readouterr().err

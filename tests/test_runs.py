@@ -1,0 +1,34 @@
+"""Run directories: never overwritten; TensorBoard reads what we write; metrics.csv mirrors it."""
+
+import csv
+
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from rlsuite.runs import Run, create_run_dir
+
+
+def test_run_directories_are_never_reused(tmp_path):
+    paths = {create_run_dir(tmp_path, "same") for _ in range(5)}
+    assert len(paths) == 5
+
+
+def test_tensorboard_reads_back_scalars_text_and_hparams(tmp_path):
+    with Run.create(tmp_path, "demo", {"agent": {"algo": "q_learning", "gamma": 0.9}}) as run:
+        for step in range(3):
+            run.log(step * 10, {"charts/episode_return": step * 1.5, "losses/td_loss": 0.25})
+        run_dir = run.dir
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "tensors": 0})
+    events.Reload()
+    returns = events.Scalars("charts/episode_return")
+    assert [(e.step, e.value) for e in returns] == [(0, 0.0), (10, 1.5), (20, 3.0)]
+    assert "config/text_summary" in events.Tags()["tensors"]
+    hparams = events.PluginTagToContent("hparams")
+    assert {"_hparams_/experiment", "_hparams_/session_start_info"} <= set(hparams)
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    start = plugin_data_pb2.HParamsPluginData.FromString(hparams["_hparams_/session_start_info"])
+    assert start.session_start_info.hparams["agent.gamma"].number_value == 0.9
+    with open(run_dir / "metrics.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["tag"] == "charts/episode_return"]
+    assert [float(r["value"]) for r in rows] == [0.0, 1.5, 3.0]
+    assert (run_dir / "config.yaml").read_text().startswith("agent:")
