@@ -88,7 +88,9 @@ class RandomAgent(Agent):
             actions = self._action_space.sample()
             _, rewards, terminated, truncated, infos = self.envs.step(actions)
             self.global_step += self.num_envs
-            if monitor is not None and not monitor.on_step(self.global_step, rewards, terminated, truncated, infos):
+            if monitor is not None and not monitor.on_step(
+                self.global_step, rewards, terminated, truncated, infos
+            ):
                 break
 
     def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
