@@ -285,6 +285,7 @@ class Monitor:
         if self._last_eval_step != step:
             self.evaluate(step)
         self.checkpoint(step, "last")
+        self.agent.on_train_end(self.run.dir)
         self._report(step, time.perf_counter())
         self._progress.close()
         if self._eval_envs is not None:

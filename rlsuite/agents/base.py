@@ -59,6 +59,9 @@ class Agent(ABC):
     def save(self, directory: str | Path) -> None:
         """Write the agent to ``directory`` (created if needed)."""
 
+    def on_train_end(self, run_dir: Path) -> None:
+        """Called once when training ends; agents may write pictures or reports into ``run_dir``."""
+
     @classmethod
     @abstractmethod
     def load(cls, directory: str | Path, config: Config, envs: gym.vector.VectorEnv) -> Agent:

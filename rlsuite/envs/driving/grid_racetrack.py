@@ -256,7 +256,8 @@ class GridRacetrackEnv(gym.Env[np.int64, np.int64]):
     -1 per step, the finishing step included; the return is minus the time to finish.
 
     ## Starting state
-    A uniformly random start cell, velocity ``(0, 0)``.
+    A uniformly random start cell, velocity ``(0, 0)``; ``reset(options={"start_index": k})`` starts
+    on the ``k``-th start cell (left to right) instead.
 
     ## Episode end
     Terminated on crossing the finish line; truncated at ``max_episode_steps`` (1000 when made with
@@ -303,6 +304,14 @@ class GridRacetrackEnv(gym.Env[np.int64, np.int64]):
         super().reset(seed=seed)
         seeds = None if seed is None else row_seeds(seed, 1, self.np_random)
         self._core.reset_rows(self._row, seeds, self.np_random)
+        start_index = None if options is None else options.get("start_index")
+        if start_index is not None:  # start on a chosen cell of the start line (e.g. to test a policy)
+            starts = self._core.dynamics.start_states
+            if not (isinstance(start_index, (int, np.integer)) and 0 <= start_index < len(starts)):
+                raise ValueError(
+                    f"options['start_index']: expected an integer in [0, {len(starts)}), got {start_index!r}"
+                )
+            self._core.state[0] = starts[start_index]
         return np.int64(self._core.state[0]), {"crashed": False, "crashes": 0}
 
     def step(self, action: Any) -> tuple[np.int64, float, bool, bool, dict[str, Any]]:
