@@ -112,3 +112,12 @@ def test_same_config_and_seed_give_the_same_run(tmp_path):
 def test_eval_of_a_missing_run_is_a_clear_error(tmp_path, capsys):
     assert run_cli("eval", tmp_path / "nope") == 2
     assert "not a run directory" in capsys.readouterr().err
+
+
+def test_bench_envs_prints_the_speed_table(tmp_path, capsys):
+    out_file = tmp_path / "speed.md"
+    ids = ["--ids", "rlsuite/GridRacetrack-v0"]
+    assert run_cli("bench", "envs", *ids, "--seconds", "0.05", "--no-peers", "--output", out_file) == 0
+    row = next(line for line in out_file.read_text().splitlines() if line.startswith("| GridRacetrack"))
+    single, vector = row.split("|")[2], row.split("|")[4]
+    assert float(single.replace(",", "")) > 0 and "(1024)" in vector
