@@ -126,6 +126,8 @@ class TabularAgent(Agent):
         self._action_start = int(self.action_space.start)
         tables = 2 if self.update == "double_q_learning" else 1
         self.q = np.full((tables, self.n_states, self.n_actions), self.params.initial_value, dtype=np.float64)
+        self._td_sum = np.zeros(self.q.size)  # scratch for averaging duplicated (s, a) in a batch
+        self._td_count = np.zeros(self.q.size)
         self.rng = np.random.default_rng(config.train.seed)
         self.epsilon = self.params.epsilon_start
         self.learning_rate = self.params.learning_rate
@@ -226,12 +228,14 @@ class TabularAgent(Agent):
         flat = (np.asarray(table) * self.n_states + states) * self.n_actions + actions
         q_flat = self.q.reshape(-1)
         td_errors = targets - q_flat[flat]
-        unique, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
-        if len(unique) == len(flat):
-            q_flat[flat] += self.learning_rate * td_errors
-        else:
-            mean_td = np.bincount(inverse, weights=td_errors, minlength=len(unique)) / counts
-            q_flat[unique] += self.learning_rate * mean_td
+        # Average the TD errors of duplicated pairs without sorting: accumulate sums and counts in
+        # scratch tables, then *assign* (duplicates write the same value), then clear the scratch.
+        td_sum, td_count = self._td_sum, self._td_count
+        np.add.at(td_sum, flat, td_errors)
+        np.add.at(td_count, flat, 1.0)
+        q_flat[flat] = q_flat[flat] + self.learning_rate * (td_sum[flat] / td_count[flat])
+        td_sum[flat] = 0.0
+        td_count[flat] = 0.0
 
     # ------------------------------------------------------------------ checkpoints
     def save(self, directory: str | Path) -> None:
