@@ -36,12 +36,19 @@ class VehicleParams:
     max_brake: float = 8.0  # [m/s^2] at full brake
     max_speed: float = 30.0  # [m/s] (108 km/h)
     drag: float = 0.1  # [1/s] speed lost per second per m/s when coasting (rolling + air, linearised)
+    # [m/s^2] grip limit: the path curvature is capped at max_lateral_accel / speed^2, so a fast car
+    # understeers instead of turning on the spot (inf = no limit, the pure kinematic model)
+    max_lateral_accel: float = float("inf")
 
     def __post_init__(self) -> None:
         for name in ("wheelbase", "length", "width", "max_steer", "max_accel", "max_brake", "max_speed"):
             value = getattr(self, name)
             if not (np.isfinite(value) and value > 0):
                 raise ValueError(f"VehicleParams.{name} must be a positive finite number, got {value!r}")
+        if not (self.max_lateral_accel > 0):
+            raise ValueError(
+                f"VehicleParams.max_lateral_accel must be > 0 (inf for no limit), got {self.max_lateral_accel!r}"
+            )
         if not (np.isfinite(self.drag) and self.drag >= 0):
             raise ValueError(f"VehicleParams.drag must be a finite number >= 0, got {self.drag!r}")
 
@@ -58,13 +65,19 @@ def step_bicycle(
 
     ``steer`` [rad] is the front-wheel angle (clipped to ``±max_steer``), ``accel`` [m/s^2] the
     longitudinal acceleration before drag. The speed stays in ``[0, max_speed]``: braking stops the
-    car, it never reverses.
+    car, it never reverses. With a finite ``max_lateral_accel`` the slip angle is limited so that
+    ``speed^2 * curvature <= max_lateral_accel`` (the car understeers at the grip limit).
     """
     steer = np.clip(steer, -params.max_steer, params.max_steer)
     speed = state[:, SPEED]
     speed += (accel - params.drag * speed) * dt
     np.clip(speed, 0.0, params.max_speed, out=speed)
     beta = np.arctan(0.5 * np.tan(steer))  # the centre of gravity is halfway: lr / L = 0.5
+    if params.max_lateral_accel != float("inf"):
+        # path curvature of the centre of gravity is sin(beta) / lr = 2 sin(beta) / L
+        sin_limit = (0.5 * params.wheelbase * params.max_lateral_accel) / np.maximum(speed * speed, 1e-9)
+        beta_limit = np.arcsin(np.minimum(sin_limit, 1.0))
+        beta = np.clip(beta, -beta_limit, beta_limit)
     course = state[:, HEADING] + beta
     state[:, X] += speed * np.cos(course) * dt
     state[:, Y] += speed * np.sin(course) * dt
