@@ -211,7 +211,7 @@ def run(ids: list[str] | None, seconds: float, peers: bool) -> str:
                     f"| {label} | {_fmt(speed)} | {case.label} | {results[case.label] / speed:,.0f}× |"
                 )
                 print(peer_lines[-1], flush=True)
-        report += "\n".join(peer_lines)
+        report += "\n" + "\n".join(peer_lines)
     return report
 
 
