@@ -169,3 +169,11 @@ def test_grid_racetrack_greedy_policy_finishes_from_every_start(tmp_path, algo):
     paths = greedy_paths(agent, "classic")
     assert len(paths) == 6 and all(p["finished"] for p in paths), [(p["steps"], p["crashes"]) for p in paths]
     assert (run_dir / "policy.png").stat().st_size > 10_000
+
+
+def test_discretised_racetrack_drives_laps_a_random_policy_cannot(tmp_path):
+    """Our continuous Racetrack (state obs, discrete actions) through bins: a random policy scores < 0."""
+    _, result = run_config(
+        "q_learning_racetrack.yaml", tmp_path, 4, "train.total_steps=300000", "train.eval_every=0"
+    )
+    assert result["eval/return_mean"] > 20.0
