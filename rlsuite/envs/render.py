@@ -8,9 +8,12 @@ its centre. Envs convert their world coordinates (usually ``y`` up, in metres) t
 Shapes use ``K`` for the number of shapes per canvas; ``radii``, ``colors`` and ``mask`` broadcast
 to ``(B, K)`` / ``(B, K, C)``, so one colour per shape kind is simply ``colors=(C,)``.
 
-The kernels are ``numba.njit(cache=True, parallel=True)`` loops over the batch: drawing and
-resampling are exactly what numpy expresses badly (per-pixel coverage tests inside bounding
-boxes), and a compiled loop touches only the pixels a shape covers.
+The kernels are serial ``numba.njit(cache=True)`` loops over the batch: drawing and resampling
+are exactly what numpy expresses badly (per-pixel coverage tests inside bounding boxes), and a
+compiled loop touches only the pixels a shape covers. They are deliberately not ``parallel=True``:
+on our shared 2-core machines numba's thread pool made a small draw call up to 500× slower
+whenever the other core was busy (measured by the env authors); parallelism across envs belongs
+to processes (vector envs in Ray workers), not to threads inside one step.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 # Kernels
 # --------------------------------------------------------------------------------------------
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _circles_kernel(canvas, centers, radii, colors, mask):  # pragma: no cover - compiled
     batch, height, width, channels = canvas.shape
     for b in prange(batch):
@@ -55,7 +58,7 @@ def _circles_kernel(canvas, centers, radii, colors, mask):  # pragma: no cover -
                             canvas[b, y, x, c] = colors[b, k, c]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _capsules_kernel(canvas, starts, ends, radii, colors, mask):  # pragma: no cover - compiled
     batch, height, width, channels = canvas.shape
     for b in prange(batch):
@@ -87,7 +90,7 @@ def _capsules_kernel(canvas, starts, ends, radii, colors, mask):  # pragma: no c
                             canvas[b, y, x, c] = colors[b, k, c]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _polygons_kernel(canvas, vertices, colors, mask):  # pragma: no cover - compiled
     batch, height, width, channels = canvas.shape
     n_vertices = vertices.shape[2]
@@ -126,7 +129,7 @@ def _polygons_kernel(canvas, vertices, colors, mask):  # pragma: no cover - comp
                             canvas[b, y, x, c] = colors[b, k, c]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _egocentric_kernel(bitmap, origins, angles, scale, out, anchor_row, anchor_col, fill):  # pragma: no cover
     batch, height, width, channels = out.shape
     bitmap_h, bitmap_w = bitmap.shape[0], bitmap.shape[1]

@@ -1,0 +1,391 @@
+"""``rlsuite/Pusher-v0``: the planar arm pushes a puck across a table into a goal region."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+from numba import njit
+
+from rlsuite.envs import render
+from rlsuite.envs.robot.arm import (
+    GOAL,
+    PUCK,
+    TABLE,
+    ArmEnv,
+    ArmTask,
+    ArmVectorEnv,
+    _check_non_negative,
+    _check_positive,
+    arm_terms,
+    observe_arm_row,
+    solve_spd,
+    step_arm_row,
+)
+from rlsuite.envs.robot.reacher import _polar
+
+MAX_EPISODE_STEPS = 200  # registered horizon: 200 steps × 0.02 s = 4 s
+GRAVITY = 9.81  # [m/s²]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _fingertip(b, q, qd, lengths):  # pragma: no cover - compiled
+    """Row ``b``'s fingertip position and velocity ``(x, y, vx, vy)`` [m, m/s]."""
+    angle, rate, x, y, vx, vy = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    for a in range(q.shape[1]):
+        angle += q[b, a]
+        rate += qd[b, a]
+        c, s = math.cos(angle), math.sin(angle)
+        x += lengths[a] * c
+        y += lengths[a] * s
+        vx -= lengths[a] * s * rate
+        vy += lengths[a] * c * rate
+    return x, y, vx, vy
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _contact_impulse(
+    b, q, qd, puck, tip, lengths, consts2, K, inertia, radius_sum, puck_mass, h, work, M, chol
+):
+    """Speculative, frictionless, perfectly inelastic fingertip–puck contact for row ``b``.
+
+    If closing at the current relative normal speed would overlap the circles within ``h``, apply
+    the smallest impulse λ ≥ 0 along the normal ``n`` (tip → puck) that leaves a closing speed of at
+    most ``gap / h``: the puck gets ``+λ n / m``, the arm ``q̇ −= M⁻¹ Jᵀ n λ``. A fast tip therefore
+    stops at the puck's surface instead of passing through it, whatever the substep.
+    """
+    tx, ty, vtx, vty = tip
+    dx, dy = puck[b, 0] - tx, puck[b, 1] - ty
+    distance = math.sqrt(dx * dx + dy * dy)
+    nx, ny = (dx / distance, dy / distance) if distance > 0.0 else (1.0, 0.0)
+    gap = distance - radius_sum  # [m], negative when overlapping
+    closing = (puck[b, 2] - vtx) * nx + (puck[b, 3] - vty) * ny  # [m/s], negative when approaching
+    allowed = -max(gap, 0.0) / h
+    if closing >= allowed:
+        return
+    # Rare path (a contact this substep): Jᵀ n, then the arm's response M⁻¹ Jᵀ n.
+    n = q.shape[1]
+    jn, response = work[12], work[13]
+    angle = 0.0
+    for a in range(n):
+        angle += q[b, a]
+        work[3, a], work[4, a] = math.cos(angle), math.sin(angle)
+    total = 0.0
+    for a in range(n - 1, -1, -1):
+        total += lengths[a] * (-work[4, a] * nx + work[3, a] * ny)
+        jn[a] = total
+    if n == 2:
+        coupling = consts2[1] * math.cos(q[b, 1])
+        m11 = consts2[2]
+        m01 = m11 + coupling
+        m00 = consts2[0] + 2.0 * coupling
+        det = m00 * m11 - m01 * m01
+        response[0] = (m11 * jn[0] - m01 * jn[1]) / det
+        response[1] = (m00 * jn[1] - m01 * jn[0]) / det
+    else:
+        q_row, qd_row = work[0], work[1]
+        for a in range(n):
+            q_row[a], qd_row[a] = q[b, a], qd[b, a]
+        # Only M is needed: the torque and damping arguments (rhs) are placeholders.
+        arm_terms(q_row, qd_row, qd_row, K, inertia, inertia, M, work[2], work[5], work[6], work[7])
+        solve_spd(M, jn, response, chol)
+    arm_inverse_mass = 0.0  # nᵀ J M⁻¹ Jᵀ n [1/kg]
+    for a in range(n):
+        arm_inverse_mass += jn[a] * response[a]
+    impulse = (allowed - closing) / (1.0 / puck_mass + arm_inverse_mass)  # [N·s]
+    puck[b, 2] += impulse * nx / puck_mass
+    puck[b, 3] += impulse * ny / puck_mass
+    for a in range(n):
+        qd[b, a] -= impulse * response[a]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _separate_and_contain(b, puck, tip, radius_sum, wall, restitution):  # pragma: no cover - compiled
+    """Push the puck out of any residual overlap with the fingertip, then bounce it off the rims."""
+    x, y, vx, vy = puck[b, 0], puck[b, 1], puck[b, 2], puck[b, 3]
+    dx, dy = x - tip[0], y - tip[1]
+    distance = math.sqrt(dx * dx + dy * dy)
+    overlap = radius_sum - distance
+    if overlap > 0.0 and distance > 0.0:
+        x += overlap * dx / distance
+        y += overlap * dy / distance
+    if x > wall or x < -wall:
+        x = min(max(x, -wall), wall)
+        if x * vx > 0.0:
+            vx = -restitution * vx
+    if y > wall or y < -wall:
+        y = min(max(y, -wall), wall)
+        if y * vy > 0.0:
+            vy = -restitution * vy
+    puck[b, 0], puck[b, 1], puck[b, 2], puck[b, 3] = x, y, vx, vy
+
+
+@njit(cache=True, error_model="numpy")
+def _pusher_kernel(
+    physics, q, qd, torque, control, puck, goal, arm_constants, scratch, table, weights, obs_low, obs_high,
+    state_obs, points, reward_terms, distances,
+):  # fmt: skip
+    """One env step for every row (when ``physics``), then observations, points and reward terms.
+
+    Each substep: fingertip kinematics → remove residual overlap, rims → contact impulse → arm RK4
+    under the torque → puck friction and motion. ``table = (half_size, puck_radius, tip_radius,
+    puck_mass, friction_decel, restitution, max_puck_speed)``; ``puck`` rows are ``(x, y, vx, vy)``."""
+    consts2, K, inertia, damping, max_speed, h, substeps, rk4, lengths = arm_constants
+    work, M, chol = scratch
+    batch, n = q.shape
+    half, puck_radius, tip_radius, puck_mass, friction_decel, restitution, max_puck_speed = table
+    wall = half - puck_radius  # [m] limit of the puck centre
+    radius_sum = tip_radius + puck_radius
+    for b in range(batch):
+        if physics:
+            for _ in range(substeps):
+                tip = _fingertip(b, q, qd, lengths)
+                _separate_and_contain(b, puck, tip, radius_sum, wall, restitution)
+                _contact_impulse(
+                    b, q, qd, puck, tip, lengths, consts2, K, inertia, radius_sum, puck_mass, h, work, M, chol
+                )
+                step_arm_row(
+                    b, q, qd, torque, 1, consts2, K, inertia, damping, max_speed, h, rk4, False, work, M, chol
+                )
+                # Coulomb sliding friction: decelerate by μ g, never reversing the motion.
+                vx, vy = puck[b, 2], puck[b, 3]
+                speed = math.sqrt(vx * vx + vy * vy)
+                if speed > 0.0:
+                    keep = max(0.0, 1.0 - friction_decel * h / speed)
+                    if speed * keep > max_puck_speed:
+                        keep = max_puck_speed / speed
+                    puck[b, 2], puck[b, 3] = vx * keep, vy * keep
+                    puck[b, 0] += h * puck[b, 2]
+                    puck[b, 1] += h * puck[b, 3]
+        tx, ty = observe_arm_row(b, q, qd, lengths, state_obs, points)
+        if physics:  # the overlap and rims check that closes the last substep
+            _separate_and_contain(b, puck, (tx, ty, 0.0, 0.0), radius_sum, wall, restitution)
+        px, py = puck[b, 0], puck[b, 1]
+        k = 3 * n
+        state_obs[b, k], state_obs[b, k + 1] = px - tx, py - ty
+        state_obs[b, k + 2], state_obs[b, k + 3] = goal[b, 0] - px, goal[b, 1] - py
+        state_obs[b, k + 4], state_obs[b, k + 5] = px, py
+        state_obs[b, k + 6], state_obs[b, k + 7] = puck[b, 2], puck[b, 3]
+        for i in range(k + 8):
+            state_obs[b, i] = min(max(state_obs[b, i], obs_low[i]), obs_high[i])
+        to_goal = math.sqrt((goal[b, 0] - px) ** 2 + (goal[b, 1] - py) ** 2)
+        to_puck = math.sqrt((px - tx) ** 2 + (py - ty) ** 2)
+        distances[0, b], distances[1, b] = to_goal, to_puck
+        if physics:
+            effort = 0.0
+            for a in range(n):
+                effort += control[b, a] * control[b, a]
+            reward_terms[0, b] = -weights[0] * to_goal
+            reward_terms[1, b] = -weights[1] * to_puck
+            reward_terms[2, b] = -weights[2] * effort
+
+
+class PusherTask(ArmTask):
+    """Batched Pusher core (see :class:`PusherEnv` for the specification)."""
+
+    reward_keys: ClassVar[tuple[str, ...]] = ("reward_goal", "reward_near", "reward_ctrl")
+    view_half_width: ClassVar[float] = 0.32  # [m]: the table plus a margin
+
+    def __init__(
+        self,
+        batch: int,
+        *,
+        goal_weight: float = 1.0,
+        near_weight: float = 0.5,
+        control_weight: float = 0.1,
+        goal_radius: float = 0.03,
+        table_half_size: float = 0.3,
+        puck_radius: float = 0.025,
+        puck_mass: float = 0.05,
+        puck_friction: float = 0.4,
+        wall_restitution: float = 0.5,
+        tip_radius: float = 0.012,
+        max_puck_speed: float = 5.0,
+        **kwargs: Any,
+    ) -> None:
+        self.weights = np.array(
+            [
+                _check_non_negative("goal_weight", goal_weight),
+                _check_non_negative("near_weight", near_weight),
+                _check_non_negative("control_weight", control_weight),
+            ]
+        )
+        self.goal_radius = _check_positive("goal_radius", goal_radius)  # [m]
+        self.table_half_size = _check_positive("table_half_size", table_half_size)  # [m]
+        self.puck_radius = _check_positive("puck_radius", puck_radius)  # [m]
+        self.puck_mass = _check_positive("puck_mass", puck_mass)  # [kg]
+        self.puck_friction = _check_non_negative("puck_friction", puck_friction)  # Coulomb μ
+        self.wall_restitution = _check_non_negative("wall_restitution", wall_restitution)
+        if self.wall_restitution > 1.0:
+            raise ValueError(f"wall_restitution must be in [0, 1], got {wall_restitution!r}")
+        self.tip_radius = _check_positive("tip_radius", tip_radius)  # [m]
+        self.max_puck_speed = _check_positive("max_puck_speed", max_puck_speed)  # [m/s]
+        self.puck = np.zeros((batch, 4))  # [m, m, m/s, m/s]
+        self.goal = np.zeros((batch, 2))  # [m]
+        self.distances = np.zeros((2, batch))  # [m] puck→goal, fingertip→puck
+        self.table = np.array(
+            [
+                self.table_half_size,
+                self.puck_radius,
+                self.tip_radius,
+                self.puck_mass,
+                self.puck_friction * GRAVITY,
+                self.wall_restitution,
+                self.max_puck_speed,
+            ]
+        )
+        self.view_half_width = 1.07 * self.table_half_size  # [m] the camera sees the table and a margin
+        super().__init__(batch, **kwargs)
+        # The fingertip must not be able to wedge the puck against a rim (the rims are outside reach).
+        if self.params.reach + self.tip_radius + 2 * self.puck_radius >= self.table_half_size:
+            raise ValueError(
+                f"table_half_size ({self.table_half_size} m) must exceed reach + tip_radius + puck diameter "
+                f"({self.params.reach + self.tip_radius + 2 * self.puck_radius:.3f} m)"
+            )
+        self.view_half_width = 1.07 * self.table_half_size
+
+    def _state_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        n, reach, speed = self.n_links, self.params.reach, self.params.max_joint_speed
+        half = self.table_half_size
+        high = np.concatenate(
+            [
+                np.ones(2 * n),
+                np.full(n, speed),
+                np.full(2, half + reach),
+                np.full(2, 2 * half),
+                np.full(2, half),
+                np.full(2, self.max_puck_speed),
+            ]
+        )
+        return -high, high
+
+    def _sample_start(self, rows: np.ndarray) -> None:
+        n, reach = self.n_links, self.params.reach
+        puck_angle = self.rng.uniform(rows, -np.pi, np.pi)
+        self.puck[rows, :2] = _polar(reach * self.rng.uniform(rows, 0.45, 0.85), puck_angle)
+        self.puck[rows, 2:] = 0.0
+        turn = self.rng.uniform(rows, -1.0, 1.0)  # goal 0.6–1.6 rad around the base from the puck
+        goal_angle = puck_angle + np.sign(turn) * (0.6 + np.abs(turn))
+        self.goal[rows] = _polar(reach * self.rng.uniform(rows, 0.45, 0.85), goal_angle)
+        # The arm starts pointing away from the puck, gently bent.
+        bend = self.rng.uniform(rows, -0.5, 0.5, (n,))
+        self.q[rows] = bend / max(1, n - 1)
+        self.q[rows, 0] = puck_angle + np.pi + bend[:, 0]
+        self.qd[rows] = 0.0
+
+    def _run(self, physics: bool, torque: np.ndarray) -> None:
+        _pusher_kernel(
+            physics, self.q, self.qd, torque, self.control, self.puck, self.goal, self.arm_constants,
+            self.scratch, self.table, self.weights, self.state_obs_space.low, self.state_obs_space.high,
+            self.state_obs, self.points, self.reward_terms, self.distances,
+        )  # fmt: skip
+
+    def _physics_step(self, torque: np.ndarray) -> None:
+        self._run(True, torque)
+
+    def _observe(self) -> None:
+        self._run(False, self.control)
+
+    def success(self) -> np.ndarray:
+        return self.distances[0] < self.goal_radius
+
+    def _draw_static(
+        self, canvas: np.ndarray, palette: np.ndarray, scale: float, offset: np.ndarray, rows: Any
+    ) -> None:
+        batch = len(palette)
+        center = np.broadcast_to(offset, (batch, 1, 2))
+        half = np.full((batch, 1, 2), self.table_half_size * scale)
+        render.draw_rects(canvas, center, half, np.zeros((batch, 1)), palette[:, None, TABLE])
+        goal = self.goal[rows][:, None] * np.array([scale, -scale]) + offset
+        render.draw_circles(canvas, goal, self.goal_radius * scale, palette[:, None, GOAL])
+
+    def _draw_objects(
+        self, canvas: np.ndarray, palette: np.ndarray, scale: float, offset: np.ndarray
+    ) -> None:
+        center = self.puck[:, None, :2] * np.array([scale, -scale]) + offset
+        render.draw_circles(canvas, center, self.puck_radius * scale, palette[:, None, PUCK])
+
+
+class PusherEnv(ArmEnv):
+    """Push a puck across a table into a goal region with a planar arm.
+
+    The arm of :class:`~rlsuite.envs.robot.reacher.ReacherEnv` (same rigid-body dynamics, RK4) sits at
+    the centre of a square table; a puck slides on the table and a goal region is marked on it. Only
+    the fingertip touches the puck (the links pass above it).
+
+    ## Physics (defaults; kwargs and ``params=ArmParams(...)`` override them)
+    | quantity | value |
+    |---|---|
+    | arm | ``n_links`` equal rods, reach 0.2 m, 1 kg/m; 0.05 N·m max torque, 0.005 N·m·s/rad damping |
+    | control step ``dt`` | 0.02 s (50 Hz), 2 RK4 substeps of 10 ms (contact solved every substep) |
+    | fingertip | circle of ``tip_radius=0.012`` m |
+    | puck | disc of ``puck_radius=0.025`` m, ``puck_mass=0.05`` kg, speed capped at ``max_puck_speed=5`` m/s |
+    | sliding friction | Coulomb, ``puck_friction=0.4`` (deceleration μ·9.81 m/s², never reverses the puck) |
+    | table | square, ``table_half_size=0.3`` m, rims with ``wall_restitution=0.5`` (out of the arm's reach) |
+    | goal | circle of ``goal_radius=0.03`` m |
+
+    **Contact** (fingertip–puck, circle–circle) is an impulse model, solved at the start of every
+    substep: speculative, frictionless and perfectly inelastic. When the relative normal velocity
+    would close the gap within the substep, an impulse ``λ ≥ 0`` along the centre line makes the
+    closing speed exactly ``gap / h``, using the arm's effective mass at the fingertip
+    ``1 / (nᵀ J M⁻¹ Jᵀ n)`` and the puck's mass, so momentum passes both ways (the arm feels the
+    puck). Any residual overlap after the substep (the torque acts after the solve) is removed by
+    moving the puck out along the normal. The puck cannot tunnel through the fingertip at any speed
+    (tested at the joint speed limit).
+
+    ## Action space
+    As Reacher: ``Box(-1, 1, (n_links,), float32)`` normalised torques, or with
+    ``action_type="discrete"`` ``Discrete(3**n_links)`` per-joint {−1, 0, +1} torques.
+
+    ## Observation space
+    ``obs_type="state"``: ``Box(float32, (3 n + 8,))``
+
+    | index | observation | unit | bounds |
+    |---|---|---|---|
+    | 0 … n−1 | cos of joint angles | – | ±1 |
+    | n … 2n−1 | sin of joint angles | – | ±1 |
+    | 2n … 3n−1 | joint rates | rad/s | ±20 |
+    | 3n, 3n+1 | puck − fingertip | m | ±(half size + reach) |
+    | 3n+2, 3n+3 | goal − puck | m | ±2 half size |
+    | 3n+4, 3n+5 | puck position (base frame) | m | ±half size |
+    | 3n+6, 3n+7 | puck velocity | m/s | ±max puck speed |
+
+    ``obs_type="pixels"``: ``Box(0, 255, (H, W, C), uint8)`` top-down view of table, goal, puck and
+    arm (0.64 m across), ``pixel_shape=84``, ``grayscale=False`` as for Reacher.
+
+    ## Reward
+    ``reward_goal + reward_near + reward_ctrl``: ``−goal_weight·|puck − goal|`` (1.0),
+    ``−near_weight·|fingertip − puck|`` (0.5) [m], ``−control_weight·Σ action²`` (0.1); each is in
+    ``info``, with ``is_success`` = the puck's centre lies in the goal circle.
+
+    ## Starting state
+    Puck at 0.45–0.85 of the reach from the base, uniform in angle; goal at 0.45–0.85 of the reach,
+    0.6–1.6 rad around the base from the puck (either way); the arm at rest, pointing away from the
+    puck (first joint opposite it ±0.5 rad, the others bent by ±0.5 rad in total).
+
+    ## Episode end
+    Never terminates (the puck cannot leave the table). Truncated after 200 steps (4 s) by the
+    registration's ``max_episode_steps``.
+
+    ## Arguments
+    ``n_links``, ``action_type``, ``obs_type``, ``pixel_shape``, ``grayscale``, ``randomize_colors``,
+    ``randomize_link_width``, ``render_mode``, ``render_size``, ``params`` as for Reacher; the weights
+    and physical quantities named above.
+
+    ## Version history
+    - v0: first version.
+    """
+
+    task_class = PusherTask
+
+
+class PusherVectorEnv(ArmVectorEnv):
+    """Native vector version of :class:`PusherEnv` (batch N equals N single envs step for step;
+    NEXT_STEP autoreset; ``reset(options={"reset_mask": mask})`` partial resets)."""
+
+    task_class = PusherTask
+    default_max_episode_steps = MAX_EPISODE_STEPS
+
+
+__all__ = ["PusherEnv", "PusherTask", "PusherVectorEnv"]

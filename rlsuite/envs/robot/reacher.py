@@ -1,0 +1,239 @@
+"""``rlsuite/Reacher-v0``: move the fingertip of a planar n-link arm to a random target."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+from numba import njit
+
+from rlsuite.envs import render
+from rlsuite.envs.robot.arm import (
+    GOAL,
+    TABLE,
+    ArmEnv,
+    ArmParams,
+    ArmTask,
+    ArmVectorEnv,
+    _check_non_negative,
+    _check_positive,
+    observe_arm_row,
+    step_arm_row,
+)
+
+MAX_EPISODE_STEPS = 100  # registered horizon: 100 steps × 0.02 s = 2 s
+
+
+@njit(cache=True, error_model="numpy")
+def _reacher_kernel(
+    physics, q, qd, torque, control, target, arm_constants, scratch, weights, obs_low, obs_high,
+    state_obs, points, reward_terms, distance,
+):  # fmt: skip
+    """Integrate every row by one env step (when ``physics``), then write observations, fingertip
+    points, distances and (when ``physics``) reward terms. One pass, no Python per row."""
+    consts2, K, inertia, damping, max_speed, h, substeps, rk4, lengths = arm_constants
+    work, M, chol = scratch
+    batch, n = q.shape
+    for b in range(batch):
+        if physics:
+            step_arm_row(
+                b,
+                q,
+                qd,
+                torque,
+                substeps,
+                consts2,
+                K,
+                inertia,
+                damping,
+                max_speed,
+                h,
+                rk4,
+                False,
+                work,
+                M,
+                chol,
+            )
+        x, y = observe_arm_row(b, q, qd, lengths, state_obs, points)
+        dx, dy = target[b, 0] - x, target[b, 1] - y
+        state_obs[b, 3 * n] = target[b, 0]
+        state_obs[b, 3 * n + 1] = target[b, 1]
+        state_obs[b, 3 * n + 2] = dx
+        state_obs[b, 3 * n + 3] = dy
+        for i in range(3 * n + 4):
+            state_obs[b, i] = min(max(state_obs[b, i], obs_low[i]), obs_high[i])
+        distance[b] = math.sqrt(dx * dx + dy * dy)
+        if physics:
+            effort = 0.0
+            for a in range(n):
+                effort += control[b, a] * control[b, a]
+            reward_terms[0, b] = -weights[0] * distance[b]
+            reward_terms[1, b] = -weights[1] * effort
+
+
+@njit(cache=True, error_model="numpy")
+def _polar(radius, angle):  # pragma: no cover - compiled
+    """(B, 2) points at ``radius`` [m], ``angle`` [rad] (compiled: identical bits for any batch size)."""
+    out = np.empty((radius.shape[0], 2))
+    for b in range(radius.shape[0]):
+        out[b, 0] = radius[b] * math.cos(angle[b])
+        out[b, 1] = radius[b] * math.sin(angle[b])
+    return out
+
+
+class ReacherTask(ArmTask):
+    """Batched Reacher core (see :class:`ReacherEnv` for the specification)."""
+
+    reward_keys: ClassVar[tuple[str, ...]] = ("reward_dist", "reward_ctrl")
+    view_half_width: ClassVar[float] = 0.22  # [m]: the 0.2 m reach plus a margin
+
+    def __init__(
+        self,
+        batch: int,
+        *,
+        distance_weight: float = 1.0,
+        control_weight: float = 0.1,
+        success_tolerance: float = 0.02,
+        target_radius: float = 0.015,
+        **kwargs: Any,
+    ) -> None:
+        self.weights = np.array(
+            [
+                _check_non_negative("distance_weight", distance_weight),
+                _check_non_negative("control_weight", control_weight),
+            ]
+        )
+        self.success_tolerance = _check_positive("success_tolerance", success_tolerance)  # [m]
+        self.target_radius = _check_positive("target_radius", target_radius)  # [m], drawn only
+        self.target = np.zeros((batch, 2))  # [m]
+        self.distance = np.zeros(batch)  # [m] fingertip to target
+        super().__init__(batch, **kwargs)
+
+    def _state_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        n, reach, speed = self.n_links, self.params.reach, self.params.max_joint_speed
+        high = np.concatenate([np.ones(2 * n), np.full(n, speed), np.full(2, reach), np.full(2, 2 * reach)])
+        return -high, high
+
+    def _sample_start(self, rows: np.ndarray) -> None:
+        n, reach = self.n_links, self.params.reach
+        self.q[rows] = self.rng.uniform(rows, -np.pi, np.pi, (n,))
+        self.qd[rows] = self.rng.uniform(rows, -0.1, 0.1, (n,))
+        # Uniform over the annulus 0.1 reach .. 0.95 reach (area-uniform radius).
+        radius = reach * np.sqrt(self.rng.uniform(rows, 0.1**2, 0.95**2))
+        angle = self.rng.uniform(rows, -np.pi, np.pi)
+        self.target[rows] = _polar(radius, angle)
+
+    def _run(self, physics: bool, torque: np.ndarray) -> None:
+        _reacher_kernel(
+            physics, self.q, self.qd, torque, self.control, self.target, self.arm_constants, self.scratch,
+            self.weights, self.obs_low, self.obs_high, self.state_obs, self.points, self.reward_terms,
+            self.distance,
+        )  # fmt: skip
+
+    def _physics_step(self, torque: np.ndarray) -> None:
+        self._run(True, torque)
+
+    def _observe(self) -> None:
+        self._run(False, self.control)
+
+    @property
+    def obs_low(self) -> np.ndarray:
+        return self.state_obs_space.low
+
+    @property
+    def obs_high(self) -> np.ndarray:
+        return self.state_obs_space.high
+
+    def success(self) -> np.ndarray:
+        return self.distance < self.success_tolerance
+
+    def _draw_static(
+        self, canvas: np.ndarray, palette: np.ndarray, scale: float, offset: np.ndarray, rows: Any
+    ) -> None:
+        workspace = np.broadcast_to(offset, (len(palette), 1, 2))
+        render.draw_circles(canvas, workspace, 1.05 * self.params.reach * scale, palette[:, None, TABLE])
+        center = self.target[rows][:, None] * np.array([scale, -scale]) + offset
+        render.draw_circles(canvas, center, self.target_radius * scale, palette[:, None, GOAL])
+
+
+class ReacherEnv(ArmEnv):
+    """Move the fingertip of a planar arm to a random target.
+
+    A planar arm of ``n_links`` (default 2) uniform rods with revolute joints moves in the horizontal
+    plane (no gravity); its base is fixed at the origin. Rigid-body dynamics — mass matrix,
+    Coriolis/centrifugal terms, viscous joint damping, torque limits — integrated by RK4, see
+    :mod:`rlsuite.envs.robot.arm` for the equations. A new target appears at each reset.
+
+    ## Physical constants (defaults; ``params=ArmParams(...)`` overrides them)
+    | constant | value |
+    |---|---|
+    | links | ``n_links`` equal rods, total reach 0.2 m, 1 kg/m (two links: 0.1 m, 0.1 kg each) |
+    | max joint torque | 0.05 N·m per joint, at action ±1 |
+    | joint damping | 0.005 N·m·s/rad |
+    | joint speed limit | 20 rad/s (clip after each substep) |
+    | control step ``dt`` | 0.02 s (50 Hz), 2 RK4 substeps of 10 ms |
+
+    ## Action space
+    - ``action_type="continuous"`` (default): ``Box(-1, 1, (n_links,), float32)``, normalised joint
+      torques (``±1`` = ±max torque). Values outside [-1, 1] or a wrong shape raise ``ValueError``.
+    - ``action_type="discrete"``: ``Discrete(3**n_links)``; action ``k`` sets joint ``j``'s torque to
+      ``(k // 3**j) % 3 - 1`` ∈ {−1, 0, +1} × max torque (so DQN or a table can drive the arm).
+
+    ## Observation space
+    ``obs_type="state"`` (default): ``Box(float32, (3 n + 4,))``
+
+    | index | observation | unit | bounds |
+    |---|---|---|---|
+    | 0 … n−1 | cos of joint angles ``q`` (relative) | – | ±1 |
+    | n … 2n−1 | sin of joint angles | – | ±1 |
+    | 2n … 3n−1 | joint rates ``q̇`` | rad/s | ±20 |
+    | 3n, 3n+1 | target x, y (base frame) | m | ±reach |
+    | 3n+2, 3n+3 | target − fingertip, x and y | m | ±2 reach |
+
+    ``obs_type="pixels"``: ``Box(0, 255, (H, W, C), uint8)`` top-down view of the arm and target,
+    0.44 m across with the base in the centre; ``pixel_shape=(84, 84)`` (``(H, W)``, or an int for a square), ``C = 1`` with
+    ``grayscale=True`` else 3. Joint rates are not visible in one frame: stack frames.
+
+    ## Reward
+    ``reward = reward_dist + reward_ctrl`` with ``reward_dist = −distance_weight · |fingertip −
+    target|`` [m] and ``reward_ctrl = −control_weight · Σ action²`` (normalised torques); both are in
+    ``info`` along with ``is_success`` (fingertip within ``success_tolerance`` of the target).
+
+    ## Starting state
+    Joint angles uniform in [−π, π), joint rates uniform in [−0.1, 0.1) rad/s; the target uniform by
+    area over the annulus from 0.1 to 0.95 of the reach, so always reachable.
+
+    ## Episode end
+    Never terminates. Truncated after 100 steps (2 s) by the registration's ``max_episode_steps``
+    (the class constructed directly never truncates; the vector env takes ``max_episode_steps``).
+
+    ## Arguments
+    ``gymnasium.make("rlsuite/Reacher-v0", ...)`` /
+    ``gymnasium.make_vec("rlsuite/Reacher-v0", num_envs, ...)`` accept:
+    ``n_links=2`` (1–8; discrete needs ≤ 6), ``action_type``, ``obs_type``, ``pixel_shape=84``,
+    ``grayscale=False``, ``randomize_colors=False`` (each palette colour jittered by up to ±60 per
+    channel every episode), ``randomize_link_width=False`` (drawn link width × U(0.5, 1.6) every
+    episode), ``render_mode`` (None, ``"rgb_array"``, ``"human"`` — needs pygame),
+    ``render_size=256``, ``distance_weight=1.0``, ``control_weight=0.1``,
+    ``success_tolerance=0.02`` [m], ``target_radius=0.015`` [m, drawn only], ``params`` (an
+    :class:`~rlsuite.envs.robot.arm.ArmParams`). Visual randomisation changes pixels only: the
+    states and rewards are the same with it on or off.
+
+    ## Version history
+    - v0: first version.
+    """
+
+    task_class = ReacherTask
+
+
+class ReacherVectorEnv(ArmVectorEnv):
+    """Native vector version of :class:`ReacherEnv`: batch ``num_envs`` equals that many single envs
+    step for step (sub-env ``i`` of ``reset(seed=s)`` is the single env reset with ``s + i``).
+    NEXT_STEP autoreset; ``reset(options={"reset_mask": mask})`` resets only the masked rows."""
+
+    task_class = ReacherTask
+    default_max_episode_steps = MAX_EPISODE_STEPS
+
+
+__all__ = ["ArmParams", "ReacherEnv", "ReacherTask", "ReacherVectorEnv"]
