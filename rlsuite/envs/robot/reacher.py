@@ -192,8 +192,8 @@ class ReacherEnv(ArmEnv):
     | 3n+2, 3n+3 | target − fingertip, x and y | m | ±2 reach |
 
     ``obs_type="pixels"``: ``Box(0, 255, (H, W, C), uint8)`` top-down view of the arm and target,
-    0.44 m across with the base in the centre; ``pixel_shape=(84, 84)`` (``(H, W)``, or an int for a square), ``C = 1`` with
-    ``grayscale=True`` else 3. Joint rates are not visible in one frame: stack frames.
+    0.44 m across with the base in the centre; ``pixel_shape=(84, 84)`` (``(H, W)``, or an int for
+    a square), ``C = 1`` with ``grayscale=True`` else 3. Joint rates are not visible in one frame: stack frames.
 
     ## Reward
     ``reward = reward_dist + reward_ctrl`` with ``reward_dist = −distance_weight · |fingertip −
