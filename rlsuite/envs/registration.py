@@ -56,20 +56,10 @@ ENV_SPECS: tuple[EnvSpec, ...] = (
 )
 
 
-def _module_exists(entry_point: str) -> bool:
-    import importlib.util
-
-    module = entry_point.split(":")[0]
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
 def register_envs() -> None:
     """Register every rlsuite env with Gymnasium (idempotent; modules are imported lazily)."""
     for spec in ENV_SPECS:
-        if spec.id in gym.registry or not _module_exists(spec.entry_point):
+        if spec.id in gym.registry:
             continue
         gym.register(
             id=spec.id,
