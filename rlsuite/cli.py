@@ -36,7 +36,9 @@ def _cmd_envs(args: argparse.Namespace) -> int:
         except Exception as error:  # one broken env must not hide the others
             rows.append((env_id, f"(cannot be built: {type(error).__name__}: {error})", "", ""))
             continue
-        rows.append((env_id, str(env.observation_space), str(env.action_space), str(spec.max_episode_steps)))
+        rows.append(
+            (env_id, _space(env.observation_space), _space(env.action_space), str(spec.max_episode_steps))
+        )
         env.close()
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for k, row in enumerate(rows):
@@ -45,6 +47,18 @@ def _cmd_envs(args: argparse.Namespace) -> int:
             print("  ".join("-" * w for w in widths))
     print("\nVariants are constructor kwargs, e.g. env.kwargs='{obs_type: pixels, action_type: discrete}'.")
     return 0
+
+
+def _space(space) -> str:
+    """A one-line description of a space (Box bounds only when they are the same everywhere)."""
+    import gymnasium as gym
+    import numpy as np
+
+    if isinstance(space, gym.spaces.Box):
+        low, high = np.unique(space.low), np.unique(space.high)
+        bounds = f"[{low[0]:g}, {high[0]:g}], " if len(low) == 1 and len(high) == 1 else ""
+        return f"Box({bounds}{space.shape}, {space.dtype})"
+    return str(space)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
