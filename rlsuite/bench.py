@@ -164,6 +164,10 @@ def _peer_available(module: str) -> bool:
     return True
 
 
+def _ratio(value: float) -> str:
+    return f"{value:,.0f}×" if value >= 10 else f"{value:.1f}×"
+
+
 def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
@@ -208,7 +212,7 @@ def run(ids: list[str] | None, seconds: float, peers: bool) -> str:
                 continue
             for case in ours:
                 peer_lines.append(
-                    f"| {label} | {_fmt(speed)} | {case.label} | {results[case.label] / speed:,.0f}× |"
+                    f"| {label} | {_fmt(speed)} | {case.label} | {_ratio(results[case.label] / speed)} |"
                 )
                 print(peer_lines[-1], flush=True)
         report += "\n" + "\n".join(peer_lines)
