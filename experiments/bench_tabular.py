@@ -63,7 +63,7 @@ def taxi(seed: int) -> tuple[float, float]:
     start = time.perf_counter()
     agent.learn(config.train.total_steps)
     wall = time.perf_counter() - start
-    result = evaluate(lambda obs: agent.act(obs), make_envs(config.env, 50), 1000, seed=10_000 + seed)
+    result = evaluate(lambda obs, starts: agent.act(obs), make_envs(config.env, 50), 1000, seed=10_000 + seed)
     return wall, result["eval/return_mean"]
 
 

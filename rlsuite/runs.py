@@ -105,8 +105,12 @@ class _EventWriter:
             hparam_infos=[api_pb2.HParamInfo(name=k) for k in hparams],
             metric_infos=[api_pb2.MetricInfo(name=api_pb2.MetricName(tag=t)) for t in metric_tags],
         )
-        self._write(0, summary_value("_hparams_/experiment", plugin_data_pb2.HParamsPluginData(
-            version=0, experiment=experiment)))
+        self._write(
+            0,
+            summary_value(
+                "_hparams_/experiment", plugin_data_pb2.HParamsPluginData(version=0, experiment=experiment)
+            ),
+        )
         start = plugin_data_pb2.SessionStartInfo()
         for key, value in hparams.items():
             if isinstance(value, bool):
@@ -115,8 +119,13 @@ class _EventWriter:
                 start.hparams[key].number_value = float(value)
             else:
                 start.hparams[key].string_value = str(value)
-        self._write(0, summary_value("_hparams_/session_start_info", plugin_data_pb2.HParamsPluginData(
-            version=0, session_start_info=start)))
+        self._write(
+            0,
+            summary_value(
+                "_hparams_/session_start_info",
+                plugin_data_pb2.HParamsPluginData(version=0, session_start_info=start),
+            ),
+        )
 
     def flush(self) -> None:
         self._writer.flush()

@@ -87,7 +87,9 @@ def make_envs(env: EnvConfig, num_envs: int | None = None) -> gym.vector.VectorE
 # --------------------------------------------------------------------------------------------
 # Evaluation
 # --------------------------------------------------------------------------------------------
-Policy = Callable[[np.ndarray], np.ndarray]
+Policy = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""``policy(observations, episode_start) -> actions`` on a batch; ``episode_start`` (bool, one per
+sub-env) marks observations that begin an episode, for policies with memory (frame stacks)."""
 
 
 def evaluate(policy: Policy, envs: gym.vector.VectorEnv, episodes: int, seed: int) -> dict[str, float]:
@@ -96,6 +98,7 @@ def evaluate(policy: Policy, envs: gym.vector.VectorEnv, episodes: int, seed: in
     Episodes are spread over the sub-envs as Stable-Baselines3's ``evaluate_policy`` does
     (sub-env ``i`` runs ``(episodes + i) // n`` of them) so short episodes do not bias the mean.
     Works with NEXT_STEP autoreset: the step after a done is the reset step and is not counted.
+    ``policy`` is called as ``policy(obs, episode_start)`` (see :data:`Policy`).
     """
     n = envs.num_envs
     targets = np.array([(episodes + i) // n for i in range(n)])
@@ -104,9 +107,10 @@ def evaluate(policy: Policy, envs: gym.vector.VectorEnv, episodes: int, seed: in
     episode_return = np.zeros(n)
     episode_length = np.zeros(n, dtype=np.int64)
     prev_done = np.zeros(n, dtype=bool)
+    episode_start = np.ones(n, dtype=bool)
     obs, _ = envs.reset(seed=seed)
     while (counts < targets).any():
-        obs, rewards, terminated, truncated, infos = envs.step(policy(obs))
+        obs, rewards, terminated, truncated, infos = envs.step(policy(obs, episode_start))
         live = ~prev_done
         episode_return += np.where(live, rewards, 0.0)
         episode_length += live
@@ -121,6 +125,7 @@ def evaluate(policy: Policy, envs: gym.vector.VectorEnv, episodes: int, seed: in
         episode_return[done] = 0.0
         episode_length[done] = 0
         prev_done = terminated | truncated
+        episode_start = prev_done  # under NEXT_STEP autoreset the next observation is a reset one
     result = {
         SCALARS["eval_return_mean"]: float(np.mean(returns)),
         SCALARS["eval_return_std"]: float(np.std(returns)),
@@ -255,7 +260,7 @@ class Monitor:
         if self._eval_envs is None:
             self._eval_envs = make_envs(self.config.env, min(train.eval_num_envs, train.eval_episodes))
         result = evaluate(
-            lambda obs: self.agent.act(obs, deterministic=True),
+            lambda obs, starts: self.agent.act(obs, deterministic=True, episode_start=starts),
             self._eval_envs,
             train.eval_episodes,
             seed=train.seed + EVAL_SEED_OFFSET,
@@ -397,7 +402,9 @@ def evaluate_run(
     envs = make_envs(config.env, min(train_cfg.eval_num_envs, episodes))
     try:
         agent = agent_cls.load(ckpt, config, envs)
-        result = evaluate(lambda obs: agent.act(obs, deterministic=True), envs, episodes, seed)
+        result = evaluate(
+            lambda obs, starts: agent.act(obs, deterministic=True, episode_start=starts), envs, episodes, seed
+        )
     finally:
         envs.close()
     result = {**result, "episodes": episodes, "checkpoint": ckpt.name, "seed": seed}

@@ -4,7 +4,8 @@ An agent is built from a validated :class:`~rlsuite.config.Config` and the vecto
 on, and offers four things (DESIGN.md, "Agent protocol")::
 
     learn(total_steps, monitor=None)   train; report every vector step to the monitor
-    act(obs, deterministic=True)       a batch of observations -> a batch of actions
+    act(obs, deterministic=True, episode_start=None)
+                                       a batch of observations -> a batch of actions
     save(directory)                    tensors (npz / safetensors) + JSON metadata; never pickle
     load(directory, config, envs)      classmethod: the inverse of save
 
@@ -52,14 +53,21 @@ class Agent(ABC):
         """Train until ``total_steps`` env steps (summed over the batch) have been taken."""
 
     @abstractmethod
-    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        """Actions for a batch of observations (shape ``(n, *obs_shape)``)."""
+    def act(
+        self, obs: np.ndarray, deterministic: bool = True, episode_start: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Actions for a batch of observations (shape ``(n, *obs_shape)``).
+
+        ``episode_start`` (bool, shape ``(n,)``) marks the sub-envs whose observation is the first of
+        an episode; agents with memory across steps (frame stacks, recurrent state) reset it there,
+        the others ignore it. ``None`` means "unknown".
+        """
 
     @abstractmethod
     def save(self, directory: str | Path) -> None:
         """Write the agent to ``directory`` (created if needed)."""
 
-    def on_train_end(self, run_dir: Path) -> None:
+    def on_train_end(self, run_dir: Path) -> None:  # noqa: B027 (an optional hook, not abstract)
         """Called once when training ends; agents may write pictures or reports into ``run_dir``."""
 
     @classmethod
@@ -96,7 +104,9 @@ class RandomAgent(Agent):
             ):
                 break
 
-    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+    def act(
+        self, obs: np.ndarray, deterministic: bool = True, episode_start: np.ndarray | None = None
+    ) -> np.ndarray:
         return np.stack([self._single_space.sample() for _ in range(len(obs))])
 
     def save(self, directory: str | Path) -> None:

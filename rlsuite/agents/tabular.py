@@ -142,14 +142,21 @@ class TabularAgent(Agent):
     def _values(self) -> np.ndarray:
         return self.q[0] if len(self.q) == 1 else self.q[0] + self.q[1]
 
-    def _epsilon_greedy(self, states: np.ndarray, epsilon: float) -> np.ndarray:
-        greedy = self._values()[states].argmax(axis=1)
+    def _epsilon_greedy(
+        self, states: np.ndarray, epsilon: float, rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        """ε-greedy actions; ``rows`` may pass ``self._values()[states]`` when the caller has it."""
+        greedy = (self._values()[states] if rows is None else rows).argmax(axis=1)
         if epsilon <= 0.0:
             return greedy
-        explore = self.rng.random(len(states)) < epsilon
-        return np.where(explore, self.rng.integers(0, self.n_actions, len(states)), greedy)
+        # One uniform draw decides both: u < ε explores, and then u / ε is uniform on [0, 1).
+        u = self.rng.random(len(states))
+        random_actions = np.minimum((u * (self.n_actions / epsilon)).astype(np.int64), self.n_actions - 1)
+        return np.where(u < epsilon, random_actions, greedy)
 
-    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+    def act(
+        self, obs: np.ndarray, deterministic: bool = True, episode_start: np.ndarray | None = None
+    ) -> np.ndarray:
         actions = self._epsilon_greedy(self.states(obs), 0.0 if deterministic else self.epsilon)
         return actions + self._action_start
 
@@ -175,16 +182,22 @@ class TabularAgent(Agent):
                     p.learning_rate, p.learning_rate_final, p.learning_rate_decay_fraction, "linear", progress
                 )
             next_states = self.states(next_obs)
-            next_actions = self._epsilon_greedy(next_states, self.epsilon)
+            next_rows = self.q[0, next_states] if len(self.q) == 1 else None  # shared with the update
+            next_actions = self._epsilon_greedy(next_states, self.epsilon, next_rows)
             valid = ~prev_done  # the step after a done is the NEXT_STEP reset: not a transition
-            self.update_batch(
-                states[valid],
-                actions[valid],
-                rewards[valid],
-                next_states[valid],
-                next_actions[valid],
-                terminated[valid],
-            )
+            if valid.all():
+                self.update_batch(states, actions, rewards, next_states, next_actions, terminated, next_rows)
+            else:
+                rows = None if next_rows is None else next_rows[valid]
+                self.update_batch(
+                    states[valid],
+                    actions[valid],
+                    rewards[valid],
+                    next_states[valid],
+                    next_actions[valid],
+                    terminated[valid],
+                    rows,
+                )
             prev_done = terminated | truncated
             states, actions = next_states, next_actions
             if monitor is not None:
@@ -205,8 +218,12 @@ class TabularAgent(Agent):
         next_states: np.ndarray,
         next_actions: np.ndarray,
         terminated: np.ndarray,
+        next_rows: np.ndarray | None = None,
     ) -> None:
-        """One update from a batch of transitions (duplicated ``(s, a)`` pairs average their TD errors)."""
+        """One update from a batch of transitions (duplicated ``(s, a)`` pairs average their TD errors).
+
+        ``next_rows`` may pass ``Q[next_states]`` (single-table rules) when the caller already has it.
+        """
         if len(states) == 0:
             return
         gamma = self.params.gamma
@@ -217,11 +234,11 @@ class TabularAgent(Agent):
             greedy = self.q[table, next_states].argmax(axis=1)
             next_value = self.q[1 - table, next_states, greedy]
         elif self.update == "q_learning":
-            next_value = self.q[0, next_states].max(axis=1)
+            next_value = (self.q[0, next_states] if next_rows is None else next_rows).max(axis=1)
         elif self.update == "sarsa":
             next_value = self.q[0, next_states, next_actions]
         else:  # expected_sarsa under the current ε-greedy policy
-            q_next = self.q[0, next_states]
+            q_next = self.q[0, next_states] if next_rows is None else next_rows
             eps = self.epsilon
             next_value = (1.0 - eps) * q_next.max(axis=1) + eps * q_next.mean(axis=1)
         targets = rewards + gamma * np.where(terminated, 0.0, next_value)

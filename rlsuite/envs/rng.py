@@ -56,7 +56,10 @@ class BatchRNG:
         return _mix(z).reshape(len(rows), *size_per_row)
 
     def uniform(
-        self, rows: np.ndarray, low: float | np.ndarray = 0.0, high: float | np.ndarray = 1.0,
+        self,
+        rows: np.ndarray,
+        low: float | np.ndarray = 0.0,
+        high: float | np.ndarray = 1.0,
         size_per_row: tuple[int, ...] = (),
     ) -> np.ndarray:
         """Floats in ``[low, high)``, shape ``(len(rows), *size_per_row)``."""

@@ -1,0 +1,451 @@
+"""Benchmark: our DQN against Stable-Baselines3 DQN, side by side, same machine, same run.
+
+For each seed the two agents train one after the other (so machine load hits both alike) and are
+evaluated greedily every ``--eval-every`` env steps on the same seeded evaluation envs (our
+:func:`rlsuite.training.evaluate`). The clock runs only while training: evaluation time is
+excluded for both. Reported per run: the training wall-clock and env steps until the mean
+evaluation return first reaches ``--threshold``, the evaluation at the end, the total training time.
+
+    python experiments/bench_dqn.py                                 # CartPole-v1, 5 seeds, both
+    python experiments/bench_dqn.py --seeds 0 1 --algos ours        # partial runs
+    python experiments/bench_dqn.py --ours-set agent.net_arch=[256,256] --tag rlzoo-net
+    python experiments/bench_dqn.py --env racetrack --seeds 0 1    # + SB3 on our config, random
+    python experiments/bench_dqn.py --per-update                    # one gradient step, same settings
+
+On CartPole-v1 SB3 runs at RL Zoo's tuned hyper-parameters (``SB3_ZOO``) on one env, as RL Zoo does;
+on our envs (``--env racetrack``, ``--env highway``) it gets our config's hyper-parameters — the
+names and meanings are SB3's — on as many envs, and the random (and constant-action) baselines are
+evaluated alongside.
+Torch runs on one CPU thread for both (``torch.set_num_threads(1)``), the fair and the fastest
+setting on our shared 2-core machines. Results go to ``experiments/results/dqn_<env>[-tag].{md,csv}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import rlsuite  # noqa: F401  (registers our envs)
+from rlsuite.config import Config, apply_overrides, from_dict, read_yaml
+from rlsuite.training import evaluate, make_envs, seed_everything
+
+ROOT = Path(__file__).resolve().parent
+EVAL_SEED = 1_000_003
+
+# RL Zoo (hyperparams/dqn.yml) CartPole-v1, as quoted in issue 6. Other envs have no zoo entry:
+# SB3 gets our config's hyper-parameters (same names, same meaning) through sb3_params().
+SB3_ZOO = {
+    "CartPole-v1": dict(
+        learning_rate=2.3e-3,
+        batch_size=64,
+        buffer_size=100_000,
+        learning_starts=1000,
+        gamma=0.99,
+        target_update_interval=10,
+        train_freq=256,
+        gradient_steps=128,
+        exploration_fraction=0.16,
+        exploration_final_eps=0.04,
+        policy_kwargs=dict(net_arch=[256, 256]),
+    ),
+}
+SB3_SHARED = (
+    "learning_rate",
+    "buffer_size",
+    "learning_starts",
+    "batch_size",
+    "tau",
+    "gamma",
+    "train_freq",
+    "gradient_steps",
+    "target_update_interval",
+    "exploration_fraction",
+    "exploration_initial_eps",
+    "exploration_final_eps",
+    "max_grad_norm",
+    "n_steps",
+)
+
+
+@dataclass
+class BenchEnv:
+    config: str  # our config in experiments/configs
+    threshold: float = float("inf")  # eval return whose first crossing is timed
+    total_steps: int = 50_000
+    eval_every: int = 2_000
+    baselines: tuple[str, ...] = ()  # "random", or "const:<action>"
+    sb3_vec: bool = False  # SB3 on as many envs as our config (else 1, as RL Zoo's CartPole)
+
+
+ENVS = {
+    "cartpole": BenchEnv("dqn_cartpole.yaml", threshold=475.0),
+    "racetrack": BenchEnv(
+        "dqn_racetrack_state.yaml",
+        total_steps=100_000,
+        eval_every=20_000,
+        baselines=("random",),
+        sb3_vec=True,
+    ),
+    "highway": BenchEnv(
+        "dqn_highway.yaml",
+        total_steps=60_000,
+        eval_every=10_000,
+        baselines=("random", "const:1"),
+        sb3_vec=True,
+    ),
+}
+
+
+@dataclass
+class Result:
+    algo: str
+    seed: int
+    threshold_time: float | None = None  # training seconds until eval >= threshold
+    threshold_step: int | None = None
+    final_return: float = float("nan")
+    final_length: float = float("nan")
+    train_time: float = 0.0
+    steps: int = 0
+    curve: list[tuple[int, float]] = field(default_factory=list)
+
+
+class Clock:
+    """Training wall-clock that excludes the evaluations."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.excluded = 0.0
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start - self.excluded
+
+
+class Evaluator:
+    """Greedy evaluation every ``every`` env steps; records the first crossing of ``threshold``."""
+
+    def __init__(self, result: Result, config: Config, args: argparse.Namespace) -> None:
+        self.result, self.every, self.episodes, self.threshold = (
+            result,
+            args.eval_every,
+            args.eval_episodes,
+            args.threshold,
+        )
+        self.envs = make_envs(config.env, min(args.eval_episodes, 10))
+        self.next_eval = self.every
+        self.clock = Clock()
+
+    def evaluate(self, step: int, policy) -> None:
+        paused = time.perf_counter()
+        train_time = self.clock.elapsed()
+        stats = evaluate(policy, self.envs, self.episodes, seed=EVAL_SEED + self.result.seed)
+        mean = stats["eval/return_mean"]
+        self.result.curve.append((step, mean))
+        self.result.final_return, self.result.final_length = mean, stats["eval/length_mean"]
+        if mean >= self.threshold and self.result.threshold_time is None:
+            self.result.threshold_time, self.result.threshold_step = train_time, step
+        self.clock.excluded += time.perf_counter() - paused
+
+    def maybe_evaluate(self, step: int, policy) -> None:
+        if step >= self.next_eval:
+            self.next_eval = (step // self.every + 1) * self.every
+            self.evaluate(step, policy)
+
+
+def sb3_params(config: Config) -> dict:
+    """SB3 DQN keyword arguments: RL Zoo's for CartPole, else our config's (same names)."""
+    if config.env.id in SB3_ZOO:
+        return dict(SB3_ZOO[config.env.id])
+    ours = config.agent.params
+    params = {name: getattr(ours, name) for name in SB3_SHARED}
+    params["max_grad_norm"] = params["max_grad_norm"] or float("inf")
+    return {**params, "policy_kwargs": dict(net_arch=list(ours.net_arch))}
+
+
+def run_sb3(config: Config, seed: int, args: argparse.Namespace, bench: BenchEnv) -> Result:
+    from stable_baselines3 import DQN
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+
+    result = Result("sb3", seed)
+    seed_everything(seed)
+    n_envs = config.env.num_envs if bench.sb3_vec else 1
+    env = make_vec_env(config.env.id, n_envs=n_envs, seed=seed, env_kwargs=config.env.kwargs)
+    model = DQN("MlpPolicy", env, seed=seed, device="cpu", **sb3_params(config))
+    evaluator = Evaluator(result, config, args)
+    policy = lambda obs, starts: model.predict(obs, deterministic=True)[0]  # noqa: E731
+
+    class EvalCallback(BaseCallback):
+        def _on_step(self) -> bool:
+            evaluator.maybe_evaluate(self.num_timesteps, policy)
+            return True
+
+    evaluator.clock = Clock()
+    model.learn(args.total_steps, callback=EvalCallback())
+    result.train_time, result.steps = evaluator.clock.elapsed(), model.num_timesteps
+    if not result.curve or result.curve[-1][0] != result.steps:
+        evaluator.evaluate(result.steps, policy)
+    return result
+
+
+class BenchMonitor:
+    """The monitor side of our agent protocol, reduced to the benchmark's evaluations."""
+
+    def __init__(self, evaluator: Evaluator, agent) -> None:
+        self.evaluator, self.agent = evaluator, agent
+
+    def on_step(self, global_step, rewards, terminated, truncated, infos=None) -> bool:
+        self.evaluator.maybe_evaluate(global_step, lambda obs, starts: self.agent.act(obs, True, starts))
+        return True
+
+    def log(self, step, scalars) -> None:
+        pass
+
+
+def run_ours(config: Config, seed: int, args: argparse.Namespace) -> Result:
+    from rlsuite.agents.dqn import DQNAgent
+
+    result = Result("ours", seed)
+    seed_everything(seed)
+    envs = make_envs(config.env)
+    evaluator = Evaluator(result, config, args)
+    agent = DQNAgent(config, envs)
+    evaluator.clock = Clock()
+    agent.learn(args.total_steps, BenchMonitor(evaluator, agent))
+    result.train_time, result.steps = evaluator.clock.elapsed(), agent.global_step
+    if not result.curve or result.curve[-1][0] != result.steps:
+        evaluator.evaluate(result.steps, lambda obs, starts: agent.act(obs, True, starts))
+    envs.close()
+    return result
+
+
+def run_baseline(name: str, config: Config, seed: int, args: argparse.Namespace) -> Result:
+    """A random (``random``) or constant-action (``const:<a>``) policy, evaluated like the agents."""
+    result = Result(name, seed)
+    evaluator = Evaluator(result, config, args)
+    space = evaluator.envs.single_action_space
+    space.seed(seed)
+    if name == "random":
+        policy = lambda obs, starts: np.array([space.sample() for _ in range(len(obs))])  # noqa: E731
+    else:
+        action = int(name.split(":")[1])
+        policy = lambda obs, starts: np.full(len(obs), action)  # noqa: E731
+    evaluator.evaluate(args.total_steps, policy)
+    result.steps = args.total_steps
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+def summarize(results: list[Result], args: argparse.Namespace, env_id: str, command: str) -> str:
+    timed = np.isfinite(args.threshold)
+    lines = [
+        f"# DQN benchmark: ours vs Stable-Baselines3 on {env_id}",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared), "
+        f"{args.threads} torch thread(s), Python {platform.python_version()}, torch {torch.__version__}; "
+        "both agents on CPU, run alternately in one process. Clock = training wall-clock, evaluations "
+        f"excluded. Evaluation: {args.eval_episodes} greedy episodes every {args.eval_every:,} env steps "
+        "on separate seeded envs.",
+        "",
+        f"| algo | seed | time to eval ≥ {args.threshold:g} [s] | steps to it | eval return at end | "
+        f"eval episode length at end | training time for {args.total_steps:,} steps [s] | env steps/s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        t = "—" if r.threshold_time is None else f"{r.threshold_time:.1f}"
+        s = "—" if r.threshold_step is None else f"{r.threshold_step:,}"
+        sps = f"{r.steps / r.train_time:,.0f}" if r.train_time > 0 else "—"
+        lines.append(
+            f"| {r.algo} | {r.seed} | {t} | {s} | {r.final_return:.1f} | {r.final_length:.1f} | "
+            f"{r.train_time:.1f} | {sps} |"
+        )
+    lines.append("")
+    algos = list(dict.fromkeys(r.algo for r in results))
+    by_algo = {a: [r for r in results if r.algo == a] for a in algos}
+    for algo, runs in by_algo.items():
+        solved = [r for r in runs if r.threshold_time is not None]
+        line = (
+            f"- **{algo}**: mean eval return at the end {np.mean([r.final_return for r in runs]):.1f} "
+            f"(episode length {np.mean([r.final_length for r in runs]):.1f})"
+        )
+        if timed:
+            median_time = statistics.median(r.threshold_time for r in solved) if solved else float("nan")
+            line += (
+                f"; reached {args.threshold:g} on {len(solved)}/{len(runs)} seeds, median time to it "
+                f"{median_time:.1f} s"
+            )
+        if runs[0].train_time > 0:
+            line += f"; median training time {statistics.median(r.train_time for r in runs):.1f} s"
+        lines.append(line)
+    ours, sb3 = by_algo.get("ours", []), by_algo.get("sb3", [])
+    if ours and sb3:
+        if timed:
+            t_ours = [r.threshold_time for r in ours if r.threshold_time is not None]
+            t_sb3 = [r.threshold_time for r in sb3 if r.threshold_time is not None]
+            if t_ours and t_sb3:
+                ratio = statistics.median(t_ours) / statistics.median(t_sb3)
+                lines.append(
+                    f"- **ratio of median times to {args.threshold:g} (ours / SB3): {ratio:.3f}** "
+                    f"(SB3 / ours = {1 / ratio:.1f}×)"
+                )
+            pairs = [
+                (o.seed, o.threshold_time / s.threshold_time)
+                for o in ours
+                for s in sb3
+                if o.seed == s.seed and o.threshold_time is not None and s.threshold_time is not None
+            ]
+            if pairs:
+                lines.append(
+                    "- per-seed ratios (ours / SB3): " + ", ".join(f"seed {k}: {x:.3f}" for k, x in pairs)
+                )
+        total = statistics.median(r.train_time for r in ours) / statistics.median(r.train_time for r in sb3)
+        lines.append(
+            f"- ratio of median training times for {args.total_steps:,} steps (ours / SB3): {total:.3f}"
+        )
+    lines += ["", "Evaluation curves (env steps: mean return):", ""]
+    for r in results:
+        if r.curve:
+            lines.append(
+                f"- {r.algo} seed {r.seed}: " + ", ".join(f"{s / 1000:g}k: {m:.0f}" for s, m in r.curve)
+            )
+    return "\n".join(lines) + "\n"
+
+
+def per_update_timing(updates: int = 1280) -> str:
+    """CPU time per gradient step at identical settings (RL Zoo's CartPole ones, one env, vanilla
+    DQN targets): the implementation alone, without any difference in hyper-parameters."""
+    from stable_baselines3 import DQN
+
+    from rlsuite.agents.dqn import DQNAgent
+
+    shared = dict(
+        learning_rate=2.3e-3,
+        batch_size=64,
+        buffer_size=100_000,
+        learning_starts=1000,
+        target_update_interval=10,
+        train_freq=256,
+        gradient_steps=128,
+    )
+    lines = ["| net_arch | SB3 [µs/update] | ours [µs/update] | SB3 / ours |", "|---|---|---|---|"]
+    for arch in ([256, 256], [64, 64]):
+        sb3 = DQN(
+            "MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=arch), seed=0, device="cpu", **shared
+        )
+        sb3.learn(3000)
+        agent_params = {"algo": "dqn", **shared, "net_arch": arch, "double_q": False, "n_steps": 1}
+        config = from_dict(
+            {
+                "env": {"id": "CartPole-v1", "num_envs": 1},
+                "agent": agent_params,
+                "train": {"seed": 0, "device": "cpu"},
+            }
+        )
+        ours = DQNAgent(config, make_envs(config.env))
+        ours.learn(3000)
+        start = time.process_time()
+        sb3.train(gradient_steps=updates, batch_size=64)
+        sb3_us = (time.process_time() - start) / updates * 1e6
+        start = time.process_time()
+        ours.train_phase(updates)
+        ours_us = (time.process_time() - start) / updates * 1e6
+        lines.append(f"| {arch} | {sb3_us:.0f} | {ours_us:.0f} | {sb3_us / ours_us:.2f}× |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", choices=sorted(ENVS), default="cartpole")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--algos", nargs="+", default=None, help="ours, sb3, random, const:<action>")
+    parser.add_argument("--total-steps", type=int, default=None)
+    parser.add_argument("--eval-every", type=int, default=None)
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--threshold", type=float, default=None)
+    parser.add_argument("--ours-config", type=Path, default=None, help="YAML config of our agent")
+    parser.add_argument("--ours-set", nargs="*", default=[], help="key=value overrides of our config")
+    parser.add_argument("--tag", default="", help="suffix of the result files")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads for both agents")
+    parser.add_argument("--per-update", action="store_true", help="only time one gradient step of each")
+    args = parser.parse_args(argv)
+    if args.per_update:
+        torch.set_num_threads(args.threads)
+        print(per_update_timing())
+        return
+    bench = ENVS[args.env]
+    args.total_steps = args.total_steps or bench.total_steps
+    args.eval_every = args.eval_every or bench.eval_every
+    args.threshold = bench.threshold if args.threshold is None else args.threshold
+    algos = args.algos or ["sb3", "ours", *bench.baselines]
+    torch.set_num_threads(args.threads)
+
+    config_path = args.ours_config or ROOT / "configs" / bench.config
+    command = "python " + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])])
+    results: list[Result] = []
+    stem = f"dqn_{args.env}" + (f"-{args.tag}" if args.tag else "")
+    out_dir = ROOT / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = ""
+    for seed in args.seeds:
+        overrides = [
+            *args.ours_set,
+            f"agent.torch_threads={args.threads}",
+            f"train.seed={seed}",
+            "train.device=cpu",
+        ]
+        config = from_dict(apply_overrides(read_yaml(config_path), overrides))
+        for algo in algos:
+            if algo == "sb3":
+                result = run_sb3(config, seed, args, bench)
+            elif algo == "ours":
+                result = run_ours(config, seed, args)
+            else:
+                result = run_baseline(algo, config, seed, args)
+            torch.set_num_threads(args.threads)
+            results.append(result)
+            reached = (
+                "—"
+                if result.threshold_time is None
+                else f"{result.threshold_time:.1f}s @ {result.threshold_step}"
+            )
+            print(
+                f"{algo:8s} seed {seed}: to {args.threshold:g}: {reached}; end eval {result.final_return:.1f} "
+                f"(length {result.final_length:.1f}); train {result.train_time:.1f}s",
+                flush=True,
+            )
+            report = summarize(results, args, config.env.id, command)
+            (out_dir / f"{stem}.md").write_text(report)
+            with open(out_dir / f"{stem}.csv", "w", newline="") as f:
+                writer = csv.writer(f)
+                writer.writerow(list(Result.__dataclass_fields__))
+                for r in results:
+                    curve = ";".join(f"{s}:{m:.1f}" for s, m in r.curve)
+                    writer.writerow(
+                        [
+                            r.algo,
+                            r.seed,
+                            r.threshold_time,
+                            r.threshold_step,
+                            r.final_return,
+                            r.final_length,
+                            r.train_time,
+                            r.steps,
+                            curve,
+                        ]
+                    )
+    print(report)
+
+
+if __name__ == "__main__":
+    main()

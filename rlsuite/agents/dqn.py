@@ -1,0 +1,586 @@
+"""Deep Q-Network: double, dueling, n-step, prioritised replay, device-resident, vector envs.
+
+DQN (Mnih et al., 2015, "Human-level control through deep reinforcement learning", *Nature* 518)
+learns ``Q(s, a)`` by regressing on bootstrapped targets from a slowly moving target network,
+sampling past transitions from a replay memory and acting epsilon-greedily. The switchable
+improvements are those of Rainbow (Hessel et al., 2018) that fit a value-based, non-distributional
+agent: Double DQN targets, the dueling head, n-step returns and proportional prioritised replay.
+
+How it reads, top to bottom: hyper-parameters (:class:`DQNParams`, names follow Stable-Baselines3 so an
+SB3 / RL Zoo config ports over unchanged), then the agent: construction, the collection loop
+(:meth:`DQNAgent.learn`), **the update step** (:meth:`DQNAgent.update`, one screen), acting, and the
+checkpoint plumbing.
+
+Speed: the replay buffer, sampling, targets, losses and priorities stay on ``train.device``; per
+vector step the observations cross to the device once (pinned, non-blocking on CUDA) and the actions
+come back once. Vector envs use NEXT_STEP autoreset (``notes/vector-envs.md``): the step after a
+done is a fake reset transition and is never stored as a transition; truncated episodes bootstrap
+from their last observation, terminated ones do not.
+
+Python use::
+
+    from rlsuite.config import load_config
+    from rlsuite.training import train
+
+    run_dir = train(load_config("experiments/configs/dqn_cartpole.yaml"))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from rlsuite.agents.base import Agent
+from rlsuite.agents.networks import QHead, QNetwork, RandomShift, build_encoder, is_image_space
+from rlsuite.agents.replay import Batch, ReplayBuffer, stack_frames
+from rlsuite.config import ConfigError, hp, to_dict
+from rlsuite.training import resolve_device
+
+if TYPE_CHECKING:
+    from rlsuite.config import Config
+    from rlsuite.training import Monitor
+
+__all__ = ["DQNAgent", "DQNParams"]
+
+CHECKPOINT_FORMAT = 1
+SAMPLE_BYTES = 32 * 2**20  # uniform replay: observation bytes drawn per sampling call (many updates' worth)
+
+
+# ============================================================================================
+# Hyper-parameters
+# ============================================================================================
+@dataclass
+class DQNParams:
+    """DQN hyper-parameters. Names and units follow Stable-Baselines3's ``DQN`` where the concept is
+    the same; the defaults are SB3's except where noted."""
+
+    learning_rate: float = hp(1e-4, "Adam step size (Kingma & Ba, 2015)", gt=0)
+    buffer_size: int = hp(
+        100_000, "replay capacity in transitions (Lin, 1992; Mnih et al., 2015); SB3: 1e6", ge=1
+    )
+    learning_starts: int = hp(1_000, "env steps of experience before the first update; SB3: 100", ge=0)
+    batch_size: int = hp(32, "transitions per gradient step", ge=1)
+    tau: float = hp(
+        1.0,
+        "target update weight: 1 = hard copy (Mnih et al., 2015), < 1 = Polyak (Lillicrap et al., 2016)",
+        gt=0,
+        le=1,
+    )
+    gamma: float = hp(0.99, "discount factor", ge=0, le=1)
+    train_freq: int = hp(
+        4, "vector steps between training phases (SB3's unit: num_envs transitions each)", ge=1
+    )
+    gradient_steps: int = hp(
+        1, "gradient steps per training phase; -1: one per transition collected (SB3's convention)", ge=-1
+    )
+    target_update_interval: int = hp(10_000, "env steps between target-network updates (SB3's unit)", ge=1)
+    exploration_fraction: float = hp(
+        0.1, "fraction of the training steps over which epsilon decays", ge=0, le=1
+    )
+    exploration_initial_eps: float = hp(1.0, "epsilon-greedy: initial exploration rate", ge=0, le=1)
+    exploration_final_eps: float = hp(0.05, "epsilon-greedy: final exploration rate", ge=0, le=1)
+    max_grad_norm: float = hp(10.0, "clip the gradient's global L2 norm to this (0: no clipping)", ge=0)
+    loss: Literal["huber", "mse"] = hp(
+        "huber", "TD loss: Huber with delta 1 (Mnih et al., 2015) or squared error"
+    )
+    net_arch: list[int] = hp(
+        default_factory=lambda: [64, 64], doc="hidden layer sizes of the Q head (SB3's net_arch)"
+    )
+    activation: Literal["relu", "tanh", "elu"] = hp("relu", "activation of the hidden layers")
+    double_q: bool = hp(
+        True,
+        "Double DQN targets: the online net picks a', the target net rates it "
+        "(van Hasselt et al., 2016); SB3 has none (false)",
+    )
+    dueling: bool = hp(False, "dueling head Q = V + A - mean A (Wang et al., 2016)")
+    n_steps: int = hp(1, "n-step returns (Sutton, 1988; Hessel et al., 2018 use 3)", ge=1)
+    prioritized_replay: bool = hp(False, "proportional prioritised replay (Schaul et al., 2016)")
+    prioritized_replay_alpha: float = hp(0.6, "priority exponent alpha (0: uniform)", ge=0, le=1)
+    prioritized_replay_beta0: float = hp(
+        0.4,
+        "importance-sampling exponent beta at the start; annealed linearly to 1 over training",
+        ge=0,
+        le=1,
+    )
+    prioritized_replay_eps: float = hp(1e-6, "added to |TD error| so no transition has zero priority", gt=0)
+    frame_stack: int = hp(
+        1,
+        "observations stacked per input (Mnih et al., 2015 use 4 for pixels); stored once, not k times",
+        ge=1,
+    )
+    random_shift_pad: int = hp(
+        0,
+        "DrQ random-shift augmentation of pixel batches by ±pad pixels "
+        "(Kostrikov et al., 2021 use 4; 0: off)",
+        ge=0,
+    )
+    adam_eps: float = hp(1e-8, "Adam epsilon (Rainbow uses 1.5e-4)", gt=0)
+    torch_threads: int = hp(
+        1,
+        "torch CPU threads when training on CPU (0: torch's default); 1 is fastest for small nets "
+        "and fair on shared machines",
+        ge=0,
+    )
+    torch_compile: bool = hp(False, "torch.compile the Q-networks (mainly for CUDA)")
+    bf16: bool = hp(False, "bfloat16 autocast of the network passes (mainly for CUDA)")
+    save_replay_buffer: bool = hp(False, "include the replay buffer in checkpoints (large for pixels)")
+    log_interval: int = hp(100, "gradient steps between logged losses (each log syncs the device)", ge=1)
+
+    def __post_init__(self) -> None:
+        if self.gradient_steps == 0:
+            raise ConfigError("gradient_steps: got 0; use >= 1, or -1 for one per transition collected")
+        if self.exploration_final_eps > self.exploration_initial_eps:
+            raise ConfigError(
+                f"exploration_final_eps: got {self.exploration_final_eps}; must be <= "
+                f"exploration_initial_eps ({self.exploration_initial_eps})"
+            )
+        if not self.net_arch:
+            raise ConfigError("net_arch: got []; give at least one hidden layer, e.g. [64, 64]")
+
+
+# ============================================================================================
+# The agent
+# ============================================================================================
+class DQNAgent(Agent):
+    """DQN on a batch of envs with discrete actions and vector or channel-last ``uint8`` image observations.
+
+    Build it from a validated config and the vector env it trains on (``rlsuite.training.make_envs``)::
+
+        agent = DQNAgent(config, envs)
+        agent.learn(50_000)
+        actions = agent.act(observations)       # greedy, a batch in, a batch out
+    """
+
+    Params = DQNParams
+
+    def __init__(self, config: Config, envs: gym.vector.VectorEnv) -> None:
+        super().__init__(config, envs)
+        p: DQNParams = self.params
+        self.device = torch.device(resolve_device(config.train.device))
+        if self.device.type == "cpu" and p.torch_threads > 0:
+            torch.set_num_threads(p.torch_threads)
+        if not isinstance(self.action_space, gym.spaces.Discrete):
+            raise ConfigError(
+                f"agent.algo: dqn needs a Discrete action space; {config.env.id} has {self.action_space}. "
+                "Use the env's discrete variant (e.g. env.kwargs.action_type=discrete) or a continuous-action agent"
+            )
+        if not isinstance(self.observation_space, gym.spaces.Box):
+            raise ConfigError(
+                f"env.id: dqn needs a Box observation space; {config.env.id} has {self.observation_space}"
+            )
+        self.num_actions = int(self.action_space.n)
+        self._action_start = int(self.action_space.start)
+        image = is_image_space(self.observation_space)
+        frame_shape = tuple(self.observation_space.shape)
+        stacked_shape = (*frame_shape[:-1], frame_shape[-1] * p.frame_stack)
+        self._observation_bytes = int(np.prod(stacked_shape)) * self.observation_space.dtype.itemsize
+        if p.random_shift_pad and not image:
+            raise ConfigError("agent.random_shift_pad: random shifts need (H, W, C) uint8 image observations")
+
+        # Networks: encoder (MLP input or CNN) + Q head; the target network starts as a copy.
+        encoder_config = config.encoder
+        if encoder_config is not None and encoder_config.checkpoint is not None:
+            raise ConfigError(
+                "encoder.checkpoint: pretrained encoders are not supported by dqn yet (encoders issue); "
+                "remove encoder.checkpoint to train the encoder from scratch"
+            )
+        try:
+            encoder = build_encoder(
+                stacked_shape,
+                image,
+                features_dim=encoder_config.features_dim if encoder_config else 512,
+                encoder_type=encoder_config.type if encoder_config else "nature_cnn",
+            )
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        if encoder_config is not None and encoder_config.freeze:
+            encoder.requires_grad_(False)
+        head = QHead(encoder.features_dim, self.num_actions, p.net_arch, p.dueling, p.activation)
+        self.q_network = QNetwork(encoder, head).to(self.device)
+        self.target_network = copy.deepcopy(self.q_network).requires_grad_(False)
+        self._online_weights = list(self.q_network.parameters())
+        self._target_weights = list(self.target_network.parameters())
+        self._trainable = [w for w in self._online_weights if w.requires_grad]
+        try:  # the fused kernel: one op per step instead of ~10 per tensor (CPU needs torch >= 2.4)
+            self.optimizer = torch.optim.Adam(self._trainable, lr=p.learning_rate, eps=p.adam_eps, fused=True)
+        except RuntimeError:
+            self.optimizer = torch.optim.Adam(self._trainable, lr=p.learning_rate, eps=p.adam_eps)
+        self._q = torch.compile(self.q_network) if p.torch_compile else self.q_network
+        self._q_target = torch.compile(self.target_network) if p.torch_compile else self.target_network
+        self._autocast = (
+            torch.autocast(self.device.type, dtype=torch.bfloat16) if p.bf16 else contextlib.nullcontext()
+        )
+        self.augment = RandomShift(p.random_shift_pad) if p.random_shift_pad else None
+
+        self.replay = ReplayBuffer(
+            capacity=p.buffer_size,
+            num_envs=self.num_envs,
+            frame_shape=frame_shape,
+            frame_dtype=torch.from_numpy(np.empty(0, self.observation_space.dtype)).dtype,
+            device=self.device,
+            gamma=p.gamma,
+            n_steps=p.n_steps,
+            frame_stack=p.frame_stack,
+            alpha=p.prioritized_replay_alpha if p.prioritized_replay else None,
+            priority_eps=p.prioritized_replay_eps,
+        )
+
+        # Randomness: one torch generator (sampling, augmentation) and one numpy generator (epsilon).
+        seed = config.train.seed
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(seed)
+        self.np_rng = np.random.default_rng(seed)
+        self.action_space.seed(seed)
+
+        # Counters and schedule state (all saved in checkpoints).
+        self.vector_steps = 0
+        self.num_updates = 0
+        self.schedule_steps: int | None = None  # the horizon of the epsilon and beta schedules
+        self._pin_memory = self.device.type == "cuda"
+        self._obs: torch.Tensor | None = None  # current observations of the training envs, on device
+        self._frames: torch.Tensor | None = None  # (n, k, *frame) stacks of the training envs
+        self._act_frames: torch.Tensor | None = None  # stacks of act()'s callers (evaluation)
+        self._warned_stacks = False
+        self._prev_done = np.zeros(self.num_envs, dtype=bool)
+        self._step_data = np.zeros((5, self.num_envs), dtype=np.float32)
+        self._stats: tuple[torch.Tensor, ...] | None = None
+        self._logged_updates = 0
+
+    # ----------------------------------------------------------------------------- schedules
+    @property
+    def exploration_rate(self) -> float:
+        """Epsilon: linear from initial to final over ``exploration_fraction`` of the schedule."""
+        p = self.params
+        horizon = p.exploration_fraction * (self.schedule_steps or 1)
+        progress = 1.0 if horizon <= 0 else min(1.0, self.global_step / horizon)
+        return p.exploration_initial_eps + progress * (p.exploration_final_eps - p.exploration_initial_eps)
+
+    @property
+    def per_beta(self) -> float:
+        """Importance-sampling exponent, annealed linearly from beta0 to 1 (Schaul et al., 2016)."""
+        p = self.params
+        progress = min(1.0, self.global_step / max(self.schedule_steps or 1, 1))
+        return p.prioritized_replay_beta0 + progress * (1.0 - p.prioritized_replay_beta0)
+
+    # ----------------------------------------------------------------------------- collection loop
+    def learn(self, total_steps: int, monitor: Monitor | None = None) -> None:
+        """Collect and train until ``global_step`` reaches ``total_steps`` (continues after a resume)."""
+        p = self.params
+        if self.schedule_steps is None:
+            self.schedule_steps = total_steps
+        if self._obs is None:
+            self._start_episodes()
+        n = self.num_envs
+        gradient_steps = p.gradient_steps if p.gradient_steps > 0 else p.train_freq * n
+        min_fill = max(1, min(p.learning_starts, self.replay.capacity // 2))
+        while self.global_step < total_steps:
+            actions = self._epsilon_greedy(self.exploration_rate)
+            next_obs, rewards, terminated, truncated, infos = self.envs.step(actions + self._action_start)
+            self.global_step += n
+            self.vector_steps += 1
+            self._store(actions, next_obs, rewards, terminated, truncated)
+
+            if (
+                self.global_step >= p.learning_starts
+                and len(self.replay) >= min_fill
+                and self.vector_steps % p.train_freq == 0
+            ):
+                self.train_phase(gradient_steps)
+            if (
+                self.global_step // p.target_update_interval
+                > (self.global_step - n) // p.target_update_interval
+            ):
+                self.update_target()
+
+            if monitor is not None:
+                if self.num_updates - self._logged_updates >= p.log_interval:
+                    monitor.log(self.global_step, self.training_stats())
+                if not monitor.on_step(self.global_step, rewards, terminated, truncated, infos):
+                    break
+
+    def _start_episodes(self) -> None:
+        """Reset the training envs: ``train.seed`` on a fresh start, a derived seed on a resume."""
+        seed = self.config.train.seed
+        if self.global_step > 0:
+            seed = int(np.random.SeedSequence([seed, self.global_step]).generate_state(1)[0])
+        obs, _ = self.envs.reset(seed=seed)
+        self._obs = self._to_device(obs)
+        self.replay.start(self._obs)
+        self._prev_done[:] = False
+        self._frames = self._obs.unsqueeze(1).repeat_interleave(self.params.frame_stack, dim=1)
+
+    def _store(
+        self,
+        actions: np.ndarray,
+        next_obs: np.ndarray,
+        rewards: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+    ) -> None:
+        """Send one vector step to the device (two copies) and write it to the replay buffer."""
+        data = self._step_data
+        data[0], data[1], data[2], data[3], data[4] = actions, rewards, terminated, truncated, self._prev_done
+        data_t = self._to_device(data)
+        next_t = self._to_device(next_obs)
+        # Under NEXT_STEP autoreset the step after a done is a fake transition into a reset observation.
+        episode_start = data_t[4] > 0
+        self.replay.add(
+            actions=data_t[0].long(),
+            rewards=data_t[1],
+            terminated=data_t[2] > 0,
+            truncated=data_t[3] > 0,
+            valid=~episode_start,
+            next_observations=next_t,
+            next_episode_start=episode_start,
+        )
+        self._prev_done = terminated | truncated
+        self._obs = next_t
+        self._frames = self._push_frames(self._frames, next_t, episode_start)
+
+    # ============================================================================================
+    # The update step
+    # ============================================================================================
+    def train_phase(self, gradient_steps: int) -> None:
+        """``gradient_steps`` updates. Uniform replay draws the batches of many updates in one call —
+        the buffer does not change during a phase, so the batches are distributed exactly as if drawn
+        one by one, at a fraction of the per-call overhead. Prioritised replay samples before every
+        update, since each update changes the priorities."""
+        p = self.params
+        if self.replay.tree is not None:
+            for _ in range(gradient_steps):
+                self.update()
+            return
+        bytes_per_batch = 2 * p.batch_size * self._observation_bytes
+        updates_per_draw = max(1, min(gradient_steps, SAMPLE_BYTES // bytes_per_batch))
+        remaining = gradient_steps
+        while remaining > 0:
+            draws = min(updates_per_draw, remaining)
+            batches = self.replay.sample(draws * p.batch_size, generator=self.generator)
+            for i in range(draws):
+                rows = slice(i * p.batch_size, (i + 1) * p.batch_size)
+                self.update(Batch(*(field[rows] for field in batches)))
+            remaining -= draws
+
+    def update(self, batch: Batch | None = None) -> None:
+        """One gradient step on a replay batch (everything on the device, no host sync)."""
+        p = self.params
+        if batch is None:
+            batch = self.replay.sample(p.batch_size, self.per_beta, self.generator)
+        observations, next_observations = batch.observations, batch.next_observations
+        if self.augment is not None:  # DrQ: independent random shifts of both observations
+            observations = self.augment(observations, self.generator)
+            next_observations = self.augment(next_observations, self.generator)
+
+        with torch.no_grad():  # n-step TD target; discounts are 0 after a termination
+            td_target = batch.returns + batch.discounts * self.bootstrap_values(next_observations)
+        with self._autocast:
+            q_values = self._q(observations)
+        q_taken = q_values.float().gather(1, batch.actions[:, None]).squeeze(1)
+        td_error = td_target - q_taken
+        if p.loss == "huber":
+            elementwise = F.huber_loss(q_taken, td_target, reduction="none", delta=1.0)
+        else:
+            elementwise = F.mse_loss(q_taken, td_target, reduction="none")
+        loss = (batch.weights * elementwise).mean()  # importance weights (1 without PER)
+
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grads = [w.grad for w in self._trainable]
+        grad_norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+        if p.max_grad_norm > 0:  # clip_grad_norm_, without its per-call bookkeeping
+            torch._foreach_mul_(grads, (p.max_grad_norm / (grad_norm + 1e-6)).clamp(max=1.0))
+        self.optimizer.step()
+        if self.replay.tree is not None:
+            self.replay.update_priorities(batch.indices, td_error)
+        self.num_updates += 1
+        self._stats = (loss.detach(), q_taken.detach().mean(), grad_norm)
+
+    def bootstrap_values(self, next_observations: torch.Tensor) -> torch.Tensor:
+        """``Q_target(s', a*)`` with ``a* = argmax_a Q_online(s', a)`` (Double DQN) or ``argmax Q_target``."""
+        with self._autocast:
+            next_q_target = self._q_target(next_observations).float()
+            selector = self._q(next_observations) if self.params.double_q else next_q_target
+        next_actions = selector.argmax(dim=1, keepdim=True)
+        return next_q_target.gather(1, next_actions).squeeze(1)
+
+    @torch.no_grad()
+    def update_target(self) -> None:
+        """Hard copy (tau = 1) or Polyak average of the online weights into the target network."""
+        if self.params.tau >= 1.0:
+            torch._foreach_copy_(self._target_weights, self._online_weights)
+        else:
+            torch._foreach_lerp_(self._target_weights, self._online_weights, self.params.tau)
+
+    def training_stats(self) -> dict[str, float]:
+        """The latest losses and schedules as scalars (syncs the device once)."""
+        self._logged_updates = self.num_updates
+        stats = {"charts/epsilon": self.exploration_rate}
+        if self._stats is not None:
+            loss, q_mean, grad_norm = torch.stack([s.float() for s in self._stats]).tolist()
+            stats.update({"losses/td_loss": loss, "losses/q_values": q_mean, "losses/grad_norm": grad_norm})
+        if self.params.prioritized_replay:
+            stats["charts/per_beta"] = self.per_beta
+        return stats
+
+    # ============================================================================================
+    # Acting
+    # ============================================================================================
+    def act(
+        self, obs: np.ndarray, deterministic: bool = True, episode_start: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Actions for a batch of observations: greedy, or epsilon-greedy at the current epsilon.
+
+        With ``frame_stack > 1`` the agent keeps the last frames of each caller's sub-env;
+        ``episode_start`` marks the sub-envs whose observation begins an episode (default: all of
+        them on the first call or when the batch size changes).
+        """
+        obs_t = self._to_device(obs)
+        if self.params.frame_stack > 1:
+            n = len(obs_t)
+            if self._act_frames is None or len(self._act_frames) != n:
+                self._act_frames = obs_t.unsqueeze(1).repeat_interleave(self.params.frame_stack, dim=1)
+                starts = np.ones(n, dtype=bool)
+            else:
+                if episode_start is None and not self._warned_stacks:
+                    self._warned_stacks = True
+                    warnings.warn(
+                        "DQNAgent.act: frame_stack > 1 but no episode_start given; the stacks of sub-envs "
+                        "that start a new episode keep frames of the previous one for frame_stack - 1 steps",
+                        stacklevel=2,
+                    )
+                starts = np.zeros(n, dtype=bool) if episode_start is None else np.asarray(episode_start, bool)
+            start_t = self._to_device(np.broadcast_to(starts, (n,)).copy())
+            self._act_frames = self._push_frames(self._act_frames, obs_t, start_t)
+            greedy = self._greedy(stack_frames(self._act_frames))
+        else:
+            greedy = self._greedy(obs_t)
+        if not deterministic:
+            explore = self.np_rng.random(len(greedy)) < self.exploration_rate
+            greedy = np.where(explore, self.np_rng.integers(self.num_actions, size=len(greedy)), greedy)
+        return greedy + self._action_start
+
+    def _epsilon_greedy(self, epsilon: float) -> np.ndarray:
+        """Training actions (0-based) for the current observations of the training envs."""
+        n = self.num_envs
+        explore = self.np_rng.random(n) < epsilon
+        actions = self.np_rng.integers(self.num_actions, size=n)
+        if not explore.all():  # skip the forward pass while every sub-env explores
+            observations = stack_frames(self._frames) if self.params.frame_stack > 1 else self._obs
+            actions = np.where(explore, actions, self._greedy(observations))
+        return actions
+
+    @torch.no_grad()
+    def _greedy(self, observations: torch.Tensor) -> np.ndarray:
+        with self._autocast:
+            q_values = self._q(observations)
+        return q_values.argmax(dim=1).cpu().numpy()
+
+    def _push_frames(
+        self, frames: torch.Tensor, new: torch.Tensor, episode_start: torch.Tensor
+    ) -> torch.Tensor:
+        """Append ``new`` to each stack; stacks of new episodes are filled with their first frame."""
+        if self.params.frame_stack == 1:
+            return new.unsqueeze(1)
+        new = new.unsqueeze(1).to(frames.dtype)
+        shifted = torch.cat([frames[:, 1:], new], dim=1)
+        start = episode_start.view(-1, *([1] * (frames.dim() - 1)))
+        return torch.where(start, new.expand_as(frames), shifted)
+
+    def _to_device(self, array: np.ndarray) -> torch.Tensor:
+        """One host→device copy; through pinned memory, asynchronous, on CUDA (no copy on CPU).
+
+        The caching host allocator keeps a pinned block alive until its copy has completed, so the
+        asynchronous copy is safe even though the env may overwrite its numpy array on the next step.
+        """
+        host = torch.from_numpy(np.ascontiguousarray(array))
+        if self._pin_memory:
+            host = host.pin_memory()
+        return host.to(self.device, non_blocking=True)
+
+    # ============================================================================================
+    # Checkpoints: safetensors + JSON, never pickle
+    # ============================================================================================
+    def save(self, directory: str | Path) -> None:
+        """Write networks, optimiser, counters, schedules and RNG states (and optionally the buffer)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        tensors: dict[str, torch.Tensor] = {}
+        for prefix, module in (("q_network", self.q_network), ("target_network", self.target_network)):
+            tensors.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
+        optimizer_state = self.optimizer.state_dict()
+        for index, state in optimizer_state["state"].items():
+            tensors.update({f"optimizer.{index}.{k}": v for k, v in state.items() if torch.is_tensor(v)})
+        tensors["rng.torch"] = self.generator.get_state()
+        save_file(
+            {k: v.detach().cpu().contiguous() for k, v in tensors.items()}, directory / "model.safetensors"
+        )
+        replay_pointers = None
+        if self.params.save_replay_buffer:
+            replay_tensors, replay_pointers = self.replay.state_dict()
+            save_file(
+                {k: v.cpu().contiguous() for k, v in replay_tensors.items()}, directory / "replay.safetensors"
+            )
+        meta = {
+            "algo": "dqn",
+            "format": CHECKPOINT_FORMAT,
+            "global_step": self.global_step,
+            "vector_steps": self.vector_steps,
+            "num_updates": self.num_updates,
+            "schedule_steps": self.schedule_steps,
+            "exploration_rate": self.exploration_rate,
+            "rng_numpy": self.np_rng.bit_generator.state,
+            "optimizer_param_groups": optimizer_state["param_groups"],
+            "replay": replay_pointers,
+            "observation_shape": list(self.observation_space.shape),
+            "num_actions": self.num_actions,
+            "params": to_dict(self.params),
+        }
+        (directory / "agent.json").write_text(json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(cls, directory: str | Path, config: Config, envs: gym.vector.VectorEnv) -> DQNAgent:
+        """Rebuild an agent written by :meth:`save`; ``learn`` then continues from its step count."""
+        directory = Path(directory)
+        meta: dict[str, Any] = json.loads((directory / "agent.json").read_text())
+        if meta.get("algo") != "dqn" or meta.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"{directory} is not a dqn checkpoint of format {CHECKPOINT_FORMAT}")
+        agent = cls(config, envs)
+        tensors = load_file(directory / "model.safetensors", device="cpu")
+        try:
+            for prefix, module in (("q_network", agent.q_network), ("target_network", agent.target_network)):
+                module.load_state_dict(
+                    {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+                )
+        except RuntimeError as error:
+            raise ConfigError(
+                f"the checkpoint in {directory} does not fit this config's network "
+                f"(saved with {meta['params'].get('net_arch')}, dueling={meta['params'].get('dueling')}): {error}"
+            ) from None
+        state: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in tensors.items():
+            if key.startswith("optimizer."):
+                _, index, name = key.split(".", 2)
+                state.setdefault(int(index), {})[name] = value
+        agent.optimizer.load_state_dict({"state": state, "param_groups": meta["optimizer_param_groups"]})
+        agent.generator.set_state(tensors["rng.torch"])
+        agent.np_rng.bit_generator.state = meta["rng_numpy"]
+        agent.global_step = int(meta["global_step"])
+        agent.vector_steps = int(meta["vector_steps"])
+        agent.num_updates = agent._logged_updates = int(meta["num_updates"])
+        agent.schedule_steps = meta["schedule_steps"]
+        if meta["replay"] is not None and (directory / "replay.safetensors").is_file():
+            agent.replay.load_state_dict(
+                load_file(directory / "replay.safetensors", device=str(agent.device)), meta["replay"]
+            )
+        return agent
