@@ -2,6 +2,7 @@
 
 import csv
 import subprocess
+from pathlib import Path
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -9,7 +10,16 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 import rlsuite
 from rlsuite.cli import main
 
+TABULAR = Path(__file__).parents[1] / "experiments" / "configs" / "q_learning_grid_racetrack.yaml"
 FAST = ["train.total_steps=20000", "train.eval_every=10000", "train.eval_episodes=4", "env.num_envs=16"]
+# The embedded default (DQN on Racetrack), shortened: updates start at 1,000 steps.
+DQN_FAST = [
+    "train.total_steps=3000",
+    "train.eval_every=1500",
+    "train.eval_episodes=2",
+    "agent.learning_starts=1000",
+    "agent.target_update_interval=500",
+]
 
 
 def run_cli(*args):
@@ -68,7 +78,7 @@ def test_bad_config_fails_before_anything_is_written(tmp_path, capsys, override,
 
 def test_train_writes_a_run_tensorboard_reads_then_eval_and_resume(tmp_path, capsys):
     root = tmp_path / "runs"
-    assert run_cli("train", f"log.run_dir={root}", *FAST) == 0
+    assert run_cli("train", TABULAR, f"log.run_dir={root}", *FAST) == 0
     run_dir = only_run(root)
     out = capsys.readouterr().out
     assert str(run_dir) in out and "tensorboard --logdir" in out
@@ -102,11 +112,40 @@ def test_same_config_and_seed_give_the_same_run(tmp_path):
     runs = []
     for k in range(2):
         root = tmp_path / str(k)
-        assert run_cli("train", f"log.run_dir={root}", *FAST, "env.kwargs={noise: 0.1}") == 0
+        assert run_cli("train", TABULAR, f"log.run_dir={root}", *FAST, "env.kwargs={noise: 0.1}") == 0
         runs.append(only_run(root))
     for tag in ("charts/episode_return", "eval/return_mean"):
         assert metrics(runs[0], tag) == metrics(runs[1], tag)
         assert metrics(runs[0], tag)
+
+
+def test_default_main_job_is_dqn_on_racetrack_and_resumes_deterministically(tmp_path, capsys):
+    """The README's `rlsuite train` (shortened): DQN writes its own scalars and checkpoints; a run
+    resumed from its last checkpoint continues the step count; the same seed gives the same run."""
+    runs = []
+    for k in range(2):
+        root = tmp_path / str(k)
+        assert run_cli("train", f"log.run_dir={root}", *DQN_FAST) == 0
+        runs.append(only_run(root))
+    run_dir = runs[0]
+    assert "tensorboard --logdir" in capsys.readouterr().out
+    config = (run_dir / "config.yaml").read_text()
+    assert "algo: dqn" in config and "rlsuite/Racetrack-v0" in config
+    for name in ("checkpoints/best/model.safetensors", "checkpoints/last/agent.json"):
+        assert (run_dir / name).exists(), name
+    events = EventAccumulator(str(run_dir))
+    events.Reload()
+    for tag in ("losses/td_loss", "losses/q_values", "charts/epsilon", "charts/sps", "eval/return_mean"):
+        assert tag in events.Tags()["scalars"], tag
+    for tag in ("charts/episode_return", "losses/td_loss", "eval/return_mean"):
+        assert metrics(runs[0], tag) == metrics(runs[1], tag), tag
+
+    assert run_cli("train", "--resume", run_dir, "train.total_steps=4500") == 0
+    assert [step for step, _ in metrics(run_dir, "eval/return_mean")] == [
+        1504,
+        3000,
+        4504,
+    ]  # multiples of 8 envs
 
 
 def test_eval_of_a_missing_run_is_a_clear_error(tmp_path, capsys):

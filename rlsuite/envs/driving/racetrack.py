@@ -795,7 +795,7 @@ class RacetrackEnv(gym.Env):
         return None
 
     def close(self) -> None:
-        if self._window is not None:
+        if getattr(self, "_window", None) is not None:  # also when __init__ failed early
             import pygame
 
             pygame.display.quit()
@@ -931,7 +931,7 @@ class RacetrackVectorEnv(gym.vector.VectorEnv):
         return None
 
     def close_extras(self, **kwargs: Any) -> None:
-        if self._window is not None:
+        if getattr(self, "_window", None) is not None:  # also when __init__ failed early
             import pygame
 
             pygame.display.quit()

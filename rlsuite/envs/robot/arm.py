@@ -950,7 +950,7 @@ class ArmEnv(gym.Env):
         return frame
 
     def close(self) -> None:
-        if self._window is not None:
+        if getattr(self, "_window", None) is not None:  # also when __init__ failed early
             self._window.close()
 
 
@@ -1075,5 +1075,5 @@ class ArmVectorEnv(gym.vector.VectorEnv):
         return tuple(frames)
 
     def close_extras(self, **kwargs: Any) -> None:
-        if self._window is not None:
+        if getattr(self, "_window", None) is not None:  # also when __init__ failed early
             self._window.close()

@@ -1,0 +1,23 @@
+"""A bad constructor kwarg is a clear ValueError naming it, for single and vector envs alike, and the
+half-built env is collected without errors (no AttributeError from close() at garbage collection)."""
+
+import gc
+
+import gymnasium as gym
+import pytest
+
+import rlsuite  # noqa: F401  (registers the envs)
+
+IDS = ["rlsuite/Racetrack-v0", "rlsuite/Highway-v0", "rlsuite/Reacher-v0", "rlsuite/Pusher-v0"]
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("env_id", IDS)
+@pytest.mark.parametrize("vector", [False, True], ids=["single", "vector"])
+def test_bad_obs_type_is_a_value_error_naming_the_kwarg(env_id: str, vector: bool) -> None:
+    with pytest.raises(ValueError, match="obs_type"):
+        if vector:
+            gym.make_vec(env_id, num_envs=2, obs_type="sonar")
+        else:
+            gym.make(env_id, obs_type="sonar")
+    gc.collect()
