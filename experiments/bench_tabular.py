@@ -32,9 +32,10 @@ class CountingUpdates:
         agent.update_batch = self
 
     def __call__(self, *batch):
-        self.count += len(batch[0])
+        valid = batch[8] if len(batch) > 8 else None  # update_batch's `valid` mask
+        self.count += len(batch[0]) if valid is None else int(valid.sum())
         if len(self.batches) < 200:
-            self.batches.append([np.copy(x) for x in batch])
+            self.batches.append([None if x is None else np.copy(x) for x in batch])
         return self._update(*batch)
 
 
@@ -52,7 +53,8 @@ def grid_racetrack_updates(algo: str, steps: int) -> tuple[float, float]:
     start = time.perf_counter()
     for batch in batches:
         counter._update(*batch)
-    update_only = sum(len(b[0]) for b in batches) / (time.perf_counter() - start)
+    transitions = sum(len(b[0]) if b[8] is None else int(b[8].sum()) for b in batches)
+    update_only = transitions / (time.perf_counter() - start)
     return end_to_end, update_only
 
 

@@ -128,6 +128,7 @@ class TabularAgent(Agent):
         self.q = np.full((tables, self.n_states, self.n_actions), self.params.initial_value, dtype=np.float64)
         self._td_sum = np.zeros(self.q.size)  # scratch for averaging duplicated (s, a) in a batch
         self._td_count = np.zeros(self.q.size)
+        self._ones = np.ones(self.n_actions)
         self.rng = np.random.default_rng(config.train.seed)
         self.epsilon = self.params.epsilon_start
         self.learning_rate = self.params.learning_rate
@@ -142,23 +143,33 @@ class TabularAgent(Agent):
     def _values(self) -> np.ndarray:
         return self.q[0] if len(self.q) == 1 else self.q[0] + self.q[1]
 
-    def _epsilon_greedy(
-        self, states: np.ndarray, epsilon: float, rows: np.ndarray | None = None
-    ) -> np.ndarray:
-        """ε-greedy actions; ``rows`` may pass ``self._values()[states]`` when the caller has it."""
-        greedy = (self._values()[states] if rows is None else rows).argmax(axis=1)
+    def _rows(self, states: np.ndarray) -> np.ndarray:
+        """Behaviour values ``Q[states]`` (Double Q: ``QA + QB``), shape ``(len(states), n_actions)``.
+
+        ``take`` along axis 0 is several times faster than fancy indexing for small row gathers."""
+        rows = self.q[0].take(states, axis=0)
+        if len(self.q) == 2:
+            rows += self.q[1].take(states, axis=0)
+        return rows
+
+    def _explore(self, greedy: np.ndarray, epsilon: float) -> np.ndarray:
+        """ε-greedy: each greedy action is replaced by a uniformly random one with probability ε."""
         if epsilon <= 0.0:
             return greedy
         # One uniform draw decides both: u < ε explores, and then u / ε is uniform on [0, 1).
-        u = self.rng.random(len(states))
+        u = self.rng.random(len(greedy))
         random_actions = np.minimum((u * (self.n_actions / epsilon)).astype(np.int64), self.n_actions - 1)
         return np.where(u < epsilon, random_actions, greedy)
+
+    def _pick(self, rows: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """``rows[i, actions[i]]`` for every ``i`` (a flat gather: cheaper than ``max`` or 2-D indexing)."""
+        return rows.reshape(-1)[np.arange(len(rows)) * self.n_actions + actions]
 
     def act(
         self, obs: np.ndarray, deterministic: bool = True, episode_start: np.ndarray | None = None
     ) -> np.ndarray:
-        actions = self._epsilon_greedy(self.states(obs), 0.0 if deterministic else self.epsilon)
-        return actions + self._action_start
+        greedy = self._rows(self.states(obs)).argmax(axis=1)
+        return self._explore(greedy, 0.0 if deterministic else self.epsilon) + self._action_start
 
     # ------------------------------------------------------------------ learning
     def learn(self, total_steps: int, monitor: Monitor | None = None) -> None:
@@ -167,7 +178,7 @@ class TabularAgent(Agent):
         obs, _ = self.envs.reset(seed=seed)
         self.envs.action_space.seed(seed)
         states = self.states(obs)
-        actions = self._epsilon_greedy(states, self.epsilon)
+        actions = self._explore(self._rows(states).argmax(axis=1), self.epsilon)
         prev_done = np.zeros(self.num_envs, dtype=bool)
         next_log = self.global_step
         while self.global_step < total_steps:
@@ -181,23 +192,15 @@ class TabularAgent(Agent):
                 self.learning_rate = _schedule(
                     p.learning_rate, p.learning_rate_final, p.learning_rate_decay_fraction, "linear", progress
                 )
+            # The behaviour rows and their greedy actions serve both the next actions and the update.
             next_states = self.states(next_obs)
-            next_rows = self.q[0, next_states] if len(self.q) == 1 else None  # shared with the update
-            next_actions = self._epsilon_greedy(next_states, self.epsilon, next_rows)
-            valid = ~prev_done  # the step after a done is the NEXT_STEP reset: not a transition
-            if valid.all():
-                self.update_batch(states, actions, rewards, next_states, next_actions, terminated, next_rows)
-            else:
-                rows = None if next_rows is None else next_rows[valid]
-                self.update_batch(
-                    states[valid],
-                    actions[valid],
-                    rewards[valid],
-                    next_states[valid],
-                    next_actions[valid],
-                    terminated[valid],
-                    rows,
-                )
+            next_rows = self._rows(next_states)
+            next_greedy = next_rows.argmax(axis=1)
+            next_actions = self._explore(next_greedy, self.epsilon)
+            valid = None if not prev_done.any() else ~prev_done  # NEXT_STEP reset steps: not transitions
+            self.update_batch(
+                states, actions, rewards, next_states, next_actions, terminated, next_rows, next_greedy, valid
+            )
             prev_done = terminated | truncated
             states, actions = next_states, next_actions
             if monitor is not None:
@@ -219,31 +222,43 @@ class TabularAgent(Agent):
         next_actions: np.ndarray,
         terminated: np.ndarray,
         next_rows: np.ndarray | None = None,
+        next_greedy: np.ndarray | None = None,
+        valid: np.ndarray | None = None,
     ) -> None:
         """One update from a batch of transitions (duplicated ``(s, a)`` pairs average their TD errors).
 
-        ``next_rows`` may pass ``Q[next_states]`` (single-table rules) when the caller already has it.
+        ``next_rows`` / ``next_greedy`` may pass :meth:`_rows` of ``next_states`` and its argmax when
+        the caller already has them (the learning loop computes them for its next actions).
+        ``valid`` (bool mask) keeps only those transitions; the targets of all rows are computed
+        first (cheap), so only the two arrays that reach the table are masked.
         """
-        if len(states) == 0:
+        n = len(states)
+        if n == 0:
             return
-        gamma = self.params.gamma
+        gamma, n_actions = self.params.gamma, self.n_actions
+        q_flat = self.q.reshape(-1)
         table = 0
         if self.update == "double_q_learning":
             # Each transition updates table A or B (fair coin); its greedy action is valued by the other.
-            table = self.rng.integers(0, 2, len(states))
-            greedy = self.q[table, next_states].argmax(axis=1)
-            next_value = self.q[1 - table, next_states, greedy]
-        elif self.update == "q_learning":
-            next_value = (self.q[0, next_states] if next_rows is None else next_rows).max(axis=1)
+            table = self.rng.integers(0, 2, n)
+            own = self.q.reshape(-1, n_actions).take(table * self.n_states + next_states, axis=0)
+            other_row = (1 - table) * self.n_states + next_states
+            next_value = q_flat[other_row * n_actions + own.argmax(axis=1)]
         elif self.update == "sarsa":
-            next_value = self.q[0, next_states, next_actions]
-        else:  # expected_sarsa under the current ε-greedy policy
-            q_next = self.q[0, next_states] if next_rows is None else next_rows
-            eps = self.epsilon
-            next_value = (1.0 - eps) * q_next.max(axis=1) + eps * q_next.mean(axis=1)
+            next_value = q_flat[next_states * n_actions + next_actions]
+        else:  # q_learning and expected_sarsa need max_a' Q(s', a'): the value of the greedy action
+            if next_rows is None:
+                next_rows = self._rows(next_states)
+            if next_greedy is None:
+                next_greedy = next_rows.argmax(axis=1)
+            next_value = self._pick(next_rows, next_greedy)
+            if self.update == "expected_sarsa":  # under the current ε-greedy policy
+                eps = self.epsilon
+                next_value = (1.0 - eps) * next_value + (eps / n_actions) * (next_rows @ self._ones)
         targets = rewards + gamma * np.where(terminated, 0.0, next_value)
-        flat = (np.asarray(table) * self.n_states + states) * self.n_actions + actions
-        q_flat = self.q.reshape(-1)
+        flat = (table * self.n_states + states) * n_actions + actions
+        if valid is not None:
+            flat, targets = flat[valid], targets[valid]
         td_errors = targets - q_flat[flat]
         # Average the TD errors of duplicated pairs without sorting: accumulate sums and counts in
         # scratch tables, then *assign* (duplicates write the same value), then clear the scratch.

@@ -50,6 +50,10 @@ class BatchRNG:
     def _bits(self, rows: np.ndarray, size_per_row: tuple[int, ...]) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.intp)
         k = int(np.prod(size_per_row, dtype=np.int64))
+        if k == 1:  # the common case, without the (n, k) broadcast: the same numbers, fewer passes
+            z = self.state[rows] + _GAMMA
+            self.state[rows] = z
+            return _mix(z).reshape(len(rows), *size_per_row)
         steps = np.arange(1, k + 1, dtype=np.uint64) * _GAMMA
         z = self.state[rows, None] + steps[None, :]
         self.state[rows] += steps[-1] if k else np.uint64(0)  # k * gamma, wrapped
@@ -70,8 +74,10 @@ class BatchRNG:
         self, rows: np.ndarray, low: int, high: int, size_per_row: tuple[int, ...] = ()
     ) -> np.ndarray:
         """Integers in ``[low, high)``, shape ``(len(rows), *size_per_row)``."""
-        unit = self.uniform(rows, 0.0, 1.0, size_per_row)
-        return np.minimum(low + np.floor(unit * (high - low)).astype(np.int64), high - 1)
+        # (bits >> 11) * 2**-53 is uniform(); scaling by 2**-53 * (high - low) at once rounds the same.
+        bits = self._bits(rows, tuple(size_per_row)) >> np.uint64(11)
+        scaled = (bits.astype(np.float64) * (_TO_UNIT * (high - low))).astype(np.int64)
+        return np.minimum(scaled, high - low - 1) + low
 
     def normal(self, rows: np.ndarray, size_per_row: tuple[int, ...] = ()) -> np.ndarray:
         """Standard normal floats (Box–Muller), shape ``(len(rows), *size_per_row)``."""
