@@ -11,6 +11,7 @@ randomness still derives from the seed passed to ``reset``.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -37,6 +38,24 @@ def row_seeds(seed: int | None, count: int, np_random: np.random.Generator) -> n
     )
 
 
+_SHIFT30, _SHIFT27, _SHIFT31 = np.uint64(30), np.uint64(27), np.uint64(31)
+
+
+@njit(cache=True)
+def _draw(state, rows, out):  # pragma: no cover - compiled
+    """``out[i, j]``: the ``j``-th next splitmix64 output of row ``rows[i]`` (rows distinct); advances
+    those rows by ``out.shape[1]``. The same numbers as ``_mix(state + (j + 1) * _GAMMA)``, without a
+    dozen numpy passes over a handful of rows (the common case: the rows that reset this step)."""
+    for i in range(rows.shape[0]):
+        z = state[rows[i]]
+        for j in range(out.shape[1]):
+            z += _GAMMA
+            x = (z ^ (z >> _SHIFT30)) * _MIX1
+            x = (x ^ (x >> _SHIFT27)) * _MIX2
+            out[i, j] = x ^ (x >> _SHIFT31)
+        state[rows[i]] = z
+
+
 class BatchRNG:
     """``n`` independent splitmix64 streams, one per row, drawn from in vectorised calls."""
 
@@ -49,15 +68,12 @@ class BatchRNG:
 
     def _bits(self, rows: np.ndarray, size_per_row: tuple[int, ...]) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.intp)
-        k = int(np.prod(size_per_row, dtype=np.int64))
-        if k == 1:  # the common case, without the (n, k) broadcast: the same numbers, fewer passes
-            z = self.state[rows] + _GAMMA
-            self.state[rows] = z
-            return _mix(z).reshape(len(rows), *size_per_row)
-        steps = np.arange(1, k + 1, dtype=np.uint64) * _GAMMA
-        z = self.state[rows, None] + steps[None, :]
-        self.state[rows] += steps[-1] if k else np.uint64(0)  # k * gamma, wrapped
-        return _mix(z).reshape(len(rows), *size_per_row)
+        k = 1
+        for d in size_per_row:
+            k *= int(d)
+        out = np.empty((len(rows), k), dtype=np.uint64)
+        _draw(self.state, rows, out)
+        return out.reshape(len(rows), *size_per_row)
 
     def uniform(
         self,

@@ -242,17 +242,30 @@ def _egocentric(
     batch, height, width, channels = out.shape
     field_h, field_w = codes.shape[1], codes.shape[2]
     cell = metres_per_px / track_lib.FIELD_RESOLUTION  # field cells per output pixel
+    n_codes = 4 * 256
     for b in prange(batch):
         field, view, colors = codes[row_track[b]], out[b], palette[b]
         k = row_track[b]
+        # The colour of every stored code (4 * edge byte + marks) for this row's road width: one
+        # table lookup per pixel instead of comparisons and branches.
+        # thresholds on the stored code: road below kerb_from, kerb below grass_from, grass above
+        grass_from = 4 * int(np.ceil(128.0 + width_delta[b] / track_lib.EDGE_QUANTUM))
+        kerb_from = 4 * int(np.ceil(128.0 + (width_delta[b] - KERB_WIDTH) / track_lib.EDGE_QUANTUM))
+        lut = np.empty((n_codes + 1, channels), np.uint8)  # the last entry: outside the field
+        for code in range(n_codes + 1):
+            kind = GRASS
+            if code < n_codes:
+                if code < kerb_from:
+                    kind = START_LINE if code & 2 else ROAD
+                elif code < grass_from:
+                    kind = KERB_WHITE if code & 1 else KERB_RED
+            for ch in range(channels):
+                lut[code, ch] = colors[kind, ch]
         # forward and right unit vectors, in field cells (columns right, rows down; world y is up)
         fc, fr = np.cos(car_heading[b]), -np.sin(car_heading[b])
         rc, rr = -fr, fc
         origin_c = (pos_x[b] - x_left[k]) / track_lib.FIELD_RESOLUTION
         origin_r = (y_top[k] - pos_y[b]) / track_lib.FIELD_RESOLUTION
-        # thresholds on the stored code (4 * edge byte + marks): road below kerb_from, kerb below grass_from
-        grass_from = 4 * int(np.ceil(128.0 + width_delta[b] / track_lib.EDGE_QUANTUM))
-        kerb_from = 4 * int(np.ceil(128.0 + (width_delta[b] - KERB_WIDTH) / track_lib.EDGE_QUANTUM))
         for i in range(height):
             forward = (anchor_row - (i + 0.5)) * cell
             lateral = (0.5 - anchor_col) * cell
@@ -260,22 +273,11 @@ def _egocentric(
             r = origin_r + forward * fr + lateral * rr
             dc, dr = cell * rc, cell * rr
             for j in range(width):
-                kind = GRASS
+                code = n_codes
                 if 0.0 <= c < field_w and 0.0 <= r < field_h:
                     code = np.int64(field[int(r), int(c)])
-                    if code < kerb_from:
-                        kind = START_LINE if code & 2 else ROAD
-                    elif code < grass_from:
-                        kind = KERB_WHITE if code & 1 else KERB_RED
-                if channels == 3:
-                    view[i, j, 0], view[i, j, 1], view[i, j, 2] = (
-                        colors[kind, 0],
-                        colors[kind, 1],
-                        colors[kind, 2],
-                    )
-                else:
-                    for ch in range(channels):
-                        view[i, j, ch] = colors[kind, ch]
+                for ch in range(channels):
+                    view[i, j, ch] = lut[code, ch]
                 c += dc
                 r += dr
         for p in range(car_pixels.shape[0]):
