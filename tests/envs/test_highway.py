@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -392,12 +390,6 @@ def test_rgb_array_render_shows_the_whole_road():
     vec.reset(seed=0)
     frames = vec.render()
     assert len(frames) == 2 and frames[0].shape == (130, 800, 3)
-
-
-@pytest.mark.skipif(importlib.util.find_spec("pygame") is not None, reason="pygame is installed")
-def test_human_render_without_pygame_says_how_to_install_it():
-    with pytest.raises(gym.error.DependencyNotInstalled, match="pip install pygame"):
-        HighwayEnv(render_mode="human")
 
 
 def _careful_driver(obs: np.ndarray, lanes: int = 4) -> np.ndarray:

@@ -217,16 +217,6 @@ def test_rgb_array_render_shows_the_whole_track():
     assert len(frames) == 2 and frames[0].shape == (600, 600, 3)
 
 
-def test_human_render_without_pygame_names_the_install():
-    try:
-        import pygame  # noqa: F401
-    except ImportError:
-        with pytest.raises(gym.error.DependencyNotInstalled, match="pip install pygame"):
-            RacetrackEnv(render_mode="human")
-    else:
-        pytest.skip("pygame is installed")
-
-
 def test_pickled_vector_env_continues_identically():
     vec = RacetrackVectorEnv(num_envs=3)
     vec.reset(seed=0)

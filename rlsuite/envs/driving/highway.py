@@ -694,13 +694,13 @@ def _check_common(render_mode: str | None, max_episode_steps: int | None, modes:
     if max_episode_steps is not None:
         _positive("max_episode_steps", max_episode_steps, integer=True)
     if render_mode == "human":
-        import importlib.util
-
-        if importlib.util.find_spec("pygame") is None:
+        try:
+            import pygame  # noqa: F401
+        except ImportError:
             raise gym.error.DependencyNotInstalled(
                 'Highway: render_mode="human" opens a pygame window, but pygame is not installed; '
                 "run `pip install pygame` (or use render_mode='rgb_array')"
-            )
+            ) from None
 
 
 _DISCRETE_HELP = "an integer in [0, 4] (" + ", ".join(f"{n}={i}" for i, n in enumerate(ACTIONS)) + ")"
