@@ -329,15 +329,9 @@ def per_update_timing(updates: int = 1280) -> str:
 
     from rlsuite.agents.dqn import DQNAgent
 
-    shared = dict(
-        learning_rate=2.3e-3,
-        batch_size=64,
-        buffer_size=100_000,
-        learning_starts=1000,
-        target_update_interval=10,
-        train_freq=256,
-        gradient_steps=128,
-    )
+    zoo = SB3_ZOO["CartPole-v1"]
+    shared = {k: zoo[k] for k in ("learning_rate", "batch_size", "buffer_size", "learning_starts")}
+    shared.update({k: zoo[k] for k in ("target_update_interval", "train_freq", "gradient_steps")})
     lines = ["| net_arch | SB3 [µs/update] | ours [µs/update] | SB3 / ours |", "|---|---|---|---|"]
     for arch in ([256, 256], [64, 64]):
         sb3 = DQN(
