@@ -240,9 +240,9 @@ class TabularAgent(Agent):
         table = 0
         if self.update == "double_q_learning":
             # Each transition updates table A or B (fair coin); its greedy action is valued by the other.
-            table = self.rng.integers(0, 2, n)
+            table = self.rng.random(n) < 0.5  # True: table B (bool * int counts as 0 / 1 below)
             own = self.q.reshape(-1, n_actions).take(table * self.n_states + next_states, axis=0)
-            other_row = (1 - table) * self.n_states + next_states
+            other_row = ~table * self.n_states + next_states
             next_value = q_flat[other_row * n_actions + own.argmax(axis=1)]
         elif self.update == "sarsa":
             next_value = q_flat[next_states * n_actions + next_actions]

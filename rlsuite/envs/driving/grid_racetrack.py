@@ -23,6 +23,7 @@ N_SPEEDS = MAX_SPEED + 1
 N_ACTIONS = 9
 NO_OP = 4  # the action whose increments are (0, 0)
 MOVE, CRASH, FINISH = 0, 1, 2
+_CRASH_CODE, _FINISH_CODE = -2, -3  # in _Dynamics.transition, where a next state would be
 
 OFF, ROAD, START, GOAL = 0, 1, 2, 3
 _CHARS = {".": OFF, "o": ROAD, "S": START, "F": GOAL}
@@ -159,6 +160,9 @@ class _Dynamics:
         next_state = (np.maximum(cell_index[end_row, end_col], 0) * N_SPEEDS + new_vy) * N_SPEEDS + new_vx
         # crash and finish states are filled in at run time
         self.next_state = np.where(outcome == MOVE, next_state, -1).astype(np.int64)
+        # One flat table for the step: the next state, or a negative code for a crash / the finish.
+        codes = np.where(outcome == CRASH, _CRASH_CODE, _FINISH_CODE)
+        self.transition = np.where(outcome == MOVE, self.next_state, codes).reshape(-1)
 
     def decode(self, states: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(row, col)`` cells and ``(vy, vx)`` velocities of a batch of states."""
@@ -198,10 +202,9 @@ class _GridRacetrackCore:
         if self.noise > 0.0:  # the increments fail (are zero) with probability `noise`
             actions = np.where(self.rng.uniform(rows) < self.noise, NO_OP, actions)
         state = self.state[rows]
-        outcome = self.dynamics.outcome[state, actions]
-        next_state = self.dynamics.next_state[state, actions]
-        crashed = outcome == CRASH
-        finished = outcome == FINISH
+        next_state = self.dynamics.transition.take(state * N_ACTIONS + actions)
+        crashed = next_state == _CRASH_CODE
+        finished = next_state == _FINISH_CODE
         if crashed.any():  # back to a random cell of the start line, standing still
             starts = self.dynamics.start_states
             next_state[crashed] = starts[self.rng.integers(rows[crashed], 0, len(starts))]
