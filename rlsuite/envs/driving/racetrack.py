@@ -218,6 +218,30 @@ def _track_frame_kernel(
             )
 
 
+N_CODES = 4 * 256  # stored edge-field codes (4 * edge byte + marks); index N_CODES: outside the field
+
+
+@njit(cache=True)
+def _colour_tables(width_delta, palette, out):  # pragma: no cover - compiled
+    """``out[b, code]``: the colour of each stored code for row ``b``'s road width and palette.
+
+    Road below ``kerb_from``, kerb below ``grass_from``, grass above and outside the field (the last
+    entry). Rows change these only at a reset with colour or width jitter, so the egocentric kernel
+    does one table lookup per pixel instead of comparisons and branches."""
+    for b in range(out.shape[0]):
+        grass_from = 4 * int(np.ceil(128.0 + width_delta[b] / track_lib.EDGE_QUANTUM))
+        kerb_from = 4 * int(np.ceil(128.0 + (width_delta[b] - KERB_WIDTH) / track_lib.EDGE_QUANTUM))
+        for code in range(N_CODES + 1):
+            kind = GRASS
+            if code < N_CODES:
+                if code < kerb_from:
+                    kind = START_LINE if code & 2 else ROAD
+                elif code < grass_from:
+                    kind = KERB_WHITE if code & 1 else KERB_RED
+            for ch in range(out.shape[2]):
+                out[b, code, ch] = palette[b, kind, ch]
+
+
 def _egocentric(
     codes,
     x_left,
@@ -226,8 +250,8 @@ def _egocentric(
     pos_x,
     pos_y,
     car_heading,
-    width_delta,
-    palette,
+    colour_tables,
+    car_colours,
     metres_per_px,
     anchor_row,
     anchor_col,
@@ -236,31 +260,16 @@ def _egocentric(
 ):  # pragma: no cover - compiled
     """Colour each row's heading-up view of its track's edge field into ``out`` (B, H, W, C).
 
-    ``codes[k, row, col] = 4 * edge byte + marks`` (see ``tracks.EdgeField``); ``car_pixels`` (N, 2)
-    are the (row, col) output pixels painted in the car colour.
+    ``codes[k, row, col] = 4 * edge byte + marks`` (see ``tracks.EdgeField``), coloured through
+    ``colour_tables`` (B, N_CODES + 1, C) from :func:`_colour_tables`; ``car_pixels`` (N, 2) are the
+    (row, col) output pixels painted in ``car_colours[b]``.
     """
     batch, height, width, channels = out.shape
     field_h, field_w = codes.shape[1], codes.shape[2]
     cell = metres_per_px / track_lib.FIELD_RESOLUTION  # field cells per output pixel
-    n_codes = 4 * 256
     for b in prange(batch):
-        field, view, colors = codes[row_track[b]], out[b], palette[b]
+        field, view, lut = codes[row_track[b]], out[b], colour_tables[b]
         k = row_track[b]
-        # The colour of every stored code (4 * edge byte + marks) for this row's road width: one
-        # table lookup per pixel instead of comparisons and branches.
-        # thresholds on the stored code: road below kerb_from, kerb below grass_from, grass above
-        grass_from = 4 * int(np.ceil(128.0 + width_delta[b] / track_lib.EDGE_QUANTUM))
-        kerb_from = 4 * int(np.ceil(128.0 + (width_delta[b] - KERB_WIDTH) / track_lib.EDGE_QUANTUM))
-        lut = np.empty((n_codes + 1, channels), np.uint8)  # the last entry: outside the field
-        for code in range(n_codes + 1):
-            kind = GRASS
-            if code < n_codes:
-                if code < kerb_from:
-                    kind = START_LINE if code & 2 else ROAD
-                elif code < grass_from:
-                    kind = KERB_WHITE if code & 1 else KERB_RED
-            for ch in range(channels):
-                lut[code, ch] = colors[kind, ch]
         # forward and right unit vectors, in field cells (columns right, rows down; world y is up)
         fc, fr = np.cos(car_heading[b]), -np.sin(car_heading[b])
         rc, rr = -fr, fc
@@ -273,7 +282,7 @@ def _egocentric(
             r = origin_r + forward * fr + lateral * rr
             dc, dr = cell * rc, cell * rr
             for j in range(width):
-                code = n_codes
+                code = N_CODES
                 if 0.0 <= c < field_w and 0.0 <= r < field_h:
                     code = np.int64(field[int(r), int(c)])
                 for ch in range(channels):
@@ -282,7 +291,7 @@ def _egocentric(
                 r += dr
         for p in range(car_pixels.shape[0]):
             for ch in range(channels):
-                view[car_pixels[p, 0], car_pixels[p, 1], ch] = colors[CAR_BODY, ch]
+                view[car_pixels[p, 0], car_pixels[p, 1], ch] = car_colours[b, ch]
 
 
 _egocentric_parallel = njit(cache=True, parallel=True)(_egocentric)
@@ -463,6 +472,8 @@ class _RacetrackCore:
             half = (0.5 * CAR.width / self.metres_per_px, 0.5 * CAR.length / self.metres_per_px)
             render.draw_rects(car, [[anchor]], [[half]], [[0.0]], (255,))
             self.car_pixels = np.argwhere(car[0, :, :, 0] > 0)  # (N, 2) (row, col) of the car
+            self.colour_tables = np.empty((n, N_CODES + 1, channels), np.uint8)  # see _colour_tables
+            _colour_tables(self.width_delta, self.palette, self.colour_tables)
 
     def _colors(self, rgb: np.ndarray) -> np.ndarray:
         rgb = np.clip(np.rint(rgb), 0, 255)
@@ -487,6 +498,10 @@ class _RacetrackCore:
         if cfg.color_jitter > 0:
             jitter = self.rng.uniform(rows, -cfg.color_jitter, cfg.color_jitter, (len(PALETTE), 3))
             self.palette[rows] = self._colors(PALETTE + jitter)
+        if cfg.obs_type == "pixels" and (cfg.width_jitter > 0 or cfg.color_jitter > 0):
+            tables = np.empty((len(rows), *self.colour_tables.shape[1:]), np.uint8)
+            _colour_tables(self.width_delta[rows], self.palette[rows], tables)
+            self.colour_tables[rows] = tables
         start = self.rng.uniform(rows, 0.0, 1.0, (4,))  # arc fraction, lateral, heading, speed
         k = self.row_track[rows]
         n_points = track_lib.N_POINTS
@@ -546,7 +561,8 @@ class _RacetrackCore:
             out = np.empty((self.n, height, width, self.palette.shape[2]), np.uint8)
             pose = self.car[:, X], self.car[:, Y], self.car[:, HEADING]
             view = self.metres_per_px, VIEW_ANCHOR, self.car_pixels
-            return self._draw(out, *pose, *view, self.row_track, self.width_delta, self.palette)
+            car_colours = self.palette[:, CAR_BODY]
+            return self._draw(out, *pose, *view, self.row_track, self.colour_tables, car_colours)
         obs = np.empty((self.n, 4 + len(LOOKAHEAD) + self.lidar.shape[1]), np.float32)
         obs[:, 0] = self.car[:, SPEED] * (1.0 / CAR.max_speed)
         obs[:, 1] = self.heading_error * (1.0 / np.pi)
@@ -558,13 +574,14 @@ class _RacetrackCore:
         return obs
 
     def _draw(
-        self, out, pos_x, pos_y, heading, metres_per_px, anchor, car_pixels, row_track, width_delta, palette
-    ):
+        self, out, pos_x, pos_y, heading, metres_per_px, anchor, car_pixels, row_track, colour_tables,
+        car_colours,
+    ):  # fmt: skip
         t = self.table
         height, width = out.shape[1:3]
         kernel = _egocentric_serial if len(out) < 4 else _egocentric_parallel
         kernel(
-            t.codes, t.x_left, t.y_top, row_track, pos_x, pos_y, heading, width_delta, palette,
+            t.codes, t.x_left, t.y_top, row_track, pos_x, pos_y, heading, colour_tables, car_colours,
             metres_per_px, anchor[0] * height, anchor[1] * width, car_pixels, out,
         )  # fmt: skip
         return out
@@ -602,9 +619,19 @@ class _RacetrackCore:
         out = np.empty((1, RENDER_SIZE, RENDER_SIZE, 3), np.uint8)
         north_up = np.array([np.pi / 2])
         no_car = np.zeros((0, 2), np.int64)
-        centre, width_delta = (np.array([centre_x]), np.array([centre_y])), self.width_delta[row : row + 1]
+        centre = np.array([centre_x]), np.array([centre_y])
+        tables = np.empty((1, N_CODES + 1, 3), np.uint8)
+        _colour_tables(self.width_delta[row : row + 1], palette, tables)
         self._draw(
-            out, *centre, north_up, metres_per_px, (0.5, 0.5), no_car, np.array([k]), width_delta, palette
+            out,
+            *centre,
+            north_up,
+            metres_per_px,
+            (0.5, 0.5),
+            no_car,
+            np.array([k]),
+            tables,
+            palette[:, CAR_BODY],
         )
         x, y, heading = self.car[row, X], self.car[row, Y], self.car[row, HEADING]
         px = [(x - field.x_left) / metres_per_px, (field.y_top - y) / metres_per_px]
