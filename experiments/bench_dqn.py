@@ -11,6 +11,7 @@ evaluation return first reaches ``--threshold``, the evaluation at the end, the 
     python experiments/bench_dqn.py --ours-set agent.net_arch=[256,256] --tag rlzoo-net
     python experiments/bench_dqn.py --env racetrack --seeds 0 1    # + SB3 on our config, random
     python experiments/bench_dqn.py --per-update                    # one gradient step, same settings
+    python experiments/bench_dqn.py --env racetrack --sb3-set agent.learning_rate=1e-3  # SB3 differs
 
 On CartPole-v1 SB3 runs at RL Zoo's tuned hyper-parameters (``SB3_ZOO``) on one env, as RL Zoo does;
 on our envs (``--env racetrack``, ``--env highway``) it gets our config's hyper-parameters — the
@@ -313,6 +314,7 @@ def summarize(results: list[Result], args: argparse.Namespace, env_id: str, comm
         lines.append(
             f"- ratio of median training times for {args.total_steps:,} steps (ours / SB3): {total:.3f}"
         )
+    lines += equal_steps_table(by_algo)
     lines += ["", "Evaluation curves (env steps: mean return):", ""]
     for r in results:
         if r.curve:
@@ -320,6 +322,37 @@ def summarize(results: list[Result], args: argparse.Namespace, env_id: str, comm
                 f"- {r.algo} seed {r.seed}: " + ", ".join(f"{s / 1000:g}k: {m:.0f}" for s, m in r.curve)
             )
     return "\n".join(lines) + "\n"
+
+
+def equal_steps_table(by_algo: dict[str, list[Result]]) -> list[str]:
+    """Mean greedy return over the seeds at each evaluation step that every seed of every learning
+    algo reached, and the mean over those steps (the area under the learning curve, normalised)."""
+    learners = {a: runs for a, runs in by_algo.items() if any(len(r.curve) > 1 for r in runs)}
+    if len(learners) < 1:
+        return []
+    step_sets = [{s for s, _ in r.curve} for runs in learners.values() for r in runs]
+    steps = sorted(set.intersection(*step_sets))
+    if len(steps) < 2:
+        return []
+    means = {
+        algo: [np.mean([dict(r.curve)[s] for r in runs]) for s in steps] for algo, runs in learners.items()
+    }
+    lines = [
+        "",
+        "Mean greedy return over the seeds at equal env steps (last column: mean over these steps, "
+        "± the standard deviation of the per-seed means):",
+        "",
+        "| algo | " + " | ".join(f"{s / 1000:g}k" for s in steps) + " | mean |",
+        "|---|" + "---:|" * (len(steps) + 1),
+    ]
+    for algo, runs in learners.items():
+        per_seed = [np.mean([dict(r.curve)[s] for s in steps]) for r in runs]
+        lines.append(
+            f"| {algo} | "
+            + " | ".join(f"{m:.0f}" for m in means[algo])
+            + f" | {np.mean(per_seed):.1f} ± {np.std(per_seed):.1f} |"
+        )
+    return lines
 
 
 def per_update_timing(updates: int = 1280) -> str:
@@ -369,7 +402,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--ours-config", type=Path, default=None, help="YAML config of our agent")
     parser.add_argument("--ours-set", nargs="*", default=[], help="key=value overrides of our config")
+    parser.add_argument(
+        "--sb3-set",
+        nargs="*",
+        default=[],
+        help="further key=value overrides for SB3 only, on our envs (SB3 takes the hyper-parameters it "
+        "shares with ours from our config, --ours-set included)",
+    )
     parser.add_argument("--tag", default="", help="suffix of the result files")
+    parser.add_argument("--results-dir", type=Path, default=ROOT / "results", help="where the files go")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads for both agents")
     parser.add_argument("--per-update", action="store_true", help="only time one gradient step of each")
     args = parser.parse_args(argv)
@@ -388,7 +429,7 @@ def main(argv: list[str] | None = None) -> None:
     command = "python " + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])])
     results: list[Result] = []
     stem = f"dqn_{args.env}" + (f"-{args.tag}" if args.tag else "")
-    out_dir = ROOT / "results"
+    out_dir = args.results_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     report = ""
     for seed in args.seeds:
@@ -399,9 +440,10 @@ def main(argv: list[str] | None = None) -> None:
             "train.device=cpu",
         ]
         config = from_dict(apply_overrides(read_yaml(config_path), overrides))
+        sb3_config = from_dict(apply_overrides(read_yaml(config_path), [*overrides, *args.sb3_set]))
         for algo in algos:
             if algo == "sb3":
-                result = run_sb3(config, seed, args, bench)
+                result = run_sb3(sb3_config, seed, args, bench)
             elif algo == "ours":
                 result = run_ours(config, seed, args)
             else:
