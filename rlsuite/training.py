@@ -207,6 +207,7 @@ class Monitor:
         self._progress = _Progress(config.log.progress, total_steps, start)
         self._last_time = time.perf_counter()
         self._last_step = start
+        self._last_sps = 0.0
         self._closed = False
         self._last_eval_step = -1
 
@@ -299,10 +300,11 @@ class Monitor:
 
     # ---------------------------------------------------------------- internals
     def _report(self, step: int, now: float) -> None:
-        elapsed = max(now - self._last_time, 1e-9)
-        sps = (step - self._last_step) / elapsed
-        self._last_time, self._last_step = now, step
-        self.run.log(step, {SCALARS["sps"]: sps})
+        if step > self._last_step:  # a report at the step of the previous one (close) keeps its rate
+            self._last_sps = (step - self._last_step) / max(now - self._last_time, 1e-9)
+            self._last_time, self._last_step = now, step
+            self.run.log(step, {SCALARS["sps"]: self._last_sps})
+        sps = self._last_sps
         stats = {}
         if self.recent_returns:
             stats["return"] = f"{np.mean(self.recent_returns):.2f}"

@@ -148,6 +148,13 @@ def test_default_main_job_is_dqn_on_racetrack_and_resumes_deterministically(tmp_
     ]  # multiples of 8 envs
 
 
+def test_steps_per_second_is_never_logged_as_zero(tmp_path):
+    """A report at every step, then the closing one at the same step: the rate is not 0/elapsed."""
+    assert run_cli("train", TABULAR, f"log.run_dir={tmp_path}", "log.log_every_s=1e-9", *FAST) == 0
+    sps = metrics(only_run(tmp_path), "charts/sps")
+    assert sps and all(value > 0 for _, value in sps), [v for v in sps if v[1] <= 0]
+
+
 def test_eval_of_a_missing_run_is_a_clear_error(tmp_path, capsys):
     assert run_cli("eval", tmp_path / "nope") == 2
     assert "not a run directory" in capsys.readouterr().err
