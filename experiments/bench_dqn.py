@@ -11,7 +11,7 @@ evaluation return first reaches ``--threshold``, the evaluation at the end, the 
     python experiments/bench_dqn.py --ours-set agent.net_arch=[256,256] --tag rlzoo-net
     python experiments/bench_dqn.py --env racetrack --seeds 0 1    # + SB3 on our config, random
     python experiments/bench_dqn.py --per-update                    # one gradient step, same settings
-    python experiments/bench_dqn.py --env racetrack --sb3-set agent.learning_rate=1e-3  # SB3 differs
+    python experiments/bench_dqn.py --env racetrack --algos ours sb3 sb3-set --sb3-set env.num_envs=8
 
 On CartPole-v1 SB3 runs at RL Zoo's tuned hyper-parameters (``SB3_ZOO``) on one env, as RL Zoo does;
 on our envs (``--env racetrack``, ``--env highway``) it gets our config's hyper-parameters — the
@@ -93,7 +93,7 @@ ENVS = {
     "racetrack": BenchEnv(
         "dqn_racetrack_state.yaml",
         threshold=250.0,  # the ceiling is ≈ 300 (whole 100 s episodes at the limit); random ≈ -20
-        total_steps=20_000,
+        total_steps=40_000,
         eval_every=1_000,
         baselines=("random",),
         sb3_vec=True,
@@ -173,12 +173,14 @@ def sb3_params(config: Config) -> dict:
     return {**params, "policy_kwargs": dict(net_arch=list(ours.net_arch))}
 
 
-def run_sb3(config: Config, seed: int, args: argparse.Namespace, bench: BenchEnv) -> Result:
+def run_sb3(
+    config: Config, seed: int, args: argparse.Namespace, bench: BenchEnv, name: str = "sb3"
+) -> Result:
     from stable_baselines3 import DQN
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
 
-    result = Result("sb3", seed)
+    result = Result(name, seed)
     seed_everything(seed)
     n_envs = config.env.num_envs if bench.sb3_vec else 1
     env = make_vec_env(config.env.id, n_envs=n_envs, seed=seed, env_kwargs=config.env.kwargs)
@@ -290,31 +292,9 @@ def summarize(results: list[Result], args: argparse.Namespace, env_id: str, comm
         if runs[0].train_time > 0:
             line += f"; median training time {statistics.median(r.train_time for r in runs):.1f} s"
         lines.append(line)
-    ours, sb3 = by_algo.get("ours", []), by_algo.get("sb3", [])
-    if ours and sb3:
-        if timed:
-            t_ours = [r.threshold_time for r in ours if r.threshold_time is not None]
-            t_sb3 = [r.threshold_time for r in sb3 if r.threshold_time is not None]
-            if t_ours and t_sb3:
-                ratio = statistics.median(t_ours) / statistics.median(t_sb3)
-                lines.append(
-                    f"- **ratio of median times to {args.threshold:g} (ours / SB3): {ratio:.3f}** "
-                    f"(SB3 / ours = {1 / ratio:.1f}×)"
-                )
-            pairs = [
-                (o.seed, o.threshold_time / s.threshold_time)
-                for o in ours
-                for s in sb3
-                if o.seed == s.seed and o.threshold_time is not None and s.threshold_time is not None
-            ]
-            if pairs:
-                lines.append(
-                    "- per-seed ratios (ours / SB3): " + ", ".join(f"seed {k}: {x:.3f}" for k, x in pairs)
-                )
-        total = statistics.median(r.train_time for r in ours) / statistics.median(r.train_time for r in sb3)
-        lines.append(
-            f"- ratio of median training times for {args.total_steps:,} steps (ours / SB3): {total:.3f}"
-        )
+    ours = by_algo.get("ours", [])
+    for peer in (a for a in algos if a.startswith("sb3") and ours):
+        lines += ratio_lines(ours, by_algo[peer], peer, args)
     lines += equal_steps_table(by_algo)
     lines += ["", "Evaluation curves (env steps: mean return):", ""]
     for r in results:
@@ -323,6 +303,35 @@ def summarize(results: list[Result], args: argparse.Namespace, env_id: str, comm
                 f"- {r.algo} seed {r.seed}: " + ", ".join(f"{s / 1000:g}k: {m:.0f}" for s, m in r.curve)
             )
     return "\n".join(lines) + "\n"
+
+
+def ratio_lines(ours: list[Result], peer: list[Result], name: str, args: argparse.Namespace) -> list[str]:
+    """Ours against one SB3 variant: median times to the threshold, per seed, and training times."""
+    lines = []
+    if np.isfinite(args.threshold):
+        t_ours = [r.threshold_time for r in ours if r.threshold_time is not None]
+        t_peer = [r.threshold_time for r in peer if r.threshold_time is not None]
+        if t_ours and t_peer:
+            ratio = statistics.median(t_ours) / statistics.median(t_peer)
+            lines.append(
+                f"- **ratio of median times to {args.threshold:g} (ours / {name}): {ratio:.3f}** "
+                f"({name} / ours = {1 / ratio:.1f}×)"
+            )
+        pairs = [
+            (o.seed, o.threshold_time / s.threshold_time)
+            for o in ours
+            for s in peer
+            if o.seed == s.seed and o.threshold_time is not None and s.threshold_time is not None
+        ]
+        if pairs:
+            lines.append(
+                f"- per-seed ratios (ours / {name}): " + ", ".join(f"seed {k}: {x:.3f}" for k, x in pairs)
+            )
+    total = statistics.median(r.train_time for r in ours) / statistics.median(r.train_time for r in peer)
+    lines.append(
+        f"- ratio of median training times for {args.total_steps:,} steps (ours / {name}): {total:.3f}"
+    )
+    return lines
 
 
 def equal_steps_table(by_algo: dict[str, list[Result]]) -> list[str]:
@@ -396,7 +405,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", choices=sorted(ENVS), default="cartpole")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--algos", nargs="+", default=None, help="ours, sb3, random, const:<action>")
+    parser.add_argument("--algos", nargs="+", default=None, help="ours, sb3, sb3-set, random, const:<action>")
     parser.add_argument("--total-steps", type=int, default=None)
     parser.add_argument("--eval-every", type=int, default=None)
     parser.add_argument("--eval-episodes", type=int, default=10)
@@ -407,8 +416,8 @@ def main(argv: list[str] | None = None) -> None:
         "--sb3-set",
         nargs="*",
         default=[],
-        help="further key=value overrides for SB3 only, on our envs (SB3 takes the hyper-parameters it "
-        "shares with ours from our config, --ours-set included)",
+        help="key=value overrides for the algo 'sb3-set': SB3 at other settings than ours, in the same "
+        "run ('sb3' takes the hyper-parameters it shares with ours from our config, --ours-set included)",
     )
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--results-dir", type=Path, default=ROOT / "results", help="where the files go")
@@ -444,7 +453,9 @@ def main(argv: list[str] | None = None) -> None:
         sb3_config = from_dict(apply_overrides(read_yaml(config_path), [*overrides, *args.sb3_set]))
         for algo in algos:
             if algo == "sb3":
-                result = run_sb3(sb3_config, seed, args, bench)
+                result = run_sb3(config, seed, args, bench)
+            elif algo == "sb3-set":
+                result = run_sb3(sb3_config, seed, args, bench, name=algo)
             elif algo == "ours":
                 result = run_ours(config, seed, args)
             else:

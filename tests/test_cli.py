@@ -143,9 +143,9 @@ def test_default_main_job_is_dqn_on_racetrack_and_resumes_deterministically(tmp_
     assert run_cli("train", "--resume", run_dir, "train.total_steps=4500") == 0
     assert [step for step, _ in metrics(run_dir, "eval/return_mean")] == [
         1504,
-        3000,
-        4504,
-    ]  # multiples of 8 envs
+        3008,
+        4512,
+    ]  # multiples of 32 envs
 
 
 def test_steps_per_second_is_never_logged_as_zero(tmp_path):

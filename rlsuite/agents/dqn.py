@@ -308,6 +308,8 @@ class DQNAgent(Agent):
                     monitor.log(self.global_step, self.training_stats())
                 if not monitor.on_step(self.global_step, rewards, terminated, truncated, infos):
                     break
+        if monitor is not None and self.num_updates > self._logged_updates:  # the last losses too
+            monitor.log(self.global_step, self.training_stats())
 
     def _start_episodes(self) -> None:
         """Reset the training envs: ``train.seed`` on a fresh start, a derived seed on a resume."""
