@@ -433,6 +433,8 @@ def main(argv: list[str] | None = None) -> None:
     args.eval_every = args.eval_every or bench.eval_every
     args.threshold = bench.threshold if args.threshold is None else args.threshold
     algos = args.algos or ["sb3", "ours", *bench.baselines]
+    if args.sb3_set and "sb3-set" not in algos:
+        parser.error("--sb3-set configures the algo 'sb3-set': add it to --algos")
     torch.set_num_threads(args.threads)
 
     config_path = args.ours_config or ROOT / "configs" / bench.config
