@@ -11,7 +11,7 @@ evaluation return first reaches ``--threshold``, the evaluation at the end, the 
     python experiments/bench_dqn.py --ours-set agent.net_arch=[256,256] --tag rlzoo-net
     python experiments/bench_dqn.py --env racetrack --seeds 0 1    # + SB3 on our config, random
     python experiments/bench_dqn.py --per-update                    # one gradient step, same settings
-    python experiments/bench_dqn.py --env racetrack --algos ours sb3 sb3-set --sb3-set env.num_envs=8
+    python experiments/bench_dqn.py --env racetrack --algos ours sb3 sb3-set --sb3-set agent.train_freq=1
 
 On CartPole-v1 SB3 runs at RL Zoo's tuned hyper-parameters (``SB3_ZOO``) on one env, as RL Zoo does;
 on our envs (``--env racetrack``, ``--env highway``) it gets our config's hyper-parameters — the
@@ -295,7 +295,7 @@ def summarize(results: list[Result], args: argparse.Namespace, env_id: str, comm
     ours = by_algo.get("ours", [])
     for peer in (a for a in algos if a.startswith("sb3") and ours):
         lines += ratio_lines(ours, by_algo[peer], peer, args)
-    lines += equal_steps_table(by_algo)
+    lines += equal_steps_table(by_algo, args.eval_every)
     lines += ["", "Evaluation curves (env steps: mean return):", ""]
     for r in results:
         if r.curve:
@@ -334,34 +334,57 @@ def ratio_lines(ours: list[Result], peer: list[Result], name: str, args: argpars
     return lines
 
 
-def equal_steps_table(by_algo: dict[str, list[Result]]) -> list[str]:
-    """Mean greedy return over the seeds at each evaluation step that every seed of every learning
-    algo reached, and the mean over those steps (the area under the learning curve, normalised)."""
+def equal_steps_table(by_algo: dict[str, list[Result]], every: int) -> list[str]:
+    """Mean greedy return over the seeds at each evaluation every learning algo made, and the mean
+    over those evaluations (the area under the learning curve, normalised); then ours against each
+    SB3 variant, paired by seed.
+
+    Evaluations are matched by interval (the first one at or after each multiple of ``every``), so
+    algos whose step grids differ (other vector-env sizes) still line up."""
     learners = {a: runs for a, runs in by_algo.items() if any(len(r.curve) > 1 for r in runs)}
-    if len(learners) < 1:
+    points: dict[tuple[str, int], dict[int, float]] = {}
+    for algo, runs in learners.items():
+        for r in runs:
+            by_interval: dict[int, float] = {}
+            for step, value in r.curve:
+                by_interval.setdefault(step // every, value)  # the first evaluation in the interval
+            points[algo, r.seed] = by_interval
+    if not points:
         return []
-    step_sets = [{s for s, _ in r.curve} for runs in learners.values() for r in runs]
-    steps = sorted(set.intersection(*step_sets))
-    if len(steps) < 2:
-        return []
-    means = {
-        algo: [np.mean([dict(r.curve)[s] for r in runs]) for s in steps] for algo, runs in learners.items()
+    keys = sorted(set.intersection(*(set(p) for p in points.values())))
+    if len(keys) < 2:
+        return ["", "(no two evaluation intervals shared by every run: no equal-steps table)"]
+    per_seed = {
+        algo: {r.seed: float(np.mean([points[algo, r.seed][k] for k in keys])) for r in runs}
+        for algo, runs in learners.items()
     }
     lines = [
         "",
-        "Mean greedy return over the seeds at equal env steps (last column: mean over these steps, "
-        "± the standard deviation of the per-seed means):",
+        "Mean greedy return over the seeds at equal env steps (last column: mean over these "
+        "evaluations, ± the sample standard deviation of the per-seed means):",
         "",
-        "| algo | " + " | ".join(f"{s / 1000:g}k" for s in steps) + " | mean |",
-        "|---|" + "---:|" * (len(steps) + 1),
+        "| algo | " + " | ".join(f"{k * every / 1000:g}k" for k in keys) + " | mean |",
+        "|---|" + "---:|" * (len(keys) + 1),
     ]
     for algo, runs in learners.items():
-        per_seed = [np.mean([dict(r.curve)[s] for s in steps]) for r in runs]
+        means = [np.mean([points[algo, r.seed][k] for r in runs]) for k in keys]
+        seeds = list(per_seed[algo].values())
+        spread = float(np.std(seeds, ddof=1)) if len(seeds) > 1 else 0.0
         lines.append(
             f"| {algo} | "
-            + " | ".join(f"{m:.0f}" for m in means[algo])
-            + f" | {np.mean(per_seed):.1f} ± {np.std(per_seed):.1f} |"
+            + " | ".join(f"{m:.0f}" for m in means)
+            + f" | {np.mean(seeds):.1f} ± {spread:.1f} |"
         )
+    lines.append("")
+    for peer in (a for a in learners if a.startswith("sb3") and "ours" in learners):
+        seeds = sorted(set(per_seed["ours"]) & set(per_seed[peer]))
+        diffs = np.array([per_seed["ours"][k] - per_seed[peer][k] for k in seeds])
+        if len(diffs) > 1:
+            error = float(np.std(diffs, ddof=1) / np.sqrt(len(diffs)))
+            lines.append(
+                f"- ours − {peer}, mean over the curve paired by seed: {diffs.mean():+.1f} ± {error:.1f} "
+                f"(standard error, {len(diffs)} seeds; ours ahead on {int((diffs > 0).sum())})"
+            )
     return lines
 
 
@@ -433,8 +456,20 @@ def main(argv: list[str] | None = None) -> None:
     args.eval_every = args.eval_every or bench.eval_every
     args.threshold = bench.threshold if args.threshold is None else args.threshold
     algos = args.algos or ["sb3", "ours", *bench.baselines]
-    if args.sb3_set and "sb3-set" not in algos:
-        parser.error("--sb3-set configures the algo 'sb3-set': add it to --algos")
+    if args.sb3_set:
+        if "sb3-set" not in algos:
+            parser.error("--sb3-set configures the algo 'sb3-set': add it to --algos")
+        if args.env == "cartpole":
+            parser.error(
+                "--sb3-set: on CartPole-v1 SB3 runs at RL Zoo's settings (SB3_ZOO); use it on our envs"
+            )
+        for override in args.sb3_set:
+            key = override.split("=", 1)[0]
+            section, _, name = key.partition(".")
+            if not (section == "env" or (section == "agent" and name in (*SB3_SHARED, "net_arch"))):
+                parser.error(
+                    f"--sb3-set {override}: SB3 takes only env.* and agent.{{{', '.join(SB3_SHARED)}, net_arch}}"
+                )
     torch.set_num_threads(args.threads)
 
     config_path = args.ours_config or ROOT / "configs" / bench.config

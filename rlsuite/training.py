@@ -288,11 +288,11 @@ class Monitor:
             return
         self._closed = True
         step = self.agent.global_step
+        self._report(step, time.perf_counter())  # the training rate, before the final evaluation
         if self._last_eval_step != step:
             self.evaluate(step)
         self.checkpoint(step, "last")
         self.agent.on_train_end(self.run.dir)
-        self._report(step, time.perf_counter())
         self._progress.close()
         if self._eval_envs is not None:
             self._eval_envs.close()

@@ -22,6 +22,8 @@ def load_bench():
 
 def test_bench_dqn_writes_report_with_equal_steps_table(tmp_path):
     bench = load_bench()
+    committed = SCRIPT.parent / "results" / "dqn_cartpole.md"
+    before = committed.read_bytes() if committed.exists() else None
     bench.main(
         [
             "--algos", "ours", "random",
@@ -34,6 +36,8 @@ def test_bench_dqn_writes_report_with_equal_steps_table(tmp_path):
             "--results-dir", str(tmp_path),
         ]
     )  # fmt: skip
+    after = committed.read_bytes() if committed.exists() else None
+    assert after == before, "the benchmark wrote into experiments/results instead of --results-dir"
     report = (tmp_path / "dqn_cartpole.md").read_text()
     assert "Mean greedy return over the seeds at equal env steps" in report
     assert "| ours | " in report
@@ -45,3 +49,35 @@ def test_bench_dqn_writes_report_with_equal_steps_table(tmp_path):
     ours = [r for r in rows if r["algo"] == "ours"]
     assert all(int(r["steps"]) >= 1200 for r in ours)
     assert all(len(r["curve"].split(";")) >= 3 for r in ours)
+
+
+def test_equal_steps_table_matches_intervals_across_step_grids_and_pairs_seeds():
+    bench = load_bench()
+    R = bench.Result
+    # ours on 32 envs evaluates at 1024, 2016, 3008; SB3 on 1 env at 1000, 2000, 3000 (+ a final 3001)
+    ours = [R("ours", 0, curve=[(1024, 10.0), (2016, 30.0), (3008, 50.0)]),
+            R("ours", 1, curve=[(1024, 20.0), (2016, 40.0), (3008, 60.0)])]  # fmt: skip
+    sb3 = [R("sb3", 0, curve=[(1000, 0.0), (2000, 10.0), (3000, 20.0), (3001, 99.0)]),
+           R("sb3", 1, curve=[(1000, 30.0), (2000, 40.0), (3000, 50.0)])]  # fmt: skip
+    lines = bench.equal_steps_table({"ours": ours, "sb3": sb3, "random": [R("random", 0)]}, every=1000)
+    text = "\n".join(lines)
+    assert "| 1k | 2k | 3k | mean |" in text
+    assert "| ours | 15 | 35 | 55 | 35.0 ± 7.1 |" in text  # per-seed means 30 and 40
+    assert "| sb3 | 15 | 25 | 35 | 25.0 ± 21.2 |" in text  # 3001 is not a second 3k evaluation
+    assert "random" not in text
+    # per-seed differences 30 - 10 = 20 and 40 - 40 = 0: mean 10, standard error 10
+    paired = "ours − sb3, mean over the curve paired by seed: +10.0 ± 10.0 (standard error, 2 seeds; ours ahead on 1)"
+    assert paired in text
+
+
+def test_sb3_set_is_checked_before_anything_runs(tmp_path, capsys):
+    bench = load_bench()
+    for argv in (
+        ["--env", "racetrack", "--sb3-set", "agent.train_freq=1"],  # no sb3-set algo
+        ["--env", "racetrack", "--algos", "sb3-set", "--sb3-set", "agent.dueling=true"],  # not SB3's
+        ["--algos", "sb3-set", "--sb3-set", "agent.train_freq=1"],  # CartPole: RL Zoo's settings
+    ):
+        with pytest.raises(SystemExit):
+            bench.main([*argv, "--results-dir", str(tmp_path)])
+        assert "--sb3-set" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

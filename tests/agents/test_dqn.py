@@ -199,6 +199,14 @@ def test_resume_continues_the_step_count_and_the_schedules(tmp_path: Path) -> No
     assert {"losses/td_loss", "losses/q_values", "losses/grad_norm", "charts/epsilon"} <= tags
 
 
+def test_the_last_losses_are_logged_even_with_fewer_updates_than_log_interval(tmp_path: Path) -> None:
+    config = make_config(total_steps=600, run_dir=str(tmp_path), log_interval=10_000, **FAST)
+    run_dir = train(config)
+    rows = [line.split(",") for line in (run_dir / "metrics.csv").read_text().splitlines()[1:]]
+    losses = [int(step) for step, _, tag, _ in rows if tag == "losses/td_loss"]
+    assert losses == [600]
+
+
 # ------------------------------------------------------------------------------------------ config errors
 def test_continuous_actions_are_a_config_error_naming_the_fix() -> None:
     with pytest.raises(ConfigError, match="action_type=discrete"):
