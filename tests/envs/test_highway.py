@@ -5,7 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import rlsuite  # noqa: F401  (registers the ids)
@@ -22,6 +22,7 @@ from rlsuite.envs.driving.highway import (
     HighwayCore,
     HighwayEnv,
     HighwayVectorEnv,
+    _observe_impl,
 )
 from tests.envs.contract import check_env_contract, check_partial_reset, check_vector_matches_single
 
@@ -93,6 +94,7 @@ def test_make_vec_uses_the_native_vector_env_with_the_registered_time_limit():
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(lanes=3, vehicles=30, density=1.0, observed=1, continuous=False, seed=0)  # only the ego observed
 @given(
     lanes=st.integers(1, 6),
     vehicles=st.integers(1, 40),
@@ -119,6 +121,17 @@ def test_observations_stay_in_space_for_any_configuration(
         assert np.isfinite(reward) and 0.0 <= reward <= 1.0
         if terminated or truncated:
             obs, _ = env.reset()
+
+
+def test_state_observation_of_the_ego_alone_reads_no_neighbour_slot():
+    """observed_vehicles=1 leaves no neighbour slot: the kernel (run here as plain Python, where an
+    index out of bounds raises instead of corrupting memory) must not touch one."""
+    x = np.array([[0.0, 5.0, -8.0, 40.0]])
+    y = np.array([[0.0, 4.0, 0.0, 8.0]])
+    heading, speed = np.zeros_like(x), np.full_like(x, 25.0)
+    obs = np.full((1, 1, 5), np.nan, dtype=np.float32)
+    _observe_impl(x, y, heading, speed, np.array([4.0]), 3, 180.0, obs)
+    assert obs[0, 0, 0] == 1.0 and np.all(np.isfinite(obs))
 
 
 # --------------------------------------------------------------------------------------------

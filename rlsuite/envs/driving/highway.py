@@ -509,7 +509,7 @@ def _observe_impl(x, y, heading, speed, lane_width, lanes_count, perception, obs
         nearest = np.empty(slots, dtype=np.int64)
         nearest_d2 = np.empty(slots)
         found = 0
-        for j in range(1, vehicles):  # keep the `slots` nearest, sorted by (distance, index)
+        for j in range(1, vehicles if slots > 0 else 1):  # keep the `slots` nearest, by (distance, index)
             dx = x[b, j] - x[b, 0]
             if not abs(dx) < perception:
                 continue
