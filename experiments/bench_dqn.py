@@ -292,9 +292,9 @@ def summarize(results: list[Result], args: argparse.Namespace, env_id: str, comm
         if runs[0].train_time > 0:
             line += f"; median training time {statistics.median(r.train_time for r in runs):.1f} s"
         lines.append(line)
-    ours = by_algo.get("ours", [])
-    for peer in (a for a in algos if a.startswith("sb3") and ours):
-        lines += ratio_lines(ours, by_algo[peer], peer, args)
+    if "ours" in by_algo:
+        for peer in (a for a in algos if a.startswith("sb3")):
+            lines += ratio_lines(by_algo["ours"], by_algo[peer], peer, args, timed)
     lines += equal_steps_table(by_algo, args.eval_every)
     lines += ["", "Evaluation curves (env steps: mean return):", ""]
     for r in results:
@@ -305,10 +305,13 @@ def summarize(results: list[Result], args: argparse.Namespace, env_id: str, comm
     return "\n".join(lines) + "\n"
 
 
-def ratio_lines(ours: list[Result], peer: list[Result], name: str, args: argparse.Namespace) -> list[str]:
-    """Ours against one SB3 variant: median times to the threshold, per seed, and training times."""
+def ratio_lines(
+    ours: list[Result], peer: list[Result], name: str, args: argparse.Namespace, timed: bool
+) -> list[str]:
+    """Ours against one SB3 variant: median times to the threshold (when ``timed``), per seed, and
+    training times."""
     lines = []
-    if np.isfinite(args.threshold):
+    if timed:
         t_ours = [r.threshold_time for r in ours if r.threshold_time is not None]
         t_peer = [r.threshold_time for r in peer if r.threshold_time is not None]
         if t_ours and t_peer:
@@ -376,7 +379,7 @@ def equal_steps_table(by_algo: dict[str, list[Result]], every: int) -> list[str]
             + f" | {np.mean(seeds):.1f} ± {spread:.1f} |"
         )
     lines.append("")
-    for peer in (a for a in learners if a.startswith("sb3") and "ours" in learners):
+    for peer in (a for a in learners if a.startswith("sb3") and "ours" in per_seed):
         seeds = sorted(set(per_seed["ours"]) & set(per_seed[peer]))
         diffs = np.array([per_seed["ours"][k] - per_seed[peer][k] for k in seeds])
         if len(diffs) > 1:
