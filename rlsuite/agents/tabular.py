@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -325,67 +325,20 @@ class TabularAgent(Agent):
             plot_grid_racetrack_policy(self, Path(run_dir) / "policy.png")
 
 
-def greedy_paths(agent: TabularAgent, track: str | list[str], max_steps: int = 200) -> list[dict[str, Any]]:
-    """Roll the greedy policy from every start cell of the deterministic (noise-free) grid racetrack."""
-    from rlsuite.envs.driving.grid_racetrack import GridRacetrackEnv
-
-    env = GridRacetrackEnv(track=track, noise=0.0)
-    paths = []
-    for k in range(len(env.start_states)):
-        obs, _ = env.reset(seed=0, options={"start_index": k})
-        cells, finished, crashes = [env.decode(obs)[0]], False, 0
-        for _ in range(max_steps):
-            obs, _, finished, _, info = env.step(int(agent.act(np.array([obs]))[0]))
-            crashes += info["crashed"]
-            cells.append(env.decode(obs)[0])
-            if finished:
-                break
-        paths.append(
-            {"cells": cells, "finished": bool(finished), "steps": len(cells) - 1, "crashes": crashes}
-        )
-    return paths
-
-
 def plot_grid_racetrack_policy(agent: TabularAgent, path: Path) -> Path:
-    """Heat map of the learned state values (best over velocities) with the greedy path from every start."""
-    import matplotlib
+    """Heat map of the learned state values (best over velocities; states never updated left blank)
+    with the greedy path from every start cell (:func:`rlsuite.envs.driving.grid_racetrack.plot_policy`)."""
+    from rlsuite.envs.driving.grid_racetrack import plot_policy
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from rlsuite.envs.driving.grid_racetrack import N_SPEEDS, OFF
-
-    core = agent.envs.unwrapped._core
-    dynamics = core.dynamics
     visited = (agent.q != agent.params.initial_value).any(axis=(0, 2))  # states updated at least once
-    values = np.where(visited, agent.greedy_values(), -np.inf).reshape(
-        len(dynamics.cells), N_SPEEDS * N_SPEEDS
+    values = np.where(visited, agent.greedy_values(), np.nan)
+    return plot_policy(
+        values,
+        lambda obs: int(agent.act(np.array([obs]))[0]),
+        path,
+        track=agent.config.env.kwargs.get("track", "classic"),
+        title=agent.config.agent.algo,
     )
-    values = values.max(axis=1)
-    values[~np.isfinite(values)] = np.nan
-    heat = np.full(dynamics.grid.shape, np.nan)
-    heat[dynamics.cells[:, 0], dynamics.cells[:, 1]] = values
-    track = agent.config.env.kwargs.get("track", "classic")
-    paths = greedy_paths(agent, track)
-    fig, ax = plt.subplots(figsize=(6, 8))
-    ax.imshow(np.where(dynamics.grid == OFF, 0.0, 1.0), cmap="Greys_r", alpha=0.3)
-    image = ax.imshow(heat, cmap="viridis")
-    fig.colorbar(image, ax=ax, label="state value, best velocity (max_a Q over visited states)")
-    goal = np.argwhere(dynamics.grid == 3)
-    ax.scatter(goal[:, 1], goal[:, 0], marker="s", color="white", s=30, label="finish")
-    for p in paths:
-        cells = np.array(p["cells"])
-        ax.plot(cells[:, 1], cells[:, 0], "-o", color="red" if not p["finished"] else "orange", ms=2, lw=1)
-    done = sum(p["finished"] for p in paths)
-    ax.set_title(
-        f"{agent.config.agent.algo}: greedy paths from every start ({done}/{len(paths)} finish)", fontsize=10
-    )
-    ax.set_xticks([])
-    ax.set_yticks([])
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
 
 
 class QLearningAgent(TabularAgent):

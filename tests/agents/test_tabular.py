@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from rlsuite.agents import get_algo
-from rlsuite.agents.tabular import TabularAgent, greedy_paths
+from rlsuite.agents.tabular import TabularAgent
 from rlsuite.config import ConfigError, from_dict, load_config
+from rlsuite.envs.driving.grid_racetrack import greedy_paths
 from rlsuite.training import evaluate_run, make_envs, train
 
 CONFIGS = Path(__file__).resolve().parents[2] / "experiments" / "configs"
@@ -166,7 +167,7 @@ def test_grid_racetrack_greedy_policy_finishes_from_every_start(tmp_path, algo):
     )
     run_dir = train(config)
     agent = get_algo(algo).load(run_dir / "checkpoints" / "last", config, make_envs(config.env, 1))
-    paths = greedy_paths(agent, "classic")
+    paths = greedy_paths(lambda obs: int(agent.act(np.array([obs]))[0]), "classic")
     assert len(paths) == 6 and all(p["finished"] for p in paths), [(p["steps"], p["crashes"]) for p in paths]
     assert (run_dir / "policy.png").stat().st_size > 10_000
 

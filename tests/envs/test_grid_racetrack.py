@@ -5,24 +5,9 @@ import numpy as np
 import pytest
 
 from rlsuite.envs.driving.grid_racetrack import CRASH, FINISH, GridRacetrackEnv, GridRacetrackVectorEnv
-from tests.envs.contract import check_env_contract, check_partial_reset, check_vector_matches_single
 
 ENV_ID = "rlsuite/GridRacetrack-v0"
-VARIANTS = [{}, {"track": "wide"}, {"noise": 0.1}]
-
-
-@pytest.mark.parametrize("kwargs", VARIANTS, ids=str)
-def test_contract(kwargs):
-    check_env_contract(ENV_ID, steps=300, **kwargs)
-
-
-@pytest.mark.parametrize("kwargs", VARIANTS, ids=str)
-def test_vector_env_equals_single_envs(kwargs):
-    check_vector_matches_single(ENV_ID, num_envs=5, steps=400, seed=3, **kwargs)
-
-
-def test_partial_reset():
-    check_partial_reset(ENV_ID, num_envs=3)
+# check_env, determinism, pickling and equality with SyncVectorEnv: tests/envs/test_vector_contract.py
 
 
 def test_starts_on_start_line_standing_still():
@@ -68,7 +53,7 @@ def test_a_hand_written_policy_finishes():
 
 
 def test_tables_are_consistent():
-    dyn = GridRacetrackEnv()._core.dynamics
+    dyn = GridRacetrackEnv().core.dynamics
     moving = dyn.outcome == 0
     assert (dyn.next_state[moving] >= 0).all() and (dyn.next_state[moving] < dyn.n_states).all()
     assert (dyn.outcome == CRASH).any() and (dyn.outcome == FINISH).any()
@@ -76,7 +61,12 @@ def test_tables_are_consistent():
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"track": "oval"}, "track"), ({"noise": 1.5}, "noise"), ({"track": ["oS", "o"]}, "same length")],
+    [
+        ({"track": "oval"}, "track"),
+        ({"noise": 1.5}, "noise"),
+        ({"track": ["oS", "o"]}, "equal length"),
+        ({"nosie": 0.1}, "unknown kwarg"),
+    ],
 )
 def test_bad_kwargs_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):

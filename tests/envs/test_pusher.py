@@ -1,4 +1,4 @@
-"""rlsuite/Pusher-v0: the env contract for every variant, the task itself and its errors."""
+"""rlsuite/Pusher-v0: the task itself and its errors (the env contract: test_vector_contract.py)."""
 
 from __future__ import annotations
 
@@ -9,40 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rlsuite  # noqa: F401  (registers the ids)
-from rlsuite.envs.robot import arm
+from rlsuite.envs.robot import arm_dynamics as arm
 from rlsuite.envs.robot.pusher import PusherEnv, PusherVectorEnv
-from tests.envs.contract import check_env_contract, check_partial_reset, check_vector_matches_single
 
 ENV_ID = "rlsuite/Pusher-v0"
 
-VARIANTS = [
-    pytest.param({}, id="state-continuous"),
-    pytest.param({"action_type": "discrete"}, id="state-discrete"),
-    pytest.param({"n_links": 3}, id="state-3-links"),
-    pytest.param({"obs_type": "pixels"}, id="pixels-rgb"),
-    pytest.param(
-        {"obs_type": "pixels", "grayscale": True, "randomize_colors": True, "randomize_link_width": True},
-        id="pixels-gray-randomised",
-    ),
-]
-
-
-def _steps(kwargs: dict) -> int:
-    return 120 if kwargs.get("obs_type") == "pixels" else 450  # 450 > 2 episodes of 200
-
-
-@pytest.mark.parametrize("kwargs", VARIANTS)
-def test_env_contract(kwargs):
-    check_env_contract(ENV_ID, steps=_steps(kwargs), **kwargs)
-
-
-@pytest.mark.parametrize("kwargs", VARIANTS)
-def test_vector_env_equals_single_envs(kwargs):
-    check_vector_matches_single(ENV_ID, num_envs=3, steps=_steps(kwargs), **kwargs)
-
-
-def test_partial_reset():
-    check_partial_reset(ENV_ID)
+# check_env, determinism, pickling and equality with SyncVectorEnv: tests/envs/test_vector_contract.py
 
 
 def test_make_vec_builds_the_native_vector_env():
@@ -79,7 +51,7 @@ def test_observations_stay_in_space_under_any_action_sequence(seed, actions):
 
 def test_start_states_separate_arm_puck_and_goal():
     env = PusherEnv()
-    task = env.task
+    task = env.core
     for seed in range(50):
         env.reset(seed=seed)
         tip, puck, goal = task.points[0, -1], task.puck[0, :2], task.goal[0]
@@ -99,7 +71,7 @@ def test_a_scripted_push_moves_the_puck_into_the_goal():
     """Aim behind the puck (on the goal line), then drive through it: the puck reaches the goal."""
     env = PusherEnv()
     env.reset(seed=3)
-    task = env.task
+    task = env.core
     successes = []
     for _ in range(200):
         puck, goal = task.puck[0, :2], task.goal[0]

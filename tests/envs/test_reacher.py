@@ -1,4 +1,4 @@
-"""rlsuite/Reacher-v0: the env contract for every variant, the task itself, errors, and learning."""
+"""rlsuite/Reacher-v0: the task itself, its errors, and learning (the env contract: test_vector_contract.py)."""
 
 from __future__ import annotations
 
@@ -10,50 +10,10 @@ from hypothesis import strategies as st
 
 import rlsuite  # noqa: F401  (registers the ids)
 from rlsuite.envs.robot.reacher import ReacherEnv, ReacherVectorEnv
-from tests.envs.contract import check_env_contract, check_partial_reset, check_vector_matches_single
 
 ENV_ID = "rlsuite/Reacher-v0"
 
-VARIANTS = [
-    pytest.param({}, id="state-continuous"),
-    pytest.param({"action_type": "discrete"}, id="state-discrete"),
-    pytest.param({"n_links": 3}, id="state-3-links"),
-    pytest.param({"n_links": 1, "action_type": "discrete"}, id="state-1-link-discrete"),
-    pytest.param({"obs_type": "pixels"}, id="pixels-rgb"),
-    pytest.param(
-        {
-            "obs_type": "pixels",
-            "grayscale": True,
-            "pixel_shape": (64, 48),
-            "randomize_colors": True,
-            "randomize_link_width": True,
-            "action_type": "discrete",
-        },
-        id="pixels-gray-randomised",
-    ),
-]
-
-
-def _steps(kwargs: dict) -> int:
-    return 120 if kwargs.get("obs_type") == "pixels" else 300
-
-
-# --------------------------------------------------------------------------------------------
-# Contract
-# --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("kwargs", VARIANTS)
-def test_env_contract(kwargs):
-    check_env_contract(ENV_ID, steps=_steps(kwargs), **kwargs)
-
-
-@pytest.mark.parametrize("kwargs", VARIANTS)
-def test_vector_env_equals_single_envs(kwargs):
-    check_vector_matches_single(ENV_ID, num_envs=3, steps=_steps(kwargs), **kwargs)
-
-
-@pytest.mark.parametrize("kwargs", [{}, {"obs_type": "pixels"}])
-def test_partial_reset(kwargs):
-    check_partial_reset(ENV_ID, **kwargs)
+# check_env, determinism, pickling and equality with SyncVectorEnv: tests/envs/test_vector_contract.py
 
 
 def test_make_vec_builds_the_native_vector_env_with_the_registered_horizon():
@@ -66,7 +26,15 @@ def test_make_vec_builds_the_native_vector_env_with_the_registered_horizon():
     assert truncated.all() and not terminated.any()
     _, rewards, terminated, truncated, infos = vec.step(vec.action_space.sample())  # autoreset step
     assert np.all(rewards == 0) and not (terminated | truncated).any()
-    assert not infos["_reward_dist"].any()
+    assert "reward_dist" not in infos and infos["_is_success"].all()  # the reset info, as SyncVectorEnv's
+
+
+def test_terminate_on_success_ends_the_episode_on_the_target():
+    env = ReacherEnv(terminate_on_success=True)
+    env.reset(seed=0)
+    env.core.target[0] = env.core.points[0, -1]  # the fingertip is on the target
+    _, _, terminated, _, info = env.step(np.zeros(2, dtype=np.float32))
+    assert terminated and info["is_success"]
 
 
 def test_single_env_constructed_directly_never_truncates():
@@ -102,7 +70,7 @@ def test_observations_stay_in_space_under_any_action_sequence(seed, actions):
 # --------------------------------------------------------------------------------------------
 def test_targets_are_reachable_and_reward_is_minus_distance_minus_control_cost():
     env = ReacherEnv(control_weight=0.1)
-    reach = env.task.params.reach
+    reach = env.core.params.reach
     for seed in range(50):
         obs, _ = env.reset(seed=seed)
         assert 0.1 * reach - 1e-6 <= np.linalg.norm(obs[6:8]) <= 0.95 * reach + 1e-6
@@ -117,7 +85,7 @@ def test_targets_are_reachable_and_reward_is_minus_distance_minus_control_cost()
 def test_success_when_the_fingertip_is_on_the_target():
     env = ReacherEnv(success_tolerance=0.02)
     env.reset(seed=1)
-    task = env.task
+    task = env.core
     task.target[0] = task.points[0, -1] + [0.015, 0.0]  # 15 mm from the fingertip, which is at rest…
     task.qd[:] = 0.0
     _, _, _, _, info = env.step(np.zeros(2, dtype=np.float32))
@@ -130,7 +98,7 @@ def test_success_when_the_fingertip_is_on_the_target():
 def test_discrete_actions_map_to_per_joint_torque_signs():
     env = ReacherEnv(action_type="discrete")
     assert env.action_space == gym.spaces.Discrete(9)
-    table = env.task.discrete_torques
+    table = env.core.discrete_torques
     np.testing.assert_array_equal(table[0], [-1, -1])
     np.testing.assert_array_equal(table[4], [0, 0])
     np.testing.assert_array_equal(table[5], [1, 0])  # joint 0 is the least significant digit
@@ -139,7 +107,7 @@ def test_discrete_actions_map_to_per_joint_torque_signs():
 
 def test_visual_randomisation_changes_pixels_but_not_the_episode():
     plain = gym.make(ENV_ID, obs_type="pixels")
-    varied = gym.make(ENV_ID, obs_type="pixels", randomize_colors=True, randomize_link_width=True)
+    varied = gym.make(ENV_ID, obs_type="pixels", color_jitter=60, width_jitter=0.5)
     a, _ = plain.reset(seed=4)
     b, _ = varied.reset(seed=4)
     assert a.shape == b.shape == (84, 84, 3) and not np.array_equal(a, b)
@@ -148,14 +116,14 @@ def test_visual_randomisation_changes_pixels_but_not_the_episode():
         *_, info_a = plain.step(action)
         *_, info_b = varied.step(action)
         assert info_a == info_b
-    np.testing.assert_array_equal(plain.unwrapped.task.q, varied.unwrapped.task.q)
+    np.testing.assert_array_equal(plain.unwrapped.core.q, varied.unwrapped.core.q)
 
 
 def test_pixels_show_the_arm_and_target():
     env = ReacherEnv(obs_type="pixels")
     obs, _ = env.reset(seed=0)
     colors = {tuple(c) for c in obs.reshape(-1, 3)}
-    palette = env.task.palette[0]
+    palette = env.core.palette[0]
     for slot in (1, 2, 4, 5):  # table, links, fingertip, target
         assert tuple(palette[slot]) in colors
 
@@ -190,7 +158,13 @@ def test_rgb_array_render_and_human_without_pygame():
         ({"pixel_shape": 4}, "pixel_shape"),
         ({"pixel_shape": "big"}, "pixel_shape"),
         ({"grayscale": "yes"}, "grayscale"),
-        ({"randomize_colors": 1}, "randomize_colors"),
+        ({"randomize_colors": True}, "renamed: use color_jitter"),
+        ({"randomize_link_width": True}, "renamed: use width_jitter"),
+        ({"color_jitter": 300}, "color_jitter"),
+        ({"width_jitter": 1.0}, "width_jitter"),
+        ({"terminate_on_success": 1}, "terminate_on_success"),
+        ({"target_radious": 0.01}, "unknown kwarg"),
+        ({"max_episode_steps": 10}, "gymnasium.make"),
         ({"control_weight": -1.0}, "control_weight"),
         ({"success_tolerance": 0.0}, "success_tolerance"),
         ({"render_mode": "ansi"}, "render_mode"),
@@ -203,7 +177,7 @@ def test_bad_kwargs_are_named(kwargs, match):
 
 
 def test_bad_arm_params_are_named():
-    from rlsuite.envs.robot.arm import ArmParams
+    from rlsuite.envs.robot.arm_dynamics import ArmParams
 
     with pytest.raises(ValueError, match="link_lengths"):
         ArmParams(link_lengths=(0.1, -0.1))

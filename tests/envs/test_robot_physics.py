@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rlsuite.envs.robot import arm
-from rlsuite.envs.robot.arm import ArmParams, arm_params_for
-from rlsuite.envs.robot.pusher import PusherTask
+from rlsuite.envs.robot import arm_dynamics as arm
+from rlsuite.envs.robot.arm_dynamics import ArmParams, arm_params_for
+from rlsuite.envs.robot.pusher import PusherCore
 
 RNG = np.random.default_rng(12345)
 
@@ -151,13 +151,13 @@ def test_damping_only_removes_energy():
 # --------------------------------------------------------------------------------------------
 # Puck: contact, friction, rims
 # --------------------------------------------------------------------------------------------
-def _pusher(**kwargs) -> PusherTask:
-    task = PusherTask(1, **kwargs)
+def _pusher(**kwargs) -> PusherCore:
+    task = PusherCore(1, **kwargs)
     task.reset_rows(np.zeros(1, dtype=np.intp), np.zeros(1, dtype=np.uint64))
     return task
 
 
-def _set_state(task: PusherTask, q, qd, puck) -> None:
+def _set_state(task: PusherCore, q, qd, puck) -> None:
     task.q[0], task.qd[0], task.puck[0] = q, qd, puck
     task._observe()
 

@@ -7,16 +7,16 @@ batch of any size is a handful of numpy gathers. The single env is the batch of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium.vector import AutoresetMode
-from gymnasium.vector.utils import batch_space
 
-from rlsuite.envs.rng import BatchRNG, row_seeds
+from rlsuite.envs.core import BatchCore, CoreEnv, CoreVectorEnv, check_int, check_kwargs, check_number
 
-__all__ = ["GridRacetrackEnv", "GridRacetrackVectorEnv", "TRACKS"]
+__all__ = ["GridRacetrackEnv", "GridRacetrackVectorEnv", "TRACKS", "greedy_paths", "plot_policy"]
 
 MAX_SPEED = 4  # velocity components are in {0, ..., 4} (cells per step)
 N_SPEEDS = MAX_SPEED + 1
@@ -99,21 +99,24 @@ def _parse_track(track: str | list[str]) -> np.ndarray:
     if isinstance(track, str):
         if track not in TRACKS:
             raise ValueError(
-                f"track: unknown name {track!r}; allowed: {', '.join(TRACKS)} or a list of strings"
+                f"GridRacetrack: track must be one of {tuple(TRACKS)} or a list of strings, got {track!r}"
             )
         track = TRACKS[track]
     if not isinstance(track, (list, tuple)) or not track or not all(isinstance(r, str) for r in track):
-        raise ValueError(f"track: expected a track name or a list of equal-length strings, got {track!r}")
+        raise ValueError(
+            f"GridRacetrack: track must be a track name or a list of equal-length strings, got {track!r}"
+        )
     if len({len(r) for r in track}) != 1:
-        raise ValueError("track: all rows of a custom track must have the same length")
+        raise ValueError("GridRacetrack: track must have rows of equal length (a custom map)")
     bad = {c for row in track for c in row} - set(_CHARS)
     if bad:
         raise ValueError(
-            f"track: unknown characters {sorted(bad)}; allowed: '.' off, 'o' road, 'S' start, 'F' finish"
+            f"GridRacetrack: track has unknown characters {sorted(bad)}; "
+            "allowed: '.' off, 'o' road, 'S' start, 'F' finish"
         )
     grid = np.array([[_CHARS[c] for c in row] for row in track], dtype=np.int8)
     if not (grid == START).any() or not (grid == GOAL).any():
-        raise ValueError("track: a custom track needs at least one start cell 'S' and one finish cell 'F'")
+        raise ValueError("GridRacetrack: track must have at least one start cell 'S' and one finish cell 'F'")
     return grid
 
 
@@ -170,68 +173,72 @@ class _Dynamics:
         return self.cells[cell], (states // N_SPEEDS) % N_SPEEDS, states % N_SPEEDS
 
 
-class _GridRacetrackCore:
-    """The batched state shared by the single and the vector env."""
+class GridRacetrackCore(BatchCore):
+    """``batch`` grid racetracks: one integer state per row (see :class:`GridRacetrackEnv`)."""
 
-    def __init__(self, num_envs: int, track: str | list[str], noise: float) -> None:
-        if not (isinstance(noise, (int, float)) and 0.0 <= noise <= 1.0):
-            raise ValueError(f"noise: expected a probability in [0, 1], got {noise!r}")
-        self.dynamics = _Dynamics(_parse_track(track))
-        self.noise = float(noise)
-        self.num_envs = num_envs
-        self.rows = np.arange(num_envs)
-        self.state = np.zeros(num_envs, dtype=np.int64)
-        self.crashes = np.zeros(num_envs, dtype=np.int64)
-        self.rng = BatchRNG(num_envs)
-        self.seeded = np.zeros(num_envs, dtype=bool)
+    name = "GridRacetrack"
+    render_fps = 10
+    reset_options = ("start_index",)
 
-    def reset_rows(self, rows: np.ndarray, seeds: np.ndarray | None, np_random: np.random.Generator) -> None:
-        if seeds is not None:
-            self.rng.seed(rows, seeds)
-            self.seeded[rows] = True
-        unseeded = rows[~self.seeded[rows]]
-        if len(unseeded):
-            self.rng.seed(unseeded, row_seeds(None, len(unseeded), np_random))
-            self.seeded[unseeded] = True
+    def __init__(self, batch: int, **kwargs: Any) -> None:
+        super().__init__(batch)
+        kw = check_kwargs(self.name, kwargs, dict(track="classic", noise=0.0))
+        self.dynamics = _Dynamics(_parse_track(kw["track"]))
+        self.noise = check_number(self.name, "noise", kw["noise"], 0.0, 1.0)
+        self.single_observation_space = gym.spaces.Discrete(self.dynamics.n_states)
+        self.single_action_space = gym.spaces.Discrete(N_ACTIONS)
+        self.state = np.zeros(batch, dtype=np.int64)
+        self.crashes = np.zeros(batch, dtype=np.int64)
+        self._all_rows = np.arange(batch)
+
+    def reset_rows(self, rows: np.ndarray, options: dict[str, Any]) -> None:
         starts = self.dynamics.start_states
         self.state[rows] = starts[self.rng.integers(rows, 0, len(starts))]
         self.crashes[rows] = 0
+        start_index = options.get("start_index")
+        if start_index is not None:  # start on a chosen cell of the start line (e.g. to test a policy)
+            index = check_int(self.name, "options['start_index']", start_index, 0, len(starts) - 1)
+            self.state[rows] = starts[index]
 
-    def step(self, actions: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Advance ``rows`` with ``actions``; returns the (crashed, finished) masks of those rows."""
+    def reset_info(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        return {"crashed": np.zeros(len(rows), dtype=bool), "crashes": self.crashes[rows].copy()}
+
+    def step(self, actions: np.ndarray, active: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+        rows = self._all_rows if active is None else np.flatnonzero(active)
+        actions = actions[rows]
         if self.noise > 0.0:  # the increments fail (are zero) with probability `noise`
             actions = np.where(self.rng.uniform(rows) < self.noise, NO_OP, actions)
         state = self.state[rows]
         next_state = self.dynamics.transition.take(state * N_ACTIONS + actions)
-        crashed = next_state == _CRASH_CODE
-        finished = next_state == _FINISH_CODE
+        crashed = np.zeros(self.batch, dtype=bool)
+        finished = np.zeros(self.batch, dtype=bool)
+        crashed[rows] = next_state == _CRASH_CODE
+        finished[rows] = next_state == _FINISH_CODE
         if crashed.any():  # back to a random cell of the start line, standing still
             starts = self.dynamics.start_states
-            next_state[crashed] = starts[self.rng.integers(rows[crashed], 0, len(starts))]
-            self.crashes[rows[crashed]] += 1
-        next_state[finished] = state[finished]  # the episode ends; the car stays where it was
+            hit = next_state == _CRASH_CODE
+            next_state[hit] = starts[self.rng.integers(rows[hit], 0, len(starts))]
+            self.crashes[rows[hit]] += 1
+        stop = next_state == _FINISH_CODE
+        next_state[stop] = state[stop]  # the episode ends; the car stays where it was
         self.state[rows] = next_state
-        return crashed, finished
+        rewards = np.full(self.batch, -1.0)
+        info = {"crashed": crashed, "crashes": self.crashes.copy(), "reward_time": rewards.copy()}
+        return rewards, finished, info
 
-    def render(self, index: int, cell_px: int = 12) -> np.ndarray:
+    def observe(self) -> np.ndarray:
+        return self.state.copy()
+
+    def frames(self, rows: np.ndarray, cell_px: int = 12) -> np.ndarray:
+        """The track (green off-road, grey road, red start, white finish) and the car (blue), per row."""
         colors = np.array([[40, 120, 40], [120, 120, 120], [200, 60, 60], [240, 240, 240]], dtype=np.uint8)
-        image = colors[self.dynamics.grid]
-        cells, _, _ = self.dynamics.decode(self.state[index : index + 1])
-        image[cells[0, 0], cells[0, 1]] = (30, 60, 220)
-        return np.repeat(np.repeat(image, cell_px, axis=0), cell_px, axis=1)
+        images = np.repeat(colors[self.dynamics.grid][None], len(rows), axis=0)
+        cells, _, _ = self.dynamics.decode(self.state[rows])
+        images[np.arange(len(rows)), cells[:, 0], cells[:, 1]] = (30, 60, 220)
+        return np.repeat(np.repeat(images, cell_px, axis=1), cell_px, axis=2)
 
 
-def _check_action(action: Any) -> int:
-    try:
-        value = int(action)
-    except (TypeError, ValueError):
-        raise ValueError(f"action: expected an integer in [0, {N_ACTIONS}), got {action!r}") from None
-    if value != action or not 0 <= value < N_ACTIONS:
-        raise ValueError(f"action: expected an integer in [0, {N_ACTIONS}), got {action!r}")
-    return value
-
-
-class GridRacetrackEnv(gym.Env[np.int64, np.int64]):
+class GridRacetrackEnv(CoreEnv):
     """The racetrack of Sutton & Barto, *Reinforcement Learning: An Introduction* (2nd ed.), ex. 5.12.
 
     A car drives on a grid track from the start line (bottom row) to the finish line (the column
@@ -272,165 +279,102 @@ class GridRacetrackEnv(gym.Env[np.int64, np.int64]):
       ``S`` start, ``F`` finish.
     * ``noise``: probability that the velocity increments fail, in ``[0, 1]``; default 0
       (deterministic).
-    * ``render_mode``: ``None`` or ``"rgb_array"`` (an image of the track and the car).
+    * ``render_mode``: ``None``, ``"rgb_array"`` (an image of the track and the car, 12 px per
+      cell) or ``"human"`` (that image in a pygame window).
 
     ## Info
     ``crashed`` (the step ended in a crash), ``crashes`` (crashes so far this episode),
-    ``reward_time`` (the -1 step cost).
+    ``reward_time`` (the -1 step cost). ``reset()`` returns ``crashed=False`` and ``crashes=0``.
 
     ## Version history
     * v0: initial version.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
-
-    def __init__(
-        self,
-        track: str | list[str] = "classic",
-        noise: float = 0.0,
-        render_mode: str | None = None,
-        max_episode_steps: int | None = None,  # applied by gymnasium's TimeLimit; accepted for symmetry
-    ) -> None:
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode: got {render_mode!r}; allowed: None, 'rgb_array'")
-        self.render_mode = render_mode
-        self._core = _GridRacetrackCore(1, track, noise)
-        self._row = np.zeros(1, dtype=np.int64)
-        self._action = np.zeros(1, dtype=np.int64)
-        self.observation_space = gym.spaces.Discrete(self._core.dynamics.n_states)
-        self.action_space = gym.spaces.Discrete(N_ACTIONS)
-        self.track = track
-
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.int64, dict]:
-        super().reset(seed=seed)
-        seeds = None if seed is None else row_seeds(seed, 1, self.np_random)
-        self._core.reset_rows(self._row, seeds, self.np_random)
-        start_index = None if options is None else options.get("start_index")
-        if start_index is not None:  # start on a chosen cell of the start line (e.g. to test a policy)
-            starts = self._core.dynamics.start_states
-            if not (isinstance(start_index, (int, np.integer)) and 0 <= start_index < len(starts)):
-                raise ValueError(
-                    f"options['start_index']: expected an integer in [0, {len(starts)}), got {start_index!r}"
-                )
-            self._core.state[0] = starts[start_index]
-        return np.int64(self._core.state[0]), {"crashed": False, "crashes": 0}
-
-    def step(self, action: Any) -> tuple[np.int64, float, bool, bool, dict[str, Any]]:
-        self._action[0] = _check_action(action)
-        crashed, finished = self._core.step(self._action, self._row)
-        info = {"crashed": bool(crashed[0]), "crashes": int(self._core.crashes[0]), "reward_time": -1.0}
-        return np.int64(self._core.state[0]), -1.0, bool(finished[0]), False, info
-
-    def render(self) -> np.ndarray | None:
-        if self.render_mode == "rgb_array":
-            return self._core.render(0)
-        return None
+    core_class = GridRacetrackCore
 
     def decode(self, state: int) -> tuple[tuple[int, int], tuple[int, int]]:
         """``((row, col), (vy, vx))`` of an observation."""
-        cells, vy, vx = self._core.dynamics.decode(np.array([state]))
+        cells, vy, vx = self.core.dynamics.decode(np.array([state]))
         return (int(cells[0, 0]), int(cells[0, 1])), (int(vy[0]), int(vx[0]))
 
     @property
     def start_states(self) -> np.ndarray:
         """The observations of the start line (one per start cell, standing still)."""
-        return self._core.dynamics.start_states.copy()
+        return self.core.dynamics.start_states.copy()
 
 
-class GridRacetrackVectorEnv(gym.vector.VectorEnv):
-    """``num_envs`` grid racetracks stepped together; equal to as many :class:`GridRacetrackEnv`.
+class GridRacetrackVectorEnv(CoreVectorEnv):
+    """``num_envs`` grid racetracks stepped together, with the semantics of Gymnasium's
+    ``SyncVectorEnv`` over :class:`GridRacetrackEnv` (:mod:`rlsuite.envs.core`)."""
 
-    NEXT_STEP autoreset; ``reset(options={"reset_mask": mask})`` resets only the masked sub-envs.
-    Sub-env ``i`` of ``reset(seed=s)`` starts like ``GridRacetrackEnv().reset(seed=s + i)``.
-    Truncates at ``max_episode_steps`` (injected by ``gymnasium.make_vec`` from the registration).
-    """
+    core_class = GridRacetrackCore
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 10, "autoreset_mode": AutoresetMode.NEXT_STEP}
 
-    def __init__(
-        self,
-        num_envs: int = 1,
-        track: str | list[str] = "classic",
-        noise: float = 0.0,
-        max_episode_steps: int | None = None,
-        render_mode: str | None = None,
-    ) -> None:
-        if not (isinstance(num_envs, (int, np.integer)) and num_envs >= 1):
-            raise ValueError(f"num_envs: expected an integer >= 1, got {num_envs!r}")
-        if max_episode_steps is not None and not (
-            isinstance(max_episode_steps, int) and max_episode_steps >= 1
-        ):
-            raise ValueError(
-                f"max_episode_steps: expected None or an integer >= 1, got {max_episode_steps!r}"
-            )
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode: got {render_mode!r}; allowed: None, 'rgb_array'")
-        self.num_envs = int(num_envs)
-        self.render_mode = render_mode
-        self.max_episode_steps = max_episode_steps
-        self._core = _GridRacetrackCore(self.num_envs, track, noise)
-        self.single_observation_space = gym.spaces.Discrete(self._core.dynamics.n_states)
-        self.single_action_space = gym.spaces.Discrete(N_ACTIONS)
-        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._all = np.arange(self.num_envs)
-        self._steps = np.zeros(self.num_envs, dtype=np.int64)
-        self._prev_done = np.zeros(self.num_envs, dtype=bool)
-        self._rewards = np.full(self.num_envs, -1.0)
+# --------------------------------------------------------------------------------------------
+# Pictures of a policy on the track
+# --------------------------------------------------------------------------------------------
+def greedy_paths(
+    policy: Callable[[int], int], track: str | list[str] = "classic", max_steps: int = 200
+) -> list[dict[str, Any]]:
+    """Roll ``policy`` (observation -> action) from every start cell of the noise-free track."""
+    env = GridRacetrackEnv(track=track, noise=0.0)
+    paths = []
+    for k in range(len(env.start_states)):
+        obs, _ = env.reset(seed=0, options={"start_index": k})
+        cells, finished, crashes = [env.decode(obs)[0]], False, 0
+        for _ in range(max_steps):
+            obs, _, finished, _, info = env.step(policy(int(obs)))
+            crashes += info["crashed"]
+            cells.append(env.decode(obs)[0])
+            if finished:
+                break
+        paths.append(
+            {"cells": cells, "finished": bool(finished), "steps": len(cells) - 1, "crashes": crashes}
+        )
+    return paths
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        mask = None if options is None else options.get("reset_mask")
-        if mask is None:
-            rows = self._all
-        else:
-            mask = np.asarray(mask)
-            if mask.shape != (self.num_envs,) or mask.dtype != bool:
-                raise ValueError(
-                    f"reset_mask: expected a bool array of shape ({self.num_envs},), got {mask!r}"
-                )
-            rows = np.flatnonzero(mask)
-        seeds = None if seed is None else row_seeds(seed, self.num_envs, self.np_random)[rows]
-        self._core.reset_rows(rows, seeds, self.np_random)
-        self._steps[rows] = 0
-        self._prev_done[rows] = False
-        return self._core.state.copy(), {}
 
-    def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
-        actions = np.asarray(actions)
-        if actions.shape != (self.num_envs,) or not np.issubdtype(actions.dtype, np.integer):
-            raise ValueError(
-                f"actions: expected {self.num_envs} integers in [0, {N_ACTIONS}) (shape ({self.num_envs},)), "
-                f"got shape {actions.shape} dtype {actions.dtype}"
-            )
-        if actions.min() < 0 or actions.max() >= N_ACTIONS:
-            raise ValueError(f"actions: every action must be in [0, {N_ACTIONS}), got {actions!r}")
-        rewards = self._rewards.copy()
-        terminated = np.zeros(self.num_envs, dtype=bool)
-        crashed = np.zeros(self.num_envs, dtype=bool)
-        if self._prev_done.any():  # NEXT_STEP autoreset: these rows reset and ignore their action
-            resetting = np.flatnonzero(self._prev_done)
-            self._core.reset_rows(resetting, None, self.np_random)
-            self._steps[resetting] = 0
-            rewards[resetting] = 0.0
-            live = np.flatnonzero(~self._prev_done)
-            crashed[live], terminated[live] = self._core.step(actions[live], live)
-        else:
-            crashed, terminated = self._core.step(actions, self._all)
-            live = self._all
-        self._steps[live] += 1
-        truncated = np.zeros(self.num_envs, dtype=bool)
-        if self.max_episode_steps is not None:
-            truncated = (self._steps >= self.max_episode_steps) & ~terminated & ~self._prev_done
-        self._prev_done = terminated | truncated
-        infos = {"crashed": crashed, "_crashed": np.ones(self.num_envs, dtype=bool)}
-        return self._core.state.copy(), rewards, terminated, truncated, infos
+def plot_policy(
+    state_values: np.ndarray,
+    policy: Callable[[int], int],
+    out_path: str | Path,
+    track: str | list[str] = "classic",
+    title: str = "",
+) -> Path:
+    """PNG heat map of ``state_values`` (one per observation; NaN = unknown; best over velocities per
+    cell) with ``policy``'s greedy path from every start cell. Needs matplotlib."""
+    import matplotlib
 
-    def render(self) -> np.ndarray | None:
-        if self.render_mode == "rgb_array":
-            return self._core.render(0)
-        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dynamics = _Dynamics(_parse_track(track))
+    values = np.asarray(state_values, dtype=np.float64).reshape(len(dynamics.cells), N_SPEEDS * N_SPEEDS)
+    with np.errstate(all="ignore"):
+        best = np.where(
+            np.isnan(values).all(axis=1),
+            np.nan,
+            np.nanmax(np.where(np.isnan(values), -np.inf, values), axis=1),
+        )
+    heat = np.full(dynamics.grid.shape, np.nan)
+    heat[dynamics.cells[:, 0], dynamics.cells[:, 1]] = best
+    paths = greedy_paths(policy, track)
+    fig, ax = plt.subplots(figsize=(6, 8))
+    ax.imshow(np.where(dynamics.grid == OFF, 0.0, 1.0), cmap="Greys_r", alpha=0.3)
+    image = ax.imshow(heat, cmap="viridis")
+    fig.colorbar(image, ax=ax, label="state value, best velocity")
+    goal = np.argwhere(dynamics.grid == GOAL)
+    ax.scatter(goal[:, 1], goal[:, 0], marker="s", color="white", s=30, label="finish")
+    for p in paths:
+        cells = np.array(p["cells"])
+        ax.plot(cells[:, 1], cells[:, 0], "-o", color="orange" if p["finished"] else "red", ms=2, lw=1)
+    done = sum(p["finished"] for p in paths)
+    ax.set_title(
+        f"{title}: greedy paths from every start ({done}/{len(paths)} finish)".lstrip(": "), fontsize=10
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(out_path, dpi=100)
+    plt.close(fig)
+    return Path(out_path)

@@ -9,20 +9,9 @@ import numpy as np
 from numba import njit
 
 from rlsuite.envs import render
-from rlsuite.envs.robot.arm import (
-    GOAL,
-    PUCK,
-    TABLE,
-    ArmEnv,
-    ArmTask,
-    ArmVectorEnv,
-    _check_non_negative,
-    _check_positive,
-    arm_terms,
-    observe_arm_row,
-    solve_spd,
-    step_arm_row,
-)
+from rlsuite.envs.core import CoreEnv, CoreVectorEnv, check_number
+from rlsuite.envs.robot.arm import GOAL, PUCK, TABLE, ArmCore
+from rlsuite.envs.robot.arm_dynamics import ArmParams, arm_terms, observe_arm_row, solve_spd, step_arm_row
 from rlsuite.envs.robot.reacher import _polar
 
 MAX_EPISODE_STEPS = 200  # registered horizon: 200 steps × 0.02 s = 4 s
@@ -181,49 +170,45 @@ def _pusher_kernel(
             reward_terms[2, b] = -weights[2] * effort
 
 
-class PusherTask(ArmTask):
+class PusherCore(ArmCore):
     """Batched Pusher core (see :class:`PusherEnv` for the specification)."""
 
+    name = "Pusher"
+    task_defaults: ClassVar[dict[str, Any]] = dict(
+        goal_weight=1.0,
+        near_weight=0.5,
+        control_weight=0.1,
+        goal_radius=0.03,
+        table_half_size=0.3,
+        puck_radius=0.025,
+        puck_mass=0.05,
+        puck_friction=0.4,
+        wall_restitution=0.5,
+        tip_radius=0.012,
+        max_puck_speed=5.0,
+    )
     reward_keys: ClassVar[tuple[str, ...]] = ("reward_goal", "reward_near", "reward_ctrl")
-    view_half_width: ClassVar[float] = 0.32  # [m]: the table plus a margin
 
-    def __init__(
-        self,
-        batch: int,
-        *,
-        goal_weight: float = 1.0,
-        near_weight: float = 0.5,
-        control_weight: float = 0.1,
-        goal_radius: float = 0.03,
-        table_half_size: float = 0.3,
-        puck_radius: float = 0.025,
-        puck_mass: float = 0.05,
-        puck_friction: float = 0.4,
-        wall_restitution: float = 0.5,
-        tip_radius: float = 0.012,
-        max_puck_speed: float = 5.0,
-        **kwargs: Any,
-    ) -> None:
+    def _configure_task(self, kw: dict[str, Any]) -> None:
+        name = self.name
+
+        def positive(key: str, unit: str) -> float:
+            return check_number(name, key, kw[key], 0.0, open_low=True, unit=unit)
+
         self.weights = np.array(
-            [
-                _check_non_negative("goal_weight", goal_weight),
-                _check_non_negative("near_weight", near_weight),
-                _check_non_negative("control_weight", control_weight),
-            ]
+            [check_number(name, k, kw[k], 0.0) for k in ("goal_weight", "near_weight", "control_weight")]
         )
-        self.goal_radius = _check_positive("goal_radius", goal_radius)  # [m]
-        self.table_half_size = _check_positive("table_half_size", table_half_size)  # [m]
-        self.puck_radius = _check_positive("puck_radius", puck_radius)  # [m]
-        self.puck_mass = _check_positive("puck_mass", puck_mass)  # [kg]
-        self.puck_friction = _check_non_negative("puck_friction", puck_friction)  # Coulomb μ
-        self.wall_restitution = _check_non_negative("wall_restitution", wall_restitution)
-        if self.wall_restitution > 1.0:
-            raise ValueError(f"wall_restitution must be in [0, 1], got {wall_restitution!r}")
-        self.tip_radius = _check_positive("tip_radius", tip_radius)  # [m]
-        self.max_puck_speed = _check_positive("max_puck_speed", max_puck_speed)  # [m/s]
-        self.puck = np.zeros((batch, 4))  # [m, m, m/s, m/s]
-        self.goal = np.zeros((batch, 2))  # [m]
-        self.distances = np.zeros((2, batch))  # [m] puck→goal, fingertip→puck
+        self.goal_radius = positive("goal_radius", "[m]")
+        self.table_half_size = positive("table_half_size", "[m]")
+        self.puck_radius = positive("puck_radius", "[m]")
+        self.puck_mass = positive("puck_mass", "[kg]")
+        self.puck_friction = check_number(name, "puck_friction", kw["puck_friction"], 0.0)  # Coulomb μ
+        self.wall_restitution = check_number(name, "wall_restitution", kw["wall_restitution"], 0.0, 1.0)
+        self.tip_radius = positive("tip_radius", "[m]")
+        self.max_puck_speed = positive("max_puck_speed", "[m/s]")
+        self.puck = np.zeros((self.batch, 4))  # [m, m, m/s, m/s]
+        self.goal = np.zeros((self.batch, 2))  # [m]
+        self.distances = np.zeros((2, self.batch))  # [m] puck→goal, fingertip→puck
         self.table = np.array(
             [
                 self.table_half_size,
@@ -236,14 +221,13 @@ class PusherTask(ArmTask):
             ]
         )
         self.view_half_width = 1.07 * self.table_half_size  # [m] the camera sees the table and a margin
-        super().__init__(batch, **kwargs)
         # The fingertip must not be able to wedge the puck against a rim (the rims are outside reach).
-        if self.params.reach + self.tip_radius + 2 * self.puck_radius >= self.table_half_size:
+        reach = kw["params"].reach if isinstance(kw["params"], ArmParams) else 0.2
+        if reach + self.tip_radius + 2 * self.puck_radius >= self.table_half_size:
             raise ValueError(
-                f"table_half_size ({self.table_half_size} m) must exceed reach + tip_radius + puck diameter "
-                f"({self.params.reach + self.tip_radius + 2 * self.puck_radius:.3f} m)"
+                f"{name}: table_half_size must exceed reach + tip_radius + puck diameter "
+                f"({reach + self.tip_radius + 2 * self.puck_radius:.3f} m), got {self.table_half_size!r}"
             )
-        self.view_half_width = 1.07 * self.table_half_size
 
     def _state_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         n, reach, speed = self.n_links, self.params.reach, self.params.max_joint_speed
@@ -307,7 +291,7 @@ class PusherTask(ArmTask):
         render.draw_circles(canvas, center, self.puck_radius * scale, palette[:, None, PUCK])
 
 
-class PusherEnv(ArmEnv):
+class PusherEnv(CoreEnv):
     """Push a puck across a table into a goal region with a planar arm.
 
     The arm of :class:`~rlsuite.envs.robot.reacher.ReacherEnv` (same rigid-body dynamics, RK4) sits at
@@ -377,15 +361,14 @@ class PusherEnv(ArmEnv):
     - v0: first version.
     """
 
-    task_class = PusherTask
+    core_class = PusherCore
 
 
-class PusherVectorEnv(ArmVectorEnv):
-    """Native vector version of :class:`PusherEnv` (batch N equals N single envs step for step;
-    NEXT_STEP autoreset; ``reset(options={"reset_mask": mask})`` partial resets)."""
+class PusherVectorEnv(CoreVectorEnv):
+    """Native vector version of :class:`PusherEnv` with the semantics of Gymnasium's
+    ``SyncVectorEnv`` over it (:mod:`rlsuite.envs.core`)."""
 
-    task_class = PusherTask
-    default_max_episode_steps = MAX_EPISODE_STEPS
+    core_class = PusherCore
 
 
-__all__ = ["PusherEnv", "PusherTask", "PusherVectorEnv"]
+__all__ = ["PusherCore", "PusherEnv", "PusherVectorEnv"]

@@ -9,18 +9,9 @@ import numpy as np
 from numba import njit
 
 from rlsuite.envs import render
-from rlsuite.envs.robot.arm import (
-    GOAL,
-    TABLE,
-    ArmEnv,
-    ArmParams,
-    ArmTask,
-    ArmVectorEnv,
-    _check_non_negative,
-    _check_positive,
-    observe_arm_row,
-    step_arm_row,
-)
+from rlsuite.envs.core import CoreEnv, CoreVectorEnv, check_number
+from rlsuite.envs.robot.arm import GOAL, TABLE, ArmCore
+from rlsuite.envs.robot.arm_dynamics import ArmParams, observe_arm_row, step_arm_row
 
 MAX_EPISODE_STEPS = 100  # registered horizon: 100 steps × 0.02 s = 2 s
 
@@ -82,33 +73,29 @@ def _polar(radius, angle):  # pragma: no cover - compiled
     return out
 
 
-class ReacherTask(ArmTask):
+class ReacherCore(ArmCore):
     """Batched Reacher core (see :class:`ReacherEnv` for the specification)."""
 
+    name = "Reacher"
+    task_defaults: ClassVar[dict[str, Any]] = dict(
+        distance_weight=1.0, control_weight=0.1, success_tolerance=0.02, target_radius=0.015
+    )
     reward_keys: ClassVar[tuple[str, ...]] = ("reward_dist", "reward_ctrl")
     view_half_width: ClassVar[float] = 0.22  # [m]: the 0.2 m reach plus a margin
 
-    def __init__(
-        self,
-        batch: int,
-        *,
-        distance_weight: float = 1.0,
-        control_weight: float = 0.1,
-        success_tolerance: float = 0.02,
-        target_radius: float = 0.015,
-        **kwargs: Any,
-    ) -> None:
-        self.weights = np.array(
-            [
-                _check_non_negative("distance_weight", distance_weight),
-                _check_non_negative("control_weight", control_weight),
-            ]
+    def _configure_task(self, kw: dict[str, Any]) -> None:
+        weights = [
+            check_number(self.name, key, kw[key], 0.0) for key in ("distance_weight", "control_weight")
+        ]
+        self.weights = np.array(weights)
+        self.success_tolerance = check_number(
+            self.name, "success_tolerance", kw["success_tolerance"], 0.0, open_low=True, unit="[m]"
         )
-        self.success_tolerance = _check_positive("success_tolerance", success_tolerance)  # [m]
-        self.target_radius = _check_positive("target_radius", target_radius)  # [m], drawn only
-        self.target = np.zeros((batch, 2))  # [m]
-        self.distance = np.zeros(batch)  # [m] fingertip to target
-        super().__init__(batch, **kwargs)
+        self.target_radius = check_number(
+            self.name, "target_radius", kw["target_radius"], 0.0, open_low=True, unit="[m]"
+        )
+        self.target = np.zeros((self.batch, 2))  # [m]
+        self.distance = np.zeros(self.batch)  # [m] fingertip to target
 
     def _state_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         n, reach, speed = self.n_links, self.params.reach, self.params.max_joint_speed
@@ -157,7 +144,7 @@ class ReacherTask(ArmTask):
         render.draw_circles(canvas, center, self.target_radius * scale, palette[:, None, GOAL])
 
 
-class ReacherEnv(ArmEnv):
+class ReacherEnv(CoreEnv):
     """Move the fingertip of a planar arm to a random target.
 
     A planar arm of ``n_links`` (default 2) uniform rods with revolute joints moves in the horizontal
@@ -224,16 +211,14 @@ class ReacherEnv(ArmEnv):
     - v0: first version.
     """
 
-    task_class = ReacherTask
+    core_class = ReacherCore
 
 
-class ReacherVectorEnv(ArmVectorEnv):
-    """Native vector version of :class:`ReacherEnv`: batch ``num_envs`` equals that many single envs
-    step for step (sub-env ``i`` of ``reset(seed=s)`` is the single env reset with ``s + i``).
-    NEXT_STEP autoreset; ``reset(options={"reset_mask": mask})`` resets only the masked rows."""
+class ReacherVectorEnv(CoreVectorEnv):
+    """Native vector version of :class:`ReacherEnv` with the semantics of Gymnasium's
+    ``SyncVectorEnv`` over it (:mod:`rlsuite.envs.core`)."""
 
-    task_class = ReacherTask
-    default_max_episode_steps = MAX_EPISODE_STEPS
+    core_class = ReacherCore
 
 
-__all__ = ["ArmParams", "ReacherEnv", "ReacherTask", "ReacherVectorEnv"]
+__all__ = ["ArmParams", "ReacherCore", "ReacherEnv", "ReacherVectorEnv"]

@@ -1,0 +1,595 @@
+"""The one batched-env core under every rlsuite env: the single env and the native vector env are
+written here once, over a small :class:`BatchCore` that each env family implements.
+
+**The contract** (``docs/design.md``, "Vector semantics"): the native vector env of ``n`` sub-envs
+equals ``gymnasium.make_vec(id, num_envs=n, vectorization_mode="sync")`` — Gymnasium's
+``SyncVectorEnv`` over ``n`` single envs, each wrapped in the registered ``TimeLimit`` — in every
+observation, reward, termination, truncation, info value and ``_key`` mask:
+
+* ``reset(seed=s)`` seeds sub-env ``i`` like the single env's ``reset(seed=s + i)``;
+  ``reset(seed=[s0, s1, …])`` seeds sub-env ``i`` with ``s_i`` (``None`` entries continue);
+  ``reset()`` continues each sub-env's own random stream, like the single env's ``reset()``.
+* ``reset(options={"reset_mask": m})`` resets only the sub-envs where ``m`` is True (seeded as above
+  when a seed is given) and cancels their pending autoreset; the others keep their state, their
+  observation and their pending autoreset. The caller's ``options`` is never modified.
+* ``NEXT_STEP`` autoreset: the step that ends an episode returns its terminal observation; the next
+  ``step`` resets that sub-env, ignores its action and returns reward 0, ``terminated = truncated
+  = False`` and the single env's ``reset()`` info for it.
+* ``truncated`` is set when the sub-env's ``max_episode_steps``-th step is taken, whether or not
+  that step also terminates (Gymnasium's ``TimeLimit``).
+* ``info`` is a dict of ``(n,)`` arrays with ``_key`` masks; a value is 0 where its mask is False.
+* ``render()`` returns a tuple with one entry per sub-env (RGB frames for ``"rgb_array"``).
+
+Every sub-env ``i`` is row ``i`` of one :class:`BatchCore`; the single env is a core of one row.
+Each row draws from its own random stream (:class:`rlsuite.envs.rng.BatchRNG`), so a row's episode
+does not depend on how many other rows there are.
+
+This module also holds what every env shares besides that: one set of kwarg validators (errors
+name the env, the kwarg, the value and what is allowed), action validation for ``Discrete`` and
+``Box`` spaces, and the pygame window of ``render_mode="human"``.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode
+from gymnasium.vector.utils import batch_space
+
+from rlsuite.envs.rng import BatchRNG, row_seeds
+
+__all__ = [
+    "BatchCore",
+    "CoreEnv",
+    "CoreVectorEnv",
+    "HumanWindow",
+    "check_bool",
+    "check_choice",
+    "check_image_shape",
+    "check_int",
+    "check_kwargs",
+    "check_number",
+    "check_range",
+]
+
+RENDER_MODES = ("rgb_array", "human")
+MAX_HUMAN_TILES = 16  # render_mode="human" on a vector env shows up to this many sub-envs in a grid
+
+
+# --------------------------------------------------------------------------------------------
+# Kwarg validation: one vocabulary of errors for every env
+# --------------------------------------------------------------------------------------------
+def _fail(env: str, name: str, value: Any, allowed: str) -> None:
+    raise ValueError(f"{env}: {name} must be {allowed}, got {value!r}")
+
+
+def check_kwargs(
+    env: str, kwargs: dict[str, Any], defaults: dict[str, Any], renamed: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """``defaults`` updated with ``kwargs``; an unknown or renamed kwarg is a ``ValueError``.
+
+    ``renamed`` maps an old kwarg name to a sentence that names its replacement."""
+    for old, advice in (renamed or {}).items():
+        if old in kwargs:
+            raise ValueError(f"{env}: the kwarg {old!r} was renamed: {advice}")
+    unknown = sorted(set(kwargs) - set(defaults))
+    if unknown:
+        raise ValueError(f"{env}: unknown kwarg(s) {unknown}; allowed: {sorted(defaults)} (and render_mode)")
+    return {**defaults, **kwargs}
+
+
+def check_choice(env: str, name: str, value: Any, allowed: tuple[Any, ...]) -> Any:
+    """``value`` if it is one of ``allowed``."""
+    if isinstance(value, str | int | float | bool | np.generic | type(None)) and value in allowed:
+        return value
+    _fail(env, name, value, f"one of {allowed}")
+
+
+def check_bool(env: str, name: str, value: Any) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        _fail(env, name, value, "True or False")
+    return bool(value)
+
+
+def check_int(env: str, name: str, value: Any, low: int, high: int | None = None) -> int:
+    """An integer (not a bool) in ``[low, high]``."""
+    allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        _fail(env, name, value, allowed)
+    if value < low or (high is not None and value > high):
+        _fail(env, name, value, allowed)
+    return int(value)
+
+
+def check_number(
+    env: str,
+    name: str,
+    value: Any,
+    low: float = -math.inf,
+    high: float = math.inf,
+    *,
+    open_low: bool = False,
+    unit: str = "",
+) -> float:
+    """A finite real number in ``[low, high]`` (``(low, high]`` with ``open_low``)."""
+    left = "(" if open_low else "["
+    unit = f" {unit}" if unit else ""
+    if low == -math.inf and high == math.inf:
+        allowed = f"a finite number{unit}"
+    elif high == math.inf:
+        allowed = f"a finite number {'>' if open_low else '>='} {low}{unit}"
+    else:
+        allowed = f"a finite number in {left}{low}, {high}]{unit}"
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer | np.floating):
+        _fail(env, name, value, allowed)
+    number = float(value)
+    if not (math.isfinite(number) and (number > low if open_low else number >= low) and number <= high):
+        _fail(env, name, value, allowed)
+    return number
+
+
+def check_range(
+    env: str, name: str, value: Any, low: float, high: float, unit: str = ""
+) -> tuple[float, float]:
+    """A pair ``(a, b)`` of finite numbers with ``low <= a <= b <= high``."""
+    allowed = f"a pair (low, high) of numbers with {low} <= low <= high <= {high}" + (
+        f" {unit}" if unit else ""
+    )
+    if not isinstance(value, tuple | list | np.ndarray) or len(value) != 2:
+        _fail(env, name, value, allowed)
+    a, b = (check_number(env, name, v, low, high, unit=unit) for v in value)
+    if a > b:
+        _fail(env, name, value, allowed)
+    return a, b
+
+
+def check_image_shape(env: str, name: str, value: Any, low: int = 8, high: int = 1024) -> tuple[int, int]:
+    """An image size: one int (square) or ``(height, width)``, each in ``[low, high]`` pixels."""
+    allowed = f"an int or a pair (height, width) of ints in [{low}, {high}] pixels"
+    size = (value, value) if isinstance(value, int | np.integer) and not isinstance(value, bool) else value
+    if not isinstance(size, tuple | list) or len(size) != 2:
+        _fail(env, name, value, allowed)
+    for side in size:
+        if isinstance(side, bool) or not isinstance(side, int | np.integer) or not low <= side <= high:
+            _fail(env, name, value, allowed)
+    return int(size[0]), int(size[1])
+
+
+def check_render_mode(env: str, render_mode: Any) -> str | None:
+    """``render_mode`` if allowed; ``"human"`` also needs pygame, and says how to install it."""
+    if render_mode is None:
+        return None
+    check_choice(env, "render_mode", render_mode, (None, *RENDER_MODES))
+    if render_mode == "human":
+        try:
+            import pygame  # noqa: F401
+        except ImportError:
+            raise gym.error.DependencyNotInstalled(
+                f'{env}: render_mode="human" opens a pygame window, but pygame is not installed: '
+                'run `pip install pygame` (or use render_mode="rgb_array")'
+            ) from None
+    return render_mode
+
+
+# --------------------------------------------------------------------------------------------
+# Actions: validated against the single action space (Discrete or Box)
+# --------------------------------------------------------------------------------------------
+def parse_actions(env: str, space: gym.Space, actions: Any, batch: int | None) -> np.ndarray:
+    """Actions as a batch: ``(B,)`` int64 for ``Discrete``, ``(B, *shape)`` float64 for ``Box``.
+
+    ``batch=None`` reads one action of ``space`` (the single env); otherwise ``batch`` of them.
+    Anything outside the space (wrong shape or type, out of bounds, NaN) is a ``ValueError``."""
+    what = "action" if batch is None else f"actions (a batch of {batch})"
+    if isinstance(space, gym.spaces.Discrete):
+        low, high = int(space.start), int(space.start + space.n)
+        allowed = f"{'an integer' if batch is None else 'integers'} in [{low}, {high})"
+        if batch is None:
+            if isinstance(actions, bool | np.bool_):
+                raise ValueError(f"{env}: {what} must be {allowed}, got {actions!r}")
+            try:
+                index = operator.index(actions if not isinstance(actions, np.ndarray) else actions.item())
+            except (TypeError, ValueError):
+                raise ValueError(f"{env}: {what} must be {allowed}, got {actions!r}") from None
+            index = np.array([index], dtype=np.int64)
+        else:
+            try:
+                index = np.asarray(actions)
+            except ValueError:  # ragged nested sequences
+                index = np.zeros(0)
+            if index.shape != (batch,) or not np.issubdtype(index.dtype, np.integer):
+                raise ValueError(
+                    f"{env}: {what} must have shape ({batch},) and hold {allowed}, got {actions!r}"
+                )
+            index = index.astype(np.int64)
+        if index.min() < low or index.max() >= high:
+            raise ValueError(f"{env}: {what} must be {allowed}, got {actions!r}")
+        return index
+    if isinstance(space, gym.spaces.Box):
+        shape = space.shape if batch is None else (batch, *space.shape)
+        bounds = f"in [{space.low.min():g}, {space.high.max():g}]"
+        try:
+            values = np.asarray(actions, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{env}: {what} must be numbers {bounds} of shape {shape}, got {actions!r}"
+            ) from None
+        if values.shape != shape:
+            raise ValueError(f"{env}: {what} must have shape {shape}, got shape {values.shape}: {actions!r}")
+        slack = 1e-6  # float32 rounding of the bounds
+        if not (np.all(values >= space.low - slack) and np.all(values <= space.high + slack)):  # NaN fails
+            raise ValueError(f"{env}: {what} must be finite numbers {bounds}, got {actions!r}")
+        return np.clip(values, space.low, space.high).reshape(-1, *space.shape)
+    raise TypeError(f"{env}: no action parser for {space}")  # pragma: no cover - our envs use the two above
+
+
+# --------------------------------------------------------------------------------------------
+# The batched core protocol
+# --------------------------------------------------------------------------------------------
+class BatchCore:
+    """``batch`` rows of one env's state, stepped together. Each env family implements one.
+
+    A subclass sets in ``__init__``: ``single_observation_space``, ``single_action_space`` and
+    (optionally) ``render_fps``; the base class gives it ``self.rng`` (one random stream per row,
+    the only source of randomness) and ``self.seeded``. It implements:
+
+    * :meth:`reset_rows` — new episodes in ``rows``, drawing from those rows' streams only;
+    * :meth:`step` — advance the ``active`` rows; return rewards, terminations and per-row info;
+    * :meth:`observe` — a fresh ``(batch, *obs_shape)`` array of observations;
+    * :meth:`frames` — whole-scene RGB frames of some rows (``render_mode="rgb_array"``);
+    * optionally :meth:`reset_info` and :attr:`reset_options`.
+
+    Info arrays hold one value per row in ``bool``, ``int64`` or ``float64`` (the single env hands
+    them out as Python ``bool``/``int``/``float``, as Gymnasium's ``SyncVectorEnv`` expects), or a
+    fixed-shape array per row.
+    """
+
+    name: ClassVar[str] = "env"  # what error messages call the env, e.g. "Racetrack"
+    render_fps: int = 30
+    reset_options: ClassVar[tuple[str, ...]] = ()  # keys of reset(options=…) besides reset_mask
+
+    single_observation_space: gym.Space
+    single_action_space: gym.Space
+
+    def __init__(self, batch: int) -> None:
+        self.batch = int(batch)
+        self.rng = BatchRNG(self.batch)
+        self.seeded = np.zeros(self.batch, dtype=bool)
+
+    def seed_rows(self, rows: np.ndarray, seeds: np.ndarray) -> None:
+        """Restart the random streams of ``rows`` from ``seeds`` (uint64, one per row)."""
+        self.rng.seed(rows, seeds)
+        self.seeded[rows] = True
+
+    def reset_rows(self, rows: np.ndarray, options: dict[str, Any]) -> None:
+        """Start new episodes in ``rows`` (int array) from their own streams; ``options`` holds the
+        validated :attr:`reset_options` given to ``reset`` (usually empty)."""
+        raise NotImplementedError
+
+    def reset_info(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Info of a reset, one value per row of ``rows`` (``len(rows)`` long)."""
+        return {}
+
+    def step(
+        self, actions: np.ndarray, active: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """Advance the rows where ``active`` (B,) is True by one env step under ``actions`` (what
+        :func:`parse_actions` returns). Inactive rows are about to be reset: they must not draw from
+        their random stream; whether they move does not matter. Returns ``rewards`` (B,) float64,
+        ``terminated`` (B,) bool and the step's info, ``{key: (B,) array}``."""
+        raise NotImplementedError
+
+    def observe(self) -> np.ndarray:
+        """A fresh ``(batch, *single_observation_space.shape)`` array of the current observations."""
+        raise NotImplementedError
+
+    def frames(self, rows: np.ndarray) -> np.ndarray:
+        """Whole-scene RGB frames ``(len(rows), H, W, 3)`` uint8 of ``rows``, for people."""
+        raise NotImplementedError
+
+    def parse_actions(self, actions: Any, batch: int | None) -> np.ndarray:
+        return parse_actions(self.name, self.single_action_space, actions, batch)
+
+
+def _check_reset_options(core: BatchCore, options: Any, allow_mask: bool) -> dict[str, Any]:
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise ValueError(f"{core.name}: reset options must be a dict or None, got {options!r}")
+    allowed = (*core.reset_options, *(("reset_mask",) if allow_mask else ()))
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"{core.name}: unknown reset option(s) {unknown}; allowed: {list(allowed)}")
+    return {key: value for key, value in options.items() if key != "reset_mask"}
+
+
+def _scalar_info(info: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Row 0 of a core's info as Python scalars (or per-row arrays), as a single env returns it."""
+    return {key: value[0].item() if value.ndim == 1 else value[0].copy() for key, value in info.items()}
+
+
+def _check_seed(core: BatchCore, seed: Any, name: str = "seed") -> None:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0):
+        raise ValueError(f"{core.name}: {name} must be None or an integer >= 0, got {seed!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# The single env
+# --------------------------------------------------------------------------------------------
+class CoreEnv(gym.Env):
+    """A ``gymnasium.Env`` that is a :class:`BatchCore` of one row (subclasses set ``core_class``).
+
+    Constructed directly it never truncates; ``gymnasium.make`` adds the registered ``TimeLimit``.
+    """
+
+    core_class: ClassVar[type[BatchCore]]
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": list(RENDER_MODES), "render_fps": 30}
+
+    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
+        name = self.core_class.name
+        if "max_episode_steps" in kwargs:
+            raise ValueError(
+                f"{name}: the single env takes no max_episode_steps; use "
+                "gymnasium.make(id, max_episode_steps=N) (or gymnasium.wrappers.TimeLimit)"
+            )
+        self.render_mode = check_render_mode(name, render_mode)
+        self.core = self.core_class(1, **kwargs)
+        self.metadata = {**type(self).metadata, "render_fps": self.core.render_fps}
+        self.observation_space = self.core.single_observation_space
+        self.action_space = self.core.single_action_space
+        self._row = np.zeros(1, dtype=np.intp)
+        self._active = np.ones(1, dtype=bool)
+        self._window: HumanWindow | None = None
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        core = self.core
+        _check_seed(core, seed)
+        reset_options = _check_reset_options(core, options, allow_mask=False)
+        super().reset(seed=seed)
+        if seed is not None or not core.seeded[0]:  # row 0 of a vector env reset with this seed
+            core.seed_rows(self._row, row_seeds(seed, 1, self.np_random))
+        core.reset_rows(self._row, reset_options)
+        if self.render_mode == "human":
+            self.render()
+        return core.observe()[0], _scalar_info(core.reset_info(self._row))
+
+    def step(self, action: Any):
+        core = self.core
+        rewards, terminated, info = core.step(core.parse_actions(action, None), self._active)
+        obs = core.observe()[0]
+        if self.render_mode == "human":
+            self.render()
+        return obs, float(rewards[0]), bool(terminated[0]), False, _scalar_info(info)
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode is None:
+            gym.logger.warn(
+                f"{self.core.name}: render() without a render_mode; pass render_mode='rgb_array' or 'human'"
+            )
+            return None
+        frame = self.core.frames(self._row)[0]
+        if self.render_mode == "rgb_array":
+            return frame
+        if self._window is None:
+            self._window = HumanWindow(f"rlsuite {self.core.name}", self.metadata["render_fps"])
+        self._window.show(frame)
+        return None
+
+    def close(self) -> None:
+        if getattr(self, "_window", None) is not None:  # also when __init__ failed early
+            self._window.close()
+            self._window = None
+
+
+# --------------------------------------------------------------------------------------------
+# The native vector env
+# --------------------------------------------------------------------------------------------
+class CoreVectorEnv(gym.vector.VectorEnv):
+    """A native ``gymnasium.vector.VectorEnv`` over one :class:`BatchCore` of ``num_envs`` rows,
+    with the semantics of ``SyncVectorEnv`` over the single env (see the module docstring).
+
+    ``max_episode_steps`` truncates each sub-env's episodes (``gymnasium.make_vec`` passes the
+    registered limit); ``None`` (the default when constructed directly) never truncates.
+    """
+
+    core_class: ClassVar[type[BatchCore]]
+    metadata: ClassVar[dict[str, Any]] = {
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+        "render_modes": list(RENDER_MODES),
+        "render_fps": 30,
+    }
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        max_episode_steps: int | None = None,
+        render_mode: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        name = self.core_class.name
+        self.num_envs = check_int(name, "num_envs", num_envs, 1)
+        if max_episode_steps is not None:
+            max_episode_steps = check_int(name, "max_episode_steps", max_episode_steps, 1)
+        self.max_episode_steps = max_episode_steps
+        self.render_mode = check_render_mode(name, render_mode)
+        self.core = self.core_class(self.num_envs, **kwargs)
+        self.metadata = {**type(self).metadata, "render_fps": self.core.render_fps}
+        self.single_observation_space = self.core.single_observation_space
+        self.single_action_space = self.core.single_action_space
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._all_rows = np.arange(self.num_envs)
+        self._elapsed = np.zeros(self.num_envs, dtype=np.int64)  # steps since each row's reset
+        self._autoreset = np.zeros(self.num_envs, dtype=bool)  # rows that reset on the next step
+        self._window: HumanWindow | None = None
+
+    def _reset_mask(self, options: dict[str, Any] | None) -> np.ndarray:
+        mask = None if options is None else options.get("reset_mask")
+        if mask is None:
+            return self._all_rows
+        if not (isinstance(mask, np.ndarray) and mask.dtype == np.bool_ and mask.shape == (self.num_envs,)):
+            raise ValueError(
+                f"{self.core.name}: options['reset_mask'] must be a numpy bool array of shape "
+                f"({self.num_envs},), got {mask!r}"
+            )
+        if not mask.any():
+            raise ValueError(f"{self.core.name}: options['reset_mask'] selects no sub-env: {mask!r}")
+        return np.flatnonzero(mask)
+
+    def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
+        core = self.core
+        reset_options = _check_reset_options(core, options, allow_mask=True)
+        rows = self._reset_mask(options)
+        if isinstance(seed, list | tuple):
+            if len(seed) != self.num_envs:
+                raise ValueError(
+                    f"{core.name}: a list of seeds must have one per sub-env ({self.num_envs}), got {seed!r}"
+                )
+            for s in seed:
+                _check_seed(core, s, "every seed in the list")
+            super().reset(seed=None)
+            given = [i for i in rows if seed[i] is not None]
+            if given:
+                core.seed_rows(np.array(given), np.concatenate([row_seeds(seed[i], 1, None) for i in given]))
+        else:
+            _check_seed(core, seed)
+            super().reset(seed=seed)
+            if seed is not None:  # row i as the single env reset with seed + i
+                core.seed_rows(rows, row_seeds(seed, self.num_envs, self.np_random)[rows])
+        fresh = rows[~core.seeded[rows]]  # never seeded: a seed from np_random, like a fresh single env
+        if len(fresh):
+            core.seed_rows(fresh, row_seeds(None, len(fresh), self.np_random))
+        core.reset_rows(rows, reset_options)
+        self._elapsed[rows] = 0
+        self._autoreset[rows] = False
+        infos = self._infos({}, core.reset_info(rows), rows)
+        if self.render_mode == "human":
+            self.render()
+        return core.observe(), infos
+
+    def step(self, actions: Any):
+        core = self.core
+        actions = core.parse_actions(actions, self.num_envs)
+        resetting = self._autoreset
+        rewards, terminated, step_info = core.step(actions, ~resetting)
+        rewards = np.asarray(rewards, dtype=np.float64)
+        self._elapsed += 1
+        if self.max_episode_steps is None:
+            truncated = np.zeros(self.num_envs, dtype=bool)
+        else:
+            truncated = self._elapsed >= self.max_episode_steps
+        if resetting.any():  # NEXT_STEP autoreset: these rows start over; their actions were ignored
+            rows = np.flatnonzero(resetting)
+            core.reset_rows(rows, {})
+            self._elapsed[rows] = 0
+            rewards[rows] = 0.0
+            terminated[rows] = False
+            truncated[rows] = False
+            infos = self._infos(step_info, core.reset_info(rows), rows, ~resetting)
+        else:
+            infos = self._infos(step_info, {}, rows=None)
+        self._autoreset = terminated | truncated
+        if self.render_mode == "human":
+            self.render()
+        return core.observe(), rewards, terminated, truncated, infos
+
+    def _infos(
+        self,
+        step_info: dict[str, np.ndarray],
+        reset_info: dict[str, np.ndarray],
+        rows: np.ndarray | None,
+        stepped: np.ndarray | None = None,
+    ) -> dict[str, np.ndarray]:
+        """``SyncVectorEnv``'s info dict: step info of the ``stepped`` rows (all when None), reset
+        info of ``rows``; each value 0 where its ``_key`` mask is False."""
+        infos: dict[str, np.ndarray] = {}
+        if stepped is not None and not stepped.any():
+            step_info = {}  # no sub-env stepped: SyncVectorEnv has none of the step's keys
+        for key, value in step_info.items():
+            if stepped is None:
+                infos[key] = value
+                infos["_" + key] = np.ones(self.num_envs, dtype=bool)
+            else:
+                infos[key] = np.where(stepped.reshape(-1, *(1,) * (value.ndim - 1)), value, 0).astype(
+                    value.dtype
+                )
+                infos["_" + key] = stepped.copy()
+        for key, value in reset_info.items():
+            if key not in infos:
+                infos[key] = np.zeros((self.num_envs, *value.shape[1:]), dtype=value.dtype)
+                infos["_" + key] = np.zeros(self.num_envs, dtype=bool)
+            infos[key][rows] = value
+            infos["_" + key][rows] = True
+        return infos
+
+    def render(self) -> tuple[np.ndarray | None, ...]:
+        """One entry per sub-env, as ``SyncVectorEnv`` returns: RGB frames for ``"rgb_array"``,
+        ``None`` otherwise (``"human"`` shows up to 16 sub-envs tiled in one window)."""
+        if self.render_mode is None:
+            gym.logger.warn(
+                f"{self.core.name}: render() without a render_mode; pass render_mode='rgb_array' or 'human'"
+            )
+            return (None,) * self.num_envs
+        if self.render_mode == "rgb_array":
+            return tuple(self.core.frames(self._all_rows))
+        if self._window is None:
+            self._window = HumanWindow(f"rlsuite {self.core.name}", self.metadata["render_fps"])
+        self._window.show(tile_frames(self.core.frames(self._all_rows[:MAX_HUMAN_TILES])))
+        return (None,) * self.num_envs
+
+    def close_extras(self, **kwargs: Any) -> None:
+        if getattr(self, "_window", None) is not None:  # also when __init__ failed early
+            self._window.close()
+            self._window = None
+
+
+# --------------------------------------------------------------------------------------------
+# render_mode="human"
+# --------------------------------------------------------------------------------------------
+def tile_frames(frames: np.ndarray) -> np.ndarray:
+    """Frames ``(N, H, W, 3)`` in a square grid ``(c·H, c·W, 3)``, ``c = ceil(sqrt(N))``, black-padded."""
+    count, height, width = frames.shape[:3]
+    columns = math.ceil(math.sqrt(count))
+    if columns == 1:
+        return frames[0]
+    padded = np.zeros((columns * columns, height, width, 3), dtype=np.uint8)
+    padded[:count] = frames
+    grid = padded.reshape(columns, columns, height, width, 3).transpose(0, 2, 1, 3, 4)
+    return grid.reshape(columns * height, columns * width, 3)
+
+
+class HumanWindow:
+    """The pygame window of ``render_mode="human"`` (opened on the first frame)."""
+
+    def __init__(self, title: str, fps: int) -> None:
+        import pygame  # checked by check_render_mode
+
+        self.pygame, self.title, self.fps = pygame, title, fps
+        self.screen = None
+        self.clock = None
+
+    def show(self, frame: np.ndarray) -> None:
+        pygame = self.pygame
+        if self.screen is None or self.screen.get_size() != (frame.shape[1], frame.shape[0]):
+            pygame.init()
+            pygame.display.set_caption(self.title)
+            self.screen = pygame.display.set_mode((frame.shape[1], frame.shape[0]))
+            self.clock = pygame.time.Clock()
+        pygame.event.pump()
+        self.screen.blit(pygame.surfarray.make_surface(frame.swapaxes(0, 1)), (0, 0))
+        pygame.display.flip()
+        self.clock.tick(self.fps)
+
+    def close(self) -> None:
+        if self.screen is not None:
+            self.pygame.display.quit()
+            self.screen = None
+
+    def __getstate__(self) -> dict[str, Any]:  # a pickled env reopens its window on the next frame
+        return {"title": self.title, "fps": self.fps}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["title"], state["fps"])
