@@ -1,6 +1,6 @@
 """Training and evaluation: the functions behind ``rlsuite train`` and ``rlsuite eval``.
 
-Data flow (DESIGN.md): validated config → ``gymnasium.make_vec`` → agent → ``agent.learn(monitor)``
+Data flow (``docs/design.md``): validated config → ``gymnasium.make_vec`` → agent → ``agent.learn(monitor)``
 → run directory. The :class:`Monitor` is the bookkeeping every agent shares: it turns the vector
 steps an agent reports into episode statistics, SPS, periodic greedy evaluations on separate envs,
 checkpoints (``last``, ``best``, ``step_<N>``) and the progress display, so agents only learn.

@@ -1,7 +1,7 @@
 """The agent protocol every rlsuite agent implements, and the random baseline.
 
 An agent is built from a validated :class:`~rlsuite.config.Config` and the vector env it trains
-on, and offers four things (DESIGN.md, "Agent protocol")::
+on, and offers four things (``docs/design.md``, "Agent protocol")::
 
     learn(total_steps, monitor=None)   train; report every vector step to the monitor
     act(obs, deterministic=True, episode_start=None)

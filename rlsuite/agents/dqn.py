@@ -13,7 +13,7 @@ checkpoint plumbing.
 
 Speed: the replay buffer, sampling, targets, losses and priorities stay on ``train.device``; per
 vector step the observations cross to the device once (pinned, non-blocking on CUDA) and the actions
-come back once. Vector envs use NEXT_STEP autoreset (``notes/vector-envs.md``): the step after a
+come back once. Vector envs use NEXT_STEP autoreset (``docs/design.md``, "Vector semantics"): the step after a
 done is a fake reset transition and is never stored as a transition; truncated episodes bootstrap
 from their last observation, terminated ones do not.
 

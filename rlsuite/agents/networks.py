@@ -7,7 +7,7 @@ one value per action), as in Stable-Baselines3's ``BaseFeaturesExtractor`` contr
     head = QHead(encoder.features_dim, num_actions, net_arch, dueling)
 
 Encoders take observations in the env's own layout — ``(n, D)`` vectors, or channel-last ``(n, H, W, C)``
-``uint8`` images (DESIGN.md, "Pixel observations") — and do their own dtype/layout conversion, so
+``uint8`` images (``docs/design.md``, "Pixel observations") — and do their own dtype/layout conversion, so
 the replay buffer and the acting code never convert anything. The pixel encoder is a Nature-CNN
 until the encoders package provides pretrained ones; :func:`build_encoder` is the single place where
 those plug in (``config.encoder``).

@@ -2,8 +2,10 @@
 
 :class:`Discretizer` maps low-dimensional ``Box`` observations to one ``Discrete`` index with
 uniform bins, so tabular agents can learn on CartPole, MountainCar or our state envs.
-:class:`DiscretizeObservation` (single env) and :class:`DiscretizeObservationVector` (vector env)
-apply it as observation wrappers.
+:class:`UniformBinsObservation` (single env) and :class:`UniformBinsObservationVector` (vector env)
+apply it as observation wrappers. Gymnasium 1.2's ``DiscretizeObservation`` does the single-env
+part for spaces with finite bounds only; ours also takes a ``low``/``high`` range for unbounded
+dimensions (CartPole's velocities) and has a vector version, so it keeps a name of its own.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector.utils import batch_space
 
-__all__ = ["DiscretizeObservation", "DiscretizeObservationVector", "Discretizer"]
+__all__ = ["Discretizer", "UniformBinsObservation", "UniformBinsObservationVector"]
 
 
 class Discretizer:
@@ -80,7 +82,7 @@ class Discretizer:
         return {"bins": self.bins.tolist(), "low": self.low.tolist(), "high": self.high.tolist()}
 
 
-class DiscretizeObservation(gym.ObservationWrapper):
+class UniformBinsObservation(gym.ObservationWrapper):
     """Single-env wrapper: ``Box`` observations → ``Discrete`` indices (see :class:`Discretizer`)."""
 
     def __init__(self, env: gym.Env, bins: int | Sequence[int], low=None, high=None) -> None:
@@ -92,7 +94,7 @@ class DiscretizeObservation(gym.ObservationWrapper):
         return np.int64(self.discretizer(observation))
 
 
-class DiscretizeObservationVector(gym.vector.VectorObservationWrapper):
+class UniformBinsObservationVector(gym.vector.VectorObservationWrapper):
     """Vector-env wrapper: a batch of ``Box`` observations → a batch of ``Discrete`` indices."""
 
     def __init__(self, env: gym.vector.VectorEnv, bins: int | Sequence[int], low=None, high=None) -> None:

@@ -39,12 +39,12 @@ def random_kwargs(name: str, rng: np.random.Generator) -> dict:
             vehicles_density=float(rng.uniform(0.2, 3)),
             observed_vehicles=int(rng.integers(1, 10)),
             perception_distance=float(rng.uniform(10, 200)),
-            randomize_colors=bool(rng.integers(2)),
+            color_jitter=int(rng.integers(0, 256)),
         )
     return common | dict(
         n_links=int(rng.integers(1, 6)),
-        randomize_colors=bool(rng.integers(2)),
-        randomize_link_width=bool(rng.integers(2)),
+        color_jitter=int(rng.integers(0, 80)),
+        width_jitter=float(rng.uniform(0, 0.9)),
     )
 
 

@@ -1,6 +1,12 @@
-"""rlsuite/Highway-v0: the env contract, the traffic models, and the behaviour a user relies on."""
+"""rlsuite/Highway-v0: the traffic models and the behaviour a user relies on.
+
+The contract every env meets (native vector env == SyncVectorEnv, check_env, determinism, pickling,
+masked resets, render modes) is ``tests/envs/test_vector_contract.py``; here are Highway's own
+settings and behaviour."""
 
 from __future__ import annotations
+
+from dataclasses import fields
 
 import gymnasium as gym
 import numpy as np
@@ -10,80 +16,40 @@ from hypothesis import strategies as st
 
 import rlsuite  # noqa: F401  (registers the ids)
 from rlsuite.envs.driving import traffic
-from rlsuite.envs.driving.highway import (
+from rlsuite.envs.driving.highway import HighwayEnv, HighwayVectorEnv
+from rlsuite.envs.driving.highway_core import (
+    BACKGROUND_COLOR,
     EGO_COLOR,
     FASTER,
     IDLE,
     LANE_LEFT,
     LANE_RIGHT,
     LENGTH,
+    LINE_COLOR,
+    ROAD_COLOR,
     SLOWER,
+    TRAFFIC_COLOR,
     HighwayConfig,
     HighwayCore,
-    HighwayEnv,
-    HighwayVectorEnv,
-    _observe_impl,
 )
-from tests.envs.contract import check_env_contract, check_partial_reset, check_vector_matches_single
+from rlsuite.envs.driving.highway_kernels import _observe_impl
+from tests.envs.test_vector_contract import drive_both
 
 ENV_ID = "rlsuite/Highway-v0"
-VARIANTS = [
-    {},
-    {"action_type": "continuous"},
-    {"obs_type": "pixels"},
-    {
-        "obs_type": "pixels",
-        "grayscale": True,
-        "action_type": "continuous",
-        "randomize_colors": True,
-        "lane_width": (3.5, 4.5),
-        "pixel_shape": (48, 64),
-    },
-]
 
 
 # --------------------------------------------------------------------------------------------
-# Contract
+# Highway's own settings under the vector contract (the shared test runs the common variants)
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "kwargs", VARIANTS, ids=lambda k: ",".join(f"{a}={b}" for a, b in k.items()) or "default"
-)
-def test_contract(kwargs):
-    check_env_contract(ENV_ID, steps=200, **kwargs)
-
-
-@pytest.mark.parametrize(
-    "kwargs", [VARIANTS[0], VARIANTS[1], VARIANTS[3]], ids=["state", "continuous", "pixels"]
-)
-def test_vector_env_equals_single_envs(kwargs):
-    check_vector_matches_single(ENV_ID, num_envs=3, steps=250, seed=5, **kwargs)
-
-
-def test_vector_env_equals_single_envs_at_15_hz_with_dense_traffic():
+def test_vector_env_equals_sync_vector_env_at_15_hz_with_dense_traffic():
     kwargs = {"simulation_frequency": 15, "vehicles_density": 2.0, "vehicles_count": 30, "lanes_count": 3}
-    check_vector_matches_single(ENV_ID, num_envs=2, steps=150, seed=11, **kwargs)
+    ends = drive_both(ENV_ID, {**kwargs, "max_episode_steps": 40}, num_envs=2, steps=150, seed=11)
+    assert ends["terminated"] + ends["truncated"] > 0, ends
 
 
-def test_vector_env_equals_single_envs_for_odd_sizes():
-    check_vector_matches_single(ENV_ID, num_envs=7, steps=60, seed=2, vehicles_count=7, observed_vehicles=9)
-
-
-def test_partial_reset():
-    check_partial_reset(ENV_ID)
-    check_partial_reset(ENV_ID, obs_type="pixels")
-
-
-def test_partial_reset_cancels_the_pending_autoreset():
-    env = HighwayVectorEnv(num_envs=2, vehicles_density=3.0, max_episode_steps=3)
-    env.reset(seed=0)
-    for _ in range(3):
-        _, _, terminated, truncated, _ = env.step(np.array([IDLE, IDLE]))
-    assert np.all(terminated | truncated)
-    obs_reset, _ = env.reset(options={"reset_mask": np.array([True, False])})
-    obs, reward, terminated, truncated, infos = env.step(np.array([IDLE, IDLE]))
-    assert reward[1] == 0 and not terminated[1] and not truncated[1]  # env 1 autoresets now
-    assert not infos["_speed"][1] and infos["_speed"][0]  # env 0 was reset by hand: a real step
-    assert env.core.steps[0] == 1
+def test_vector_env_equals_sync_vector_env_for_odd_sizes():
+    kwargs = {"vehicles_count": 7, "observed_vehicles": 9, "policy_frequency": 1, "max_episode_steps": 30}
+    drive_both(ENV_ID, kwargs, num_envs=7, steps=60, seed=2)
 
 
 def test_make_vec_uses_the_native_vector_env_with_the_registered_time_limit():
@@ -91,6 +57,21 @@ def test_make_vec_uses_the_native_vector_env_with_the_registered_time_limit():
     assert isinstance(env, HighwayVectorEnv)
     assert env.max_episode_steps == 200
     assert env.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
+
+
+def test_render_fps_is_the_policy_frequency():
+    assert gym.make(ENV_ID, policy_frequency=1, simulation_frequency=5).metadata["render_fps"] == 1
+    assert gym.make_vec(ENV_ID, num_envs=2, policy_frequency=5).metadata["render_fps"] == 5
+
+
+def test_info_values_are_python_scalars_of_the_documented_types():
+    env = gym.make(ENV_ID)
+    _, info = env.reset(seed=0)
+    assert info == {}
+    _, _, _, _, info = env.step(IDLE)
+    types = {"speed": float, "crashed": bool, "on_road": bool, "lane": int}
+    for key, value in info.items():
+        assert type(value) is types.get(key, float), (key, value)
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -370,17 +351,56 @@ def test_traffic_stays_around_the_ego():
     assert np.sum(ahead > 0) >= 10
 
 
-def test_colour_randomisation_leaves_the_dynamics_alone():
+DEFAULT_PALETTE = np.array([BACKGROUND_COLOR, ROAD_COLOR, LINE_COLOR, EGO_COLOR, TRAFFIC_COLOR])
+
+
+def _palette_of(core: HighwayCore) -> np.ndarray:
+    """Default colours of background, road, markings, ego and every traffic car, (3 + V, 3)."""
+    return np.concatenate([DEFAULT_PALETTE, np.repeat(DEFAULT_PALETTE[-1:], core.vehicles - 2, axis=0)])
+
+
+@pytest.mark.parametrize("jitter", [1, 40, 255])
+def test_color_jitter_leaves_the_dynamics_alone(jitter):
     plain = HighwayEnv(obs_type="pixels")
-    randomised = HighwayEnv(obs_type="pixels", randomize_colors=True)
+    jittered = HighwayEnv(obs_type="pixels", color_jitter=jitter)
+    state = HighwayEnv(obs_type="state")
     a, _ = plain.reset(seed=4)
-    b, _ = randomised.reset(seed=4)
+    b, _ = jittered.reset(seed=4)
+    state.reset(seed=4)
     assert not np.array_equal(a, b)
-    for action in (IDLE, FASTER, LANE_LEFT, IDLE, IDLE):
-        plain.step(action)
-        randomised.step(action)
-    np.testing.assert_array_equal(plain.core.x, randomised.core.x)
-    np.testing.assert_array_equal(plain.core.y, randomised.core.y)
+    for t, action in enumerate((IDLE, FASTER, LANE_LEFT, IDLE, IDLE) * 8):
+        step_a, step_b = plain.step(action), jittered.step(action)
+        assert step_a[1:] == step_b[1:], t  # rewards, flags and info
+        state.step(action)
+        if step_a[2]:
+            plain.reset()
+            jittered.reset()
+            state.reset()
+    for core in (jittered.core, state.core):  # the same draws, with or without jitter or pixels
+        for name in ("x", "y", "heading", "speed", "lane_width"):
+            np.testing.assert_array_equal(getattr(plain.core, name), getattr(core, name), err_msg=name)
+
+
+def test_color_jitter_shifts_each_channel_of_each_colour_by_at_most_the_jitter():
+    plain = HighwayVectorEnv(num_envs=16)
+    plain.reset(seed=0)
+    default = _palette_of(plain.core)
+    assert np.all(plain.core.palette == default)  # no jitter: the default palette
+    free = (default > 40) & (default < 255 - 40)  # channels that ±40 does not clip at 0 or 255
+    for jitter in (5, 40, 255):
+        env = HighwayVectorEnv(num_envs=16, color_jitter=jitter)
+        shifts = []
+        for seed in range(4):
+            env.reset(seed=seed)
+            shift = env.core.palette.astype(int) - default
+            assert np.all(np.abs(shift) <= jitter)
+            shifts.append(shift[:, free])
+        shifts = np.concatenate(shifts, axis=1)
+        if jitter < 255:  # the whole range is used, and each channel moves on its own
+            assert shifts.max() == jitter and shifts.min() == -jitter
+            assert len(np.unique(shifts)) == 2 * jitter + 1
+        else:  # clipped at 0 and 255: every channel can reach both ends
+            assert np.any(env.core.palette == 0) and np.any(env.core.palette == 255)
 
 
 def test_pixel_observation_shows_the_ego_at_its_anchor():
@@ -451,17 +471,23 @@ def test_the_state_observation_lets_a_policy_avoid_crashes():
     [
         ({"obs_type": "rgb"}, "obs_type"),
         ({"action_type": "meta"}, "action_type"),
-        ({"lanes_count": 0}, "lanes_count"),
+        ({"lanes_count": 0}, r"Highway: lanes_count must be an integer in \[1, 10\], got 0"),
         ({"vehicles_count": 2.5}, "vehicles_count"),
         ({"vehicles_density": -1.0}, "vehicles_density"),
         ({"simulation_frequency": 7}, "simulation_frequency"),
         ({"pixel_shape": (84,)}, "pixel_shape"),
+        ({"pixel_shape": 4}, "pixel_shape"),
+        ({"color_jitter": 256}, r"color_jitter must be an integer in \[0, 255\], got 256"),
+        ({"color_jitter": 0.5}, "color_jitter"),
+        ({"randomize_colors": True}, "randomize_colors' was renamed: use color_jitter"),
         ({"lane_width": (5.0, 3.0)}, "lane_width"),
         ({"lane_width": 10.0}, "lane_width"),
         ({"grayscale": "yes"}, "grayscale"),
         ({"reward_speed_range": (30, 20)}, "reward_speed_range"),
         ({"collision_reward": 1.0}, "collision_reward"),
-        ({"lanes": 3}, "unknown keyword"),
+        ({"traffic_speed_range": (10, 50)}, "traffic_speed_range"),
+        ({"perception_distance": 0}, "perception_distance"),
+        ({"lanes": 3}, r"unknown kwarg\(s\) \['lanes'\]"),
         ({"render_mode": "video"}, "render_mode"),
     ],
 )
@@ -472,11 +498,26 @@ def test_bad_kwargs_raise_clear_errors(kwargs, match):
         HighwayVectorEnv(num_envs=2, **kwargs)
 
 
+def test_time_limits_come_from_gymnasium_make():
+    with pytest.raises(ValueError, match=r"max_episode_steps.*gymnasium.make\(id, max_episode_steps=N\)"):
+        HighwayEnv(max_episode_steps=10)
+    env = gym.make(ENV_ID, max_episode_steps=3, vehicles_count=1)
+    env.reset(seed=0)
+    assert [env.step(IDLE)[3] for _ in range(3)] == [False, False, True]
+    assert HighwayVectorEnv(num_envs=2, max_episode_steps=3).max_episode_steps == 3
+
+
+def test_pixel_shape_may_be_one_int():
+    env = HighwayEnv(obs_type="pixels", pixel_shape=32, grayscale=True)
+    assert env.observation_space.shape == (32, 32, 1)
+    assert env.reset(seed=0)[0].shape == (32, 32, 1)
+
+
 @pytest.mark.parametrize("action", [5, -1, 1.5, "LEFT", True, np.array([1, 2])])
 def test_bad_discrete_actions_raise(action):
     env = HighwayEnv()
     env.reset(seed=0)
-    with pytest.raises(ValueError, match=r"action must be an integer in \[0, 4\]"):
+    with pytest.raises(ValueError, match=r"Highway: action must be an integer in \[0, 5\)"):
         env.step(action)
 
 
@@ -484,14 +525,14 @@ def test_bad_discrete_actions_raise(action):
 def test_bad_continuous_actions_raise(action):
     env = HighwayEnv(action_type="continuous")
     env.reset(seed=0)
-    with pytest.raises(ValueError, match="action must be a float array of shape"):
+    with pytest.raises(ValueError, match=r"Highway: action must .*(shape|\[-1, 1\])"):
         env.step(action)
 
 
 def test_bad_vector_actions_and_masks_raise():
     env = HighwayVectorEnv(num_envs=3)
     env.reset(seed=0)
-    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"actions \(a batch of 3\) must have shape \(3,\)"):
         env.step(np.array([1, 1]))
     with pytest.raises(ValueError, match="reset_mask"):
         env.reset(options={"reset_mask": np.array([1, 0, 1])})
@@ -504,7 +545,11 @@ def test_bad_vector_actions_and_masks_raise():
 def test_config_is_shared_and_documented():
     config = HighwayConfig()
     assert config.simulation_frequency % config.policy_frequency == 0
-    core = HighwayCore(2, config)
-    assert core.vehicles == config.vehicles_count + 1
-    for name in ("obs_type", "action_type", "lanes_count", "vehicles_density", "randomize_colors"):
-        assert name in HighwayEnv.__doc__
+    assert HighwayConfig.from_kwargs({"lane_width": (4, 4), "pixel_shape": 48}) == HighwayConfig(
+        lane_width=4.0, pixel_shape=(48, 48)
+    )
+    core = HighwayCore(2, lanes_count=3)
+    assert core.vehicles == config.vehicles_count + 1 and core.config.lanes_count == 3
+    assert HighwayEnv.core_class is HighwayVectorEnv.core_class is HighwayCore
+    for name in (f.name for f in fields(HighwayConfig)):
+        assert f"``{name}``" in HighwayEnv.__doc__, name

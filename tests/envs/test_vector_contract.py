@@ -43,7 +43,7 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
 TINY_TRACK = ["....FF", ".oooFF", ".oo...", ".SS..."]
 ENDINGS: dict[str, dict[str, Any]] = {
     "rlsuite/Racetrack-v0": dict(max_episode_steps=25),  # random driving leaves the road
-    "rlsuite/Highway-v0": dict(max_episode_steps=12, vehicles_density=2.5),  # crashes and lane exits
+    "rlsuite/Highway-v0": dict(max_episode_steps=10, vehicles_density=2.5),  # crashes and lane exits
     "rlsuite/GridRacetrack-v0": dict(max_episode_steps=6, track=TINY_TRACK),  # finishes and crashes
     "rlsuite/Reacher-v0": dict(max_episode_steps=40, terminate_on_success=True, success_tolerance=0.06),
     "rlsuite/Pusher-v0": dict(max_episode_steps=40, terminate_on_success=True, goal_radius=0.1),

@@ -349,13 +349,18 @@ class PusherEnv(CoreEnv):
     puck (first joint opposite it ±0.5 rad, the others bent by ±0.5 rad in total).
 
     ## Episode end
-    Never terminates (the puck cannot leave the table). Truncated after 200 steps (4 s) by the
+    Never terminates (the puck cannot leave the table), unless ``terminate_on_success=True``: then
+    the step that brings the puck into the goal terminates. Truncated after 200 steps (4 s) by the
     registration's ``max_episode_steps``.
 
     ## Arguments
-    ``n_links``, ``action_type``, ``obs_type``, ``pixel_shape``, ``grayscale``, ``randomize_colors``,
-    ``randomize_link_width``, ``render_mode``, ``render_size``, ``params`` as for Reacher; the weights
-    and physical quantities named above.
+    ``n_links``, ``action_type``, ``obs_type``, ``pixel_shape``, ``grayscale``, ``color_jitter``,
+    ``width_jitter``, ``terminate_on_success``, ``render_mode``, ``render_size``, ``params`` as for
+    Reacher; the weights and physical quantities named above.
+
+    ## Info
+    ``reward_goal``, ``reward_near``, ``reward_ctrl`` and ``is_success`` after a step;
+    ``is_success`` after a reset.
 
     ## Version history
     - v0: first version.

@@ -150,7 +150,7 @@ class ReacherEnv(CoreEnv):
     A planar arm of ``n_links`` (default 2) uniform rods with revolute joints moves in the horizontal
     plane (no gravity); its base is fixed at the origin. Rigid-body dynamics — mass matrix,
     Coriolis/centrifugal terms, viscous joint damping, torque limits — integrated by RK4, see
-    :mod:`rlsuite.envs.robot.arm` for the equations. A new target appears at each reset.
+    :mod:`rlsuite.envs.robot.arm_dynamics` for the equations. A new target appears at each reset.
 
     ## Physical constants (defaults; ``params=ArmParams(...)`` overrides them)
     | constant | value |
@@ -192,20 +192,25 @@ class ReacherEnv(CoreEnv):
     area over the annulus from 0.1 to 0.95 of the reach, so always reachable.
 
     ## Episode end
-    Never terminates. Truncated after 100 steps (2 s) by the registration's ``max_episode_steps``
-    (the class constructed directly never truncates; the vector env takes ``max_episode_steps``).
+    Never terminates, unless ``terminate_on_success=True``: then the step that reaches the target
+    terminates. Truncated after 100 steps (2 s) by the registration's ``max_episode_steps`` (the
+    class constructed directly never truncates; the vector env takes ``max_episode_steps``).
 
     ## Arguments
     ``gymnasium.make("rlsuite/Reacher-v0", ...)`` /
     ``gymnasium.make_vec("rlsuite/Reacher-v0", num_envs, ...)`` accept:
     ``n_links=2`` (1–8; discrete needs ≤ 6), ``action_type``, ``obs_type``, ``pixel_shape=84``,
-    ``grayscale=False``, ``randomize_colors=False`` (each palette colour jittered by up to ±60 per
-    channel every episode), ``randomize_link_width=False`` (drawn link width × U(0.5, 1.6) every
-    episode), ``render_mode`` (None, ``"rgb_array"``, ``"human"`` — needs pygame),
+    ``grayscale=False``, ``color_jitter=0`` (each RGB channel of each palette colour shifted by
+    up to ± this many levels, 0–255, every episode), ``width_jitter=0.0`` (drawn link width ×
+    U(1 − w, 1 + w) every episode, w ≤ 0.9), ``terminate_on_success=False``,
+    ``render_mode`` (None, ``"rgb_array"``, ``"human"`` — needs pygame),
     ``render_size=256``, ``distance_weight=1.0``, ``control_weight=0.1``,
     ``success_tolerance=0.02`` [m], ``target_radius=0.015`` [m, drawn only], ``params`` (an
-    :class:`~rlsuite.envs.robot.arm.ArmParams`). Visual randomisation changes pixels only: the
-    states and rewards are the same with it on or off.
+    :class:`~rlsuite.envs.robot.arm_dynamics.ArmParams`). Visual randomisation changes pixels only:
+    the states and rewards are the same with it on or off.
+
+    ## Info
+    ``reward_dist``, ``reward_ctrl`` and ``is_success`` after a step; ``is_success`` after a reset.
 
     ## Version history
     - v0: first version.
