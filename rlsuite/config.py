@@ -33,10 +33,12 @@ __all__ = [
     "EnvConfig",
     "LogConfig",
     "TrainConfig",
+    "algorithm_class",
     "apply_overrides",
     "build",
     "hp",
     "load_config",
+    "register_algorithm",
     "to_dict",
 ]
 
@@ -295,9 +297,7 @@ def from_dict(data: dict[str, Any]) -> Config:
     if "algo" not in agent_data:
         raise ConfigError(f"agent.algo: required key is missing; allowed: {', '.join(_algos())}")
     algo = agent_data.pop("algo")
-    from rlsuite.agents import get_algo
-
-    params_cls = get_algo(algo).Params  # raises ConfigError naming the allowed algos
+    params_cls = algorithm_class(algo).Params  # raises ConfigError naming the allowed algos
     env = build(EnvConfig, data.get("env"), "env")
     encoder = data.get("encoder")
     return Config(
@@ -310,9 +310,44 @@ def from_dict(data: dict[str, Any]) -> Config:
 
 
 def _algos() -> list[str]:
-    from rlsuite.agents import ALGOS
+    return sorted(ALGORITHMS)
 
-    return sorted(ALGOS)
+
+# --------------------------------------------------------------------------------------------
+# The algorithm registry: agent families register here (rlsuite/agents/__init__.py); configs
+# know algorithms only by name and import path, never by importing an agent module themselves.
+# --------------------------------------------------------------------------------------------
+ALGORITHMS: dict[str, str] = {}
+"""``agent.algo`` name → ``"module:Class"`` of the agent; the class carries its ``Params`` schema."""
+
+
+def register_algorithm(name: str, target: str) -> None:
+    """Make ``agent.algo: name`` build the agent class at ``target`` (``"module:Class"``), imported
+    only when a config asks for it (so choosing a tabular agent never imports torch)."""
+    if ":" not in target:
+        raise ValueError(f"register_algorithm: target must be 'module:Class', got {target!r}")
+    ALGORITHMS[name] = target
+
+
+def algorithm_class(name: str) -> Any:
+    """The agent class registered as ``name`` (a :class:`ConfigError` names the allowed ones, or the
+    extra to install when the algorithm's library is missing)."""
+    import importlib
+
+    if not isinstance(name, str) or name not in ALGORITHMS:
+        raise ConfigError(f"agent.algo: unknown algorithm {name!r}; allowed: {', '.join(_algos())}")
+    module_name, _, class_name = ALGORITHMS[name].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name and error.name.startswith("rlsuite"):
+            raise ConfigError(f"agent.algo: {name!r} is not available in this version of rlsuite") from None
+        extra = {"stable_baselines3": "sb3", "ray": "ray"}.get((error.name or "").split(".")[0], "agents")
+        raise ConfigError(
+            f"agent.algo: {name!r} needs the package {error.name!r}; install it with "
+            f"pip install 'rlsuite[{extra}]'"
+        ) from None
+    return getattr(module, class_name)
 
 
 def parse_overrides(overrides: list[str]) -> list[tuple[list[str], Any]]:

@@ -35,7 +35,7 @@ from rlsuite.runs import SCALARS, Run
 if TYPE_CHECKING:
     from rlsuite.agents.base import Agent
 
-__all__ = ["Monitor", "evaluate", "evaluate_run", "make_envs", "resolve_device", "seed_everything", "train"]
+__all__ = ["Monitor", "evaluate", "evaluate_run", "make_envs", "seed_everything", "train"]
 
 EVAL_SEED_OFFSET = 1_000_003  # evaluation envs never share a seed with the training envs
 
@@ -54,21 +54,6 @@ def seed_everything(seed: int) -> None:
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.manual_seed(seed)
-
-
-def resolve_device(name: str) -> str:
-    """``"auto"`` → ``"cuda"`` when a GPU is present, else ``"cpu"``; ``"cuda"`` without one is an error."""
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            "train.device: 'cuda' was asked for but no CUDA GPU is available; use 'auto' or 'cpu'"
-        )
-    if name not in ("cpu", "cuda"):
-        raise ConfigError(f"train.device: got {name!r}; allowed: auto, cpu, cuda")
-    return name
 
 
 def make_envs(env: EnvConfig, num_envs: int | None = None) -> gym.vector.VectorEnv:
@@ -219,27 +204,38 @@ class Monitor:
         terminated: np.ndarray,
         truncated: np.ndarray,
         infos: dict[str, Any] | None = None,
+        *,
+        same_step: bool = False,
     ) -> bool:
-        """Record one vector step; returns ``False`` when training should stop."""
-        live = ~self._prev_done
+        """Record one vector step; returns ``False`` when training should stop (see
+        :class:`rlsuite.agents.base.StepMonitor`; ``same_step=True`` for same-step autoreset)."""
+        live = np.ones_like(self._prev_done) if same_step else ~self._prev_done
         self._returns += np.where(live, rewards, 0.0)
         self._lengths += live
         done = np.logical_or(terminated, truncated)
         finished = done & live
+        self._prev_done = done
         if finished.any():
-            returns = self._returns[finished]
+            returns, lengths = self._returns[finished], self._lengths[finished]
+            self._returns[finished] = 0.0
+            self._lengths[finished] = 0
+            return self.on_episodes(global_step, returns, lengths)
+        return self.on_episodes(global_step, (), ())
+
+    def on_episodes(self, global_step: int, returns: Any, lengths: Any) -> bool:
+        """Record episodes that ended by ``global_step`` (for agents that see whole episodes rather
+        than vector steps, e.g. RLlib's env runners); evaluates and checkpoints when due."""
+        returns = np.asarray(returns, dtype=np.float64)
+        if returns.size:
             self.recent_returns.extend(returns.tolist())
             self.episodes += len(returns)
             self.run.log(
                 global_step,
                 {
                     SCALARS["episode_return"]: float(returns.mean()),
-                    SCALARS["episode_length"]: float(self._lengths[finished].mean()),
+                    SCALARS["episode_length"]: float(np.mean(lengths)),
                 },
             )
-            self._returns[finished] = 0.0
-            self._lengths[finished] = 0
-        self._prev_done = done
         if global_step >= self._next_eval:
             self.evaluate(global_step)
             self._next_eval = _next_multiple(global_step, self.config.train.eval_every)
@@ -342,7 +338,7 @@ def train(config: Config, resume: str | Path | None = None) -> Path:
     agent is reloaded from ``RUN_DIR/checkpoints/last`` and training continues to
     ``train.total_steps`` in the same run directory.
     """
-    from rlsuite.agents import get_algo
+    from rlsuite.config import algorithm_class as get_algo
 
     agent_cls = get_algo(config.agent.algo)
     seed_everything(config.train.seed)
@@ -381,7 +377,7 @@ def evaluate_run(
     run_dir: str | Path, episodes: int | None = None, checkpoint: str = "best", seed: int | None = None
 ) -> dict[str, float]:
     """Reload a run's ``best`` (else ``last``) checkpoint, evaluate it greedily, write ``eval/*.json``."""
-    from rlsuite.agents import get_algo
+    from rlsuite.config import algorithm_class as get_algo
 
     run_dir = Path(run_dir)
     config = load_run_config(run_dir)

@@ -1,16 +1,18 @@
 """Agents behind one small protocol (see :mod:`rlsuite.agents.base`).
 
-``ALGOS`` maps every ``agent.algo`` name to the class that implements it, as an import path, so
-that choosing a tabular agent never imports torch. Each class carries its hyper-parameter schema as
-``Params`` (a dataclass validated by :mod:`rlsuite.config`).
+Each agent family registers its algorithms with the config layer here, by import path, so that
+choosing a tabular agent never imports torch (and configs never import an agent module). Each
+class carries its hyper-parameter schema as ``Params`` (a dataclass validated by
+:mod:`rlsuite.config`).
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-ALGOS: dict[str, str] = {
+from rlsuite.config import ALGORITHMS, algorithm_class, register_algorithm
+
+_FAMILIES: dict[str, str] = {
     # Tabular family (numpy only): one table implementation, four update rules.
     "q_learning": "rlsuite.agents.tabular:QLearningAgent",
     "sarsa": "rlsuite.agents.tabular:SarsaAgent",
@@ -20,26 +22,27 @@ ALGOS: dict[str, str] = {
     # Deep agents (torch).
     "dqn": "rlsuite.agents.dqn:DQNAgent",
     "random": "rlsuite.agents.base:RandomAgent",
+    # Stable-Baselines3 baselines (pip install 'rlsuite[sb3]').
+    "sb3.ppo": "rlsuite.agents.sb3:SB3PPO",
+    "sb3.a2c": "rlsuite.agents.sb3:SB3A2C",
+    "sb3.dqn": "rlsuite.agents.sb3:SB3DQN",
+    "sb3.sac": "rlsuite.agents.sb3:SB3SAC",
+    "sb3.td3": "rlsuite.agents.sb3:SB3TD3",
+    # RLlib baselines on Ray, new API stack (pip install 'rlsuite[ray]').
+    "rllib.ppo": "rlsuite.agents.rllib:RLlibPPO",
+    "rllib.dqn": "rlsuite.agents.rllib:RLlibDQN",
+    "rllib.sac": "rlsuite.agents.rllib:RLlibSAC",
+    "rllib.appo": "rlsuite.agents.rllib:RLlibAPPO",
 }
+for _name, _target in _FAMILIES.items():
+    register_algorithm(_name, _target)
+
+ALGOS = ALGORITHMS  # every registered agent.algo name → "module:Class"
 
 
 def get_algo(name: str) -> Any:
     """The agent class registered as ``name`` (raises ConfigError naming the allowed algos)."""
-    from rlsuite.config import ConfigError
-
-    if name not in ALGOS:
-        raise ConfigError(f"agent.algo: unknown algorithm {name!r}; allowed: {', '.join(sorted(ALGOS))}")
-    module_name, _, class_name = ALGOS[name].partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name and error.name.startswith("rlsuite"):
-            raise ConfigError(f"agent.algo: {name!r} is not available in this version of rlsuite") from None
-        raise ConfigError(
-            f"agent.algo: {name!r} needs the package {error.name!r}; install it with "
-            "pip install 'rlsuite[agents]' (or [sb3], [ray], [all])"
-        ) from None
-    return getattr(module, class_name)
+    return algorithm_class(name)
 
 
 __all__ = ["ALGOS", "get_algo"]

@@ -9,10 +9,11 @@ on, and offers four things (``docs/design.md``, "Agent protocol")::
     save(directory)                    tensors (npz / safetensors) + JSON metadata; never pickle
     load(directory, config, envs)      classmethod: the inverse of save
 
-``learn`` calls ``monitor.on_step(...)`` after every vector step; the monitor (see
-:mod:`rlsuite.training`) does the bookkeeping shared by all agents: episode statistics,
-SPS, periodic evaluation, checkpoints, the progress display. Agents log their own extra scalars
-(losses, epsilon) with ``monitor.log(step, {...})``.
+``learn`` calls ``monitor.on_step(...)`` after every vector step; the monitor does the bookkeeping
+shared by all agents: episode statistics, SPS, periodic evaluation, checkpoints, the progress
+display. Agents log their own extra scalars (losses, epsilon) with ``monitor.log(step, {...})``.
+Agents see the training loop only through :class:`StepMonitor`, defined here; the loop
+(:mod:`rlsuite.training`) implements it, so agents never import it.
 """
 
 from __future__ import annotations
@@ -21,17 +22,63 @@ import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
+
+from rlsuite.config import ConfigError
 
 if TYPE_CHECKING:
     import gymnasium as gym
 
     from rlsuite.config import Config
-    from rlsuite.training import Monitor
 
-__all__ = ["Agent", "RandomAgent"]
+__all__ = ["Agent", "RandomAgent", "StepMonitor", "resolve_device"]
+
+
+class StepMonitor(Protocol):
+    """What an agent reports to while it learns (``rlsuite.training.Monitor`` implements it)."""
+
+    def on_step(
+        self,
+        global_step: int,
+        rewards: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        infos: dict[str, Any] | None = None,
+        *,
+        same_step: bool = False,
+    ) -> bool:
+        """Record one vector step (``global_step`` env steps so far); ``False`` asks the agent to stop.
+
+        By default the steps follow NEXT_STEP autoreset: the step after a done is a reset step and
+        belongs to no episode. ``same_step=True`` says the envs reset on the done step itself
+        (Stable-Baselines3's ``VecEnv``), so every reported step belongs to an episode."""
+        ...
+
+    def on_episodes(self, global_step: int, returns: Any, lengths: Any) -> bool:
+        """Record whole episodes that ended by ``global_step`` (for agents that do not see every
+        vector step, e.g. RLlib's); ``False`` asks the agent to stop."""
+        ...
+
+    def log(self, step: int, scalars: dict[str, float]) -> None:
+        """Log the agent's own scalars (``losses/*``, ``charts/epsilon``, …) at ``step``."""
+        ...
+
+
+def resolve_device(name: str) -> str:
+    """``"auto"`` → ``"cuda"`` when a GPU is present, else ``"cpu"``; ``"cuda"`` without one is an error."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            "train.device: 'cuda' was asked for but no CUDA GPU is available; use 'auto' or 'cpu'"
+        )
+    if name not in ("cpu", "cuda"):
+        raise ConfigError(f"train.device: got {name!r}; allowed: auto, cpu, cuda")
+    return name
 
 
 class Agent(ABC):
@@ -49,7 +96,7 @@ class Agent(ABC):
         self.global_step = 0
 
     @abstractmethod
-    def learn(self, total_steps: int, monitor: Monitor | None = None) -> None:
+    def learn(self, total_steps: int, monitor: StepMonitor | None = None) -> None:
         """Train until ``total_steps`` env steps (summed over the batch) have been taken."""
 
     @abstractmethod
@@ -93,7 +140,7 @@ class RandomAgent(Agent):
         self._single_space = envs.single_action_space
         self._single_space.seed(config.train.seed + 1)
 
-    def learn(self, total_steps: int, monitor: Monitor | None = None) -> None:
+    def learn(self, total_steps: int, monitor: StepMonitor | None = None) -> None:
         self.envs.reset(seed=self.config.train.seed)
         while self.global_step < total_steps:
             actions = self._action_space.sample()

@@ -41,15 +41,13 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-from rlsuite.agents.base import Agent
+from rlsuite.agents.base import Agent, StepMonitor, resolve_device
 from rlsuite.agents.networks import QHead, QNetwork, RandomShift, build_encoder, is_image_space
 from rlsuite.agents.replay import Batch, ReplayBuffer, stack_frames
 from rlsuite.config import ConfigError, hp, to_dict
-from rlsuite.training import resolve_device
 
 if TYPE_CHECKING:
     from rlsuite.config import Config
-    from rlsuite.training import Monitor
 
 __all__ = ["DQNAgent", "DQNParams"]
 
@@ -274,7 +272,7 @@ class DQNAgent(Agent):
         return p.prioritized_replay_beta0 + progress * (1.0 - p.prioritized_replay_beta0)
 
     # ----------------------------------------------------------------------------- collection loop
-    def learn(self, total_steps: int, monitor: Monitor | None = None) -> None:
+    def learn(self, total_steps: int, monitor: StepMonitor | None = None) -> None:
         """Collect and train until ``global_step`` reaches ``total_steps`` (continues after a resume)."""
         p = self.params
         if self.schedule_steps is None:

@@ -30,13 +30,12 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 import gymnasium as gym
 import numpy as np
 
-from rlsuite.agents.base import Agent
+from rlsuite.agents.base import Agent, StepMonitor
 from rlsuite.config import ConfigError, hp, to_dict
 from rlsuite.envs.wrappers import Discretizer
 
 if TYPE_CHECKING:
     from rlsuite.config import Config
-    from rlsuite.training import Monitor
 
 __all__ = [
     "DoubleQLearningAgent",
@@ -172,7 +171,7 @@ class TabularAgent(Agent):
         return self._explore(greedy, 0.0 if deterministic else self.epsilon) + self._action_start
 
     # ------------------------------------------------------------------ learning
-    def learn(self, total_steps: int, monitor: Monitor | None = None) -> None:
+    def learn(self, total_steps: int, monitor: StepMonitor | None = None) -> None:
         p = self.params
         seed = self.config.train.seed + self.global_step  # a resumed run does not replay its first episodes
         obs, _ = self.envs.reset(seed=seed)
