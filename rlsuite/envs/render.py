@@ -19,7 +19,7 @@ to processes (vector envs in Ray workers), not to threads inside one step.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 __all__ = [
     "draw_capsules",
@@ -39,7 +39,7 @@ __all__ = [
 @njit(cache=True)
 def _circles_kernel(canvas, centers, radii, colors, mask):  # pragma: no cover - compiled
     batch, height, width, channels = canvas.shape
-    for b in prange(batch):
+    for b in range(batch):
         for k in range(centers.shape[1]):
             if not mask[b, k]:
                 continue
@@ -61,7 +61,7 @@ def _circles_kernel(canvas, centers, radii, colors, mask):  # pragma: no cover -
 @njit(cache=True)
 def _capsules_kernel(canvas, starts, ends, radii, colors, mask):  # pragma: no cover - compiled
     batch, height, width, channels = canvas.shape
-    for b in prange(batch):
+    for b in range(batch):
         for k in range(starts.shape[1]):
             if not mask[b, k]:
                 continue
@@ -94,7 +94,7 @@ def _capsules_kernel(canvas, starts, ends, radii, colors, mask):  # pragma: no c
 def _polygons_kernel(canvas, vertices, colors, mask):  # pragma: no cover - compiled
     batch, height, width, channels = canvas.shape
     n_vertices = vertices.shape[2]
-    for b in prange(batch):
+    for b in range(batch):
         for k in range(vertices.shape[1]):
             if not mask[b, k]:
                 continue
@@ -133,7 +133,7 @@ def _polygons_kernel(canvas, vertices, colors, mask):  # pragma: no cover - comp
 def _egocentric_kernel(bitmap, origins, angles, scale, out, anchor_row, anchor_col, fill):  # pragma: no cover
     batch, height, width, channels = out.shape
     bitmap_h, bitmap_w = bitmap.shape[0], bitmap.shape[1]
-    for b in prange(batch):
+    for b in range(batch):
         fx, fy = np.cos(angles[b]), np.sin(angles[b])  # forward, in bitmap pixels
         rx, ry = -fy, fx  # right of forward in a y-down frame
         ox, oy = origins[b, 0], origins[b, 1]

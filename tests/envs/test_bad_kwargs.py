@@ -9,8 +9,9 @@ import gymnasium as gym
 import pytest
 
 import rlsuite  # noqa: F401  (registers the envs)
+from rlsuite.envs.registration import ENV_SPECS
 
-IDS = ["rlsuite/Racetrack-v0", "rlsuite/Highway-v0", "rlsuite/Reacher-v0", "rlsuite/Pusher-v0"]
+IDS = [spec.id for spec in ENV_SPECS]  # every registered env
 
 
 @pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 import rlsuite  # noqa: F401  (registers the envs)
+from rlsuite.envs.registration import ENV_SPECS
 
 pygame = pytest.importorskip("pygame")
 
-IDS = ["rlsuite/Racetrack-v0", "rlsuite/Highway-v0", "rlsuite/Reacher-v0", "rlsuite/Pusher-v0"]
+IDS = [spec.id for spec in ENV_SPECS]  # every registered env
 
 
 @pytest.fixture(autouse=True)
@@ -38,9 +39,14 @@ def test_human_render_draws_a_window_and_closes(env_id: str) -> None:
 
 
 @pytest.mark.parametrize("env_id", IDS)
-def test_vector_env_human_render_shows_sub_env_zero(env_id: str) -> None:
+def test_vector_env_human_render_tiles_the_sub_envs_in_one_window(env_id: str) -> None:
     envs = gym.make_vec(env_id, num_envs=2, render_mode="human")
     envs.reset(seed=0)
     envs.step(np.stack([envs.single_action_space.sample() for _ in range(2)]))
-    assert pygame.display.get_surface() is not None
+    surface = pygame.display.get_surface()
+    single = gym.make(env_id, render_mode="rgb_array")
+    single.reset(seed=0)
+    height, width = single.render().shape[:2]
+    assert surface.get_size() == (2 * width, 2 * height)  # 2 sub-envs in a 2 x 2 grid
+    assert envs.render() == (None, None)  # what SyncVectorEnv returns in "human" mode
     envs.close()

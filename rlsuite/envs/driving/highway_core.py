@@ -17,11 +17,9 @@ the state observation and the road background of pixel frames
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, fields
 from typing import Any
 
-import numba
 import numpy as np
 from gymnasium import spaces
 
@@ -519,22 +517,6 @@ class HighwayCore(BatchCore):
 # --------------------------------------------------------------------------------------------
 # Drawing
 # --------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _one_thread():
-    """Run render.py's parallel kernels on one thread.
-
-    On the shared 2-core machines numba's OpenMP pool costs far more than it saves (measured:
-    one 84x84 frame ~1 ms with 2 threads vs ~50 µs with 1; the vehicles of 256 frames 7.7 ms vs
-    0.5 ms). ``set_num_threads`` is per calling thread, so this changes nothing elsewhere.
-    """
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
-
-
 class _View:
     """A top-down camera: world metres → canvas pixels, and the drawing of one frame per row.
 
@@ -569,8 +551,7 @@ class _View:
         dash_cols = (first + DASH_PERIOD * np.arange(self.dashes) - ego_x) * self.scale_x + self.ego_column
         half_line = max(0.5, 0.5 * LINE_WIDTH * self.scale_y)  # [px] at least one pixel row
         _road_kernel(canvas, edges, marks, half_line, dash_cols, DASH_LENGTH * self.scale_x, palette)
-        with _one_thread():
-            raster.draw_polygons(canvas, self.cars(x, y, heading, centre_y), palette[:, 3:])
+        raster.draw_polygons(canvas, self.cars(x, y, heading, centre_y), palette[:, 3:])
         return canvas
 
     def _rows_of(self, y: np.ndarray, centre_y: np.ndarray) -> np.ndarray:
