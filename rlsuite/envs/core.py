@@ -178,6 +178,10 @@ def check_render_mode(env: str, render_mode: Any) -> str | None:
 # --------------------------------------------------------------------------------------------
 # Actions: validated against the single action space (Discrete or Box)
 # --------------------------------------------------------------------------------------------
+def _bounds(space: gym.spaces.Box) -> str:
+    return f"in [{space.low.min():g}, {space.high.max():g}]"
+
+
 def parse_actions(env: str, space: gym.Space, actions: Any, batch: int | None) -> np.ndarray:
     """Actions as a batch: ``(B,)`` int64 for ``Discrete``, ``(B, *shape)`` float64 for ``Box``.
 
@@ -194,7 +198,9 @@ def parse_actions(env: str, space: gym.Space, actions: Any, batch: int | None) -
                 index = operator.index(actions if not isinstance(actions, np.ndarray) else actions.item())
             except (TypeError, ValueError):
                 raise ValueError(f"{env}: {what} must be {allowed}, got {actions!r}") from None
-            index = np.array([index], dtype=np.int64)
+            if not low <= index < high:
+                raise ValueError(f"{env}: {what} must be {allowed}, got {actions!r}")
+            return np.array([index], dtype=np.int64)
         else:
             try:
                 index = np.asarray(actions)
@@ -210,19 +216,21 @@ def parse_actions(env: str, space: gym.Space, actions: Any, batch: int | None) -
         return index
     if isinstance(space, gym.spaces.Box):
         shape = space.shape if batch is None else (batch, *space.shape)
-        bounds = f"in [{space.low.min():g}, {space.high.max():g}]"
         try:
-            values = np.asarray(actions, dtype=np.float64)
+            values = np.array(actions, dtype=np.float64)  # a copy: never the caller's array
         except (TypeError, ValueError):
             raise ValueError(
-                f"{env}: {what} must be numbers {bounds} of shape {shape}, got {actions!r}"
+                f"{env}: {what} must be numbers {_bounds(space)} of shape {shape}, got {actions!r}"
             ) from None
         if values.shape != shape:
             raise ValueError(f"{env}: {what} must have shape {shape}, got shape {values.shape}: {actions!r}")
-        slack = 1e-6  # float32 rounding of the bounds
-        if not (np.all(values >= space.low - slack) and np.all(values <= space.high + slack)):  # NaN fails
-            raise ValueError(f"{env}: {what} must be finite numbers {bounds}, got {actions!r}")
-        return np.clip(values, space.low, space.high).reshape(-1, *space.shape)
+        low, high = space.low, space.high
+        if not ((values >= low) & (values <= high)).all():  # NaN fails too
+            slack = 1e-6  # float32 rounding of the bounds
+            if not (np.all(values >= low - slack) and np.all(values <= high + slack)):
+                raise ValueError(f"{env}: {what} must be finite numbers {_bounds(space)}, got {actions!r}")
+            values = np.clip(values, low, high)
+        return values.reshape(-1, *space.shape)
     raise TypeError(f"{env}: no action parser for {space}")  # pragma: no cover - our envs use the two above
 
 

@@ -1,4 +1,7 @@
-"""rlsuite/Racetrack-v0: the Gymnasium contract, vector == single, physics and reward behaviour."""
+"""rlsuite/Racetrack-v0: physics, reward, observations and rendering of the car on its track.
+
+The Gymnasium contract, native vector env == ``SyncVectorEnv``, masked resets, determinism and
+pickling of the single env are checked for every env in ``tests/envs/test_vector_contract.py``."""
 
 from __future__ import annotations
 
@@ -11,86 +14,73 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rlsuite  # noqa: F401  (registers the ids)
+from rlsuite.envs.driving import racetrack_kernels
 from rlsuite.envs.driving.racetrack import DISCRETE_ACTIONS, RacetrackEnv, RacetrackVectorEnv
-from tests.envs.contract import check_env_contract, check_partial_reset, check_vector_matches_single
+from rlsuite.envs.driving.racetrack_core import PROGRESS_REWARD, RacetrackCore
+from rlsuite.envs.driving.racetrack_kernels import _progress_kernel, _state_obs_kernel
 
 ENV_ID = "rlsuite/Racetrack-v0"
-
-VARIANTS = [
-    {},
-    {"action_type": "discrete"},
-    {"obs_type": "pixels"},
-    {"obs_type": "pixels", "grayscale": True, "action_type": "discrete", "pixel_shape": (48, 64)},
-    {"track": "random", "lidar_rays": 0},
-    {"track": 7, "color_jitter": 40, "width_jitter": 1.5, "obs_type": "pixels"},
-]
+STEP_KEYS = ("reward_progress", "reward_off_track", "reward_crash", "progress", "laps", "speed", "off_track")
+RESET_KEYS = ("progress", "laps", "speed", "off_track")
 
 
-def _name(kwargs: dict) -> str:
-    return ",".join(f"{k}={v}" for k, v in kwargs.items()) or "default"
+# ---- info, the core, compilation -------------------------------------------------------------
+def test_info_keys_types_and_the_autoreset_step():
+    env = RacetrackEnv()
+    _, info = env.reset(seed=0)
+    assert tuple(info) == RESET_KEYS and info["progress"] == 0.0 and info["laps"] == 0
+    assert type(info["speed"]) is float and 5.0 <= info["speed"] <= 10.0 and info["off_track"] is False
+    info = env.step(np.zeros(2, np.float32))[4]
+    assert tuple(info) == STEP_KEYS
+    assert [type(info[key]) for key in STEP_KEYS] == [float] * 4 + [int, float, bool]
 
-
-# ---- the shared contract ----------------------------------------------------------------------
-@pytest.mark.parametrize("kwargs", VARIANTS, ids=_name)
-def test_contract(kwargs):
-    check_env_contract(ENV_ID, steps=150, **kwargs)
-
-
-@pytest.mark.parametrize("kwargs", VARIANTS, ids=_name)
-def test_vector_matches_single(kwargs):
-    check_vector_matches_single(ENV_ID, num_envs=3, steps=150, seed=11, **kwargs)
-
-
-def test_vector_matches_single_across_truncation():
-    check_vector_matches_single(ENV_ID, num_envs=3, steps=60, seed=2, max_episode_steps=7)
-
-
-def test_partial_reset():
-    check_partial_reset(ENV_ID, num_envs=3)
-
-
-# ---- vector env specifics -------------------------------------------------------------------
-def test_next_step_autoreset_and_infos():
-    vec = gym.make_vec(ENV_ID, num_envs=2, max_episode_steps=3)
+    vec = gym.make_vec(ENV_ID, num_envs=2, vectorization_mode="vector_entry_point", max_episode_steps=3)
     vec.reset(seed=0)
     for _ in range(3):
         _, _, term, trunc, info = vec.step(np.zeros((2, 2), np.float32))
     assert trunc.all() and not term.any()
-    for key in (
-        "reward_progress",
-        "reward_off_track",
-        "reward_crash",
-        "progress",
-        "laps",
-        "speed",
-        "off_track",
-    ):
-        assert info[key].shape == (2,) and info["_" + key].all()
+    for key, dtype in zip(STEP_KEYS, [np.float64] * 4 + [np.int64, np.float64, np.bool_]):
+        assert info[key].shape == (2,) and info[key].dtype == dtype and info["_" + key].all()
     _, reward, term, trunc, info = vec.step(np.ones((2, 2), np.float32))  # ignored: autoreset step
     assert (reward == 0).all() and not term.any() and not trunc.any()
-    assert (info["progress"] == 0).all()
+    assert all(info["_" + key].all() for key in RESET_KEYS) and (info["progress"] == 0).all()
+    assert sorted(info) == sorted([*RESET_KEYS, *("_" + key for key in RESET_KEYS)])  # no reward terms
 
 
-def test_reset_mask_cancels_pending_autoreset_and_leaves_options_alone():
-    vec = gym.make_vec(ENV_ID, num_envs=2, max_episode_steps=2)
-    vec.reset(seed=0)
-    vec.step(np.zeros((2, 2), np.float32))
-    _, _, _, trunc, _ = vec.step(np.zeros((2, 2), np.float32))
-    assert trunc.all()
-    options = {"reset_mask": np.array([True, False])}
-    vec.reset(options=options)
-    assert list(options) == ["reset_mask"]
-    _, reward, _, trunc, _ = vec.step(np.zeros((2, 2), np.float32))
-    assert reward[0] != 0.0 and reward[1] == 0.0  # row 0 was reset by the mask, row 1 autoresets now
+def test_both_envs_drive_one_racetrack_core():
+    env, vec = RacetrackEnv(), RacetrackVectorEnv(num_envs=3)
+    assert isinstance(env.core, RacetrackCore) and env.core.batch == 1
+    assert isinstance(vec.core, RacetrackCore) and vec.core.batch == 3
+    assert env.metadata["render_fps"] == vec.metadata["render_fps"] == 10
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"obs_type": "pixels", "action_type": "discrete"}], ids=["state", "pixels"]
+)
+def test_construction_compiles_what_reset_and_step_run(kwargs):
+    kernels = (
+        racetrack_kernels._track_frame_kernel,
+        racetrack_kernels._progress_kernel,
+        racetrack_kernels._state_obs_kernel,
+        racetrack_kernels._colour_tables,
+        racetrack_kernels._egocentric_serial,
+        racetrack_kernels._egocentric_parallel,
+    )
+    envs = [RacetrackEnv(**kwargs), RacetrackVectorEnv(num_envs=4, **kwargs)]
+    compiled = [len(kernel.signatures) for kernel in kernels]
+    for env in envs:
+        env.reset(seed=0)
+        env.step(env.action_space.sample())
+    assert [len(kernel.signatures) for kernel in kernels] == compiled  # nothing new to compile
 
 
 def test_random_tracks_differ_per_sub_env_and_per_reset():
     vec = RacetrackVectorEnv(num_envs=2, track="random")
     vec.reset(seed=0)
-    first = [t.centre.copy() for t in vec._core.table.tracks]
+    first = [t.centre.copy() for t in vec.core.table.tracks]
     assert not np.allclose(first[0], first[1])
     vec.reset()
-    assert not np.allclose(first[0], vec._core.table.tracks[0].centre)
+    assert not np.allclose(first[0], vec.core.table.tracks[0].centre)
 
 
 # ---- physics and reward -----------------------------------------------------------------------
@@ -110,7 +100,7 @@ def test_controller_laps_the_oval_and_progress_adds_up():
         total_reward += reward
         laps = info["laps"]
         assert not terminated and not info["off_track"]
-    length = env._core.table.length[0]
+    length = env.core.table.length[0]
     assert laps >= 1 and info["progress"] > length
     assert total_reward == pytest.approx(0.1 * info["progress"], rel=1e-6)
 
@@ -129,7 +119,7 @@ def test_circling_in_place_earns_nothing():
 
 
 def obs_speed(env: RacetrackEnv) -> float:
-    return float(env._core.car[0, 3])
+    return float(env.core.car[0, 3])
 
 
 def test_leaving_the_track_is_penalised_then_terminates():
@@ -148,10 +138,10 @@ def test_grip_limit_makes_fast_cars_understeer():
     headings = []
     for speed in (5.0, 25.0):
         env.reset(seed=0)
-        env._core.car[0, 3] = speed
-        before = env._core.car[0, 2]
+        env.core.car[0, 3] = speed
+        before = env.core.car[0, 2]
         env.step(np.array([1.0, 0.0], np.float32))
-        headings.append((env._core.car[0, 2] - before) / speed)  # curvature of the path [1/m]
+        headings.append((env.core.car[0, 2] - before) / speed)  # curvature of the path [1/m]
     assert headings[1] < 0.5 * headings[0]
 
 
@@ -177,6 +167,69 @@ def test_discrete_actions_are_the_documented_table():
     b.reset(seed=3)
     for i in range(9):
         np.testing.assert_array_equal(a.step(i)[0], b.step(DISCRETE_ACTIONS[i].astype(np.float32))[0])
+
+
+def _bits(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x).view(np.uint8)  # -0.0 != 0.0 here
+
+
+def test_progress_kernel_computes_the_numpy_expressions_bit_for_bit():
+    rng = np.random.default_rng(0)
+    n = 20_000
+    length = np.array([642.74, 1091.11, 559.9])
+    row_track = rng.integers(0, 3, n)
+    lap = length[row_track]
+    previous = rng.uniform(0, 1, n) * lap
+    arc = np.where(rng.random(n) < 0.2, rng.uniform(0, 1, n) * lap, (previous + rng.normal(0, 3, n)) % lap)
+    lateral, half = rng.normal(0, 8, n), rng.uniform(3, 9, n)
+    start = np.where(rng.random(n) < 0.5, rng.integers(-2, 4, n) * lap, rng.normal(0, 2000, n))
+    for penalty, crash, tolerance in ((0.5, 10.0, 1.5), (0.0, 0.0, 0.0)):
+        progress = start.copy()
+        reward, reward_progress, reward_off_track, reward_crash = np.empty((4, n))
+        laps, off_track, crashed = np.empty(n, np.int64), np.empty(n, bool), np.empty(n, bool)
+        _progress_kernel(
+            arc, previous, length, row_track, lateral, half, PROGRESS_REWARD, penalty, crash, tolerance,
+            progress, reward, reward_progress, reward_off_track, reward_crash, laps, off_track, crashed,
+        )  # fmt: skip
+        advance = arc - previous
+        advance -= lap * np.rint(advance / lap)
+        expected_progress = start + advance
+        excess = np.abs(lateral) - half
+        terms = (
+            PROGRESS_REWARD * advance,
+            np.where(excess > 0.0, -penalty, 0.0),
+            np.where(excess > tolerance, -crash, 0.0),
+        )
+        for got, expected in zip(
+            (progress, reward_progress, reward_off_track, reward_crash, reward),
+            (expected_progress, *terms, terms[0] + terms[1] + terms[2]),
+        ):
+            np.testing.assert_array_equal(_bits(got), _bits(expected))
+        np.testing.assert_array_equal(laps, np.maximum(expected_progress // lap, 0).astype(np.int64))
+        np.testing.assert_array_equal(off_track, excess > 0.0)
+        np.testing.assert_array_equal(crashed, excess > tolerance)
+
+
+def test_state_obs_kernel_computes_the_numpy_expressions_bit_for_bit():
+    rng = np.random.default_rng(1)
+    n, rays = 20_000, 7
+    car = rng.uniform(0, 30, (n, 4))
+    heading_error = np.concatenate(
+        [rng.uniform(-np.pi, np.pi, n - 4), [np.pi, -np.pi, np.nextafter(np.pi, 0), 0.0]]
+    )
+    lateral, half = rng.normal(0, 10, n), rng.uniform(1, 9, n)
+    curvature, lidar = rng.uniform(-2, 2, (n, 5)), rng.uniform(0, 1, (n, rays))
+    obs = np.empty((n, 9 + rays), np.float32)
+    _state_obs_kernel(car[:, 3], heading_error, lateral, half, curvature, lidar, 1.0 / 30.0, obs)
+    expected = np.empty_like(obs)
+    expected[:, 0] = car[:, 3] * (1.0 / 30.0)
+    expected[:, 1] = heading_error * (1.0 / np.pi)
+    expected[:, 2] = np.clip(lateral / half, -3.0, 3.0)
+    expected[:, 3] = half * 0.1
+    expected[:, 4:9] = curvature
+    expected[:, 9:] = lidar
+    np.clip(expected[:, 1], -1.0, 1.0, out=expected[:, 1])
+    np.testing.assert_array_equal(_bits(obs), _bits(expected))
 
 
 # ---- properties ----------------------------------------------------------------------------
@@ -231,24 +284,48 @@ def test_pickled_vector_env_continues_identically():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"track": "monza"}, "track"),
-        ({"track": -1}, "track"),
-        ({"obs_type": "rgb"}, "obs_type"),
-        ({"action_type": "box"}, "action_type"),
-        ({"pixel_shape": (84,)}, "pixel_shape"),
-        ({"lidar_rays": -1}, "lidar_rays"),
-        ({"lidar_range": float("nan")}, "lidar_range"),
-        ({"off_track_tolerance": -1.0}, "off_track_tolerance"),
-        ({"width_jitter": 5.0}, "width_jitter"),
-        ({"color_jitter": 300}, "color_jitter"),
-        ({"grayscale": "yes"}, "grayscale"),
-        ({"render_mode": "ansi"}, "render_mode"),
-        ({"colour": "red"}, "unknown argument"),
+        ({"track": "monza"}, r"Racetrack: track must be one of .*'random'.* or an int seed .*, got 'monza'"),
+        ({"track": -1}, r"Racetrack: track must be .*, got -1"),
+        ({"obs_type": "rgb"}, r"Racetrack: obs_type must be one of \('state', 'pixels'\), got 'rgb'"),
+        ({"action_type": "box"}, r"Racetrack: action_type must be one of .*, got 'box'"),
+        ({"pixel_shape": (84,)}, r"Racetrack: pixel_shape must be an int or a pair \(height, width\)"),
+        ({"pixel_shape": 4}, r"Racetrack: pixel_shape must be .* in \[8, 1024\] pixels, got 4"),
+        ({"lidar_rays": -1}, r"Racetrack: lidar_rays must be an integer in \[0, 64\], got -1"),
+        ({"lidar_rays": True}, r"Racetrack: lidar_rays must be an integer"),
+        (
+            {"lidar_range": float("nan")},
+            r"Racetrack: lidar_range must be a finite number in \[1.0, 500.0\] m, got nan",
+        ),
+        (
+            {"off_track_tolerance": -1.0},
+            r"Racetrack: off_track_tolerance must be a finite number in \[0.0, 20.0\]",
+        ),
+        ({"crash_penalty": -1.0}, r"Racetrack: crash_penalty must be a finite number >= 0.0, got -1.0"),
+        (
+            {"width_jitter": 5.0},
+            r"Racetrack: width_jitter must be a finite number in \[0.0, 2.0\] m, got 5.0",
+        ),
+        ({"color_jitter": 300}, r"Racetrack: color_jitter must be an integer in \[0, 255\], got 300"),
+        ({"color_jitter": 0.5}, r"Racetrack: color_jitter must be an integer"),
+        ({"grayscale": "yes"}, r"Racetrack: grayscale must be True or False, got 'yes'"),
+        ({"render_mode": "ansi"}, r"Racetrack: render_mode must be one of"),
+        ({"colour": "red"}, r"Racetrack: unknown kwarg\(s\) \['colour'\]"),
+        ({"max_episode_steps": 10}, r"Racetrack: the single env takes no max_episode_steps"),
     ],
 )
 def test_bad_kwargs_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         RacetrackEnv(**kwargs)
+    if "max_episode_steps" not in kwargs:
+        with pytest.raises(ValueError, match=match):
+            RacetrackVectorEnv(num_envs=2, **kwargs)
+
+
+def test_pixel_shape_is_an_int_or_height_width():
+    assert RacetrackEnv(obs_type="pixels", pixel_shape=40).observation_space.shape == (40, 40, 3)
+    env = RacetrackEnv(obs_type="pixels", pixel_shape=(32, 48), grayscale=True)
+    assert env.observation_space.shape == (32, 48, 1)
+    assert env.reset(seed=0)[0].shape == (32, 48, 1)
 
 
 @pytest.mark.parametrize(

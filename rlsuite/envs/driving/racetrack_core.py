@@ -1,0 +1,428 @@
+"""The batched core of ``rlsuite/Racetrack-v0`` (:class:`RacetrackCore`): ``batch`` cars, each on
+its own copy of (or its own) track, stepped together. :mod:`rlsuite.envs.core` builds the single
+env and the native vector env over it (see :mod:`rlsuite.envs.driving.racetrack` for the spec).
+
+Physics is batched numpy (:mod:`rlsuite.envs.driving.vehicle`); the per-row geometry (foot on the
+centre line, lidar), the progress and reward of a step, the state observation and the egocentric
+view are numba kernels (:mod:`rlsuite.envs.driving.racetrack_kernels`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rlsuite.envs import render
+from rlsuite.envs.core import (
+    BatchCore,
+    check_bool,
+    check_choice,
+    check_image_shape,
+    check_int,
+    check_kwargs,
+    check_number,
+)
+from rlsuite.envs.driving import tracks as track_lib
+from rlsuite.envs.driving.racetrack_kernels import (
+    CAR_BODY,
+    CURVATURE,
+    CX,
+    CY,
+    HALF_WIDTH,
+    INV_LEN,
+    INV_LEN2,
+    N_CODES,
+    SX,
+    SY,
+    _colour_tables,
+    _egocentric_parallel,
+    _egocentric_serial,
+    _progress_kernel,
+    _state_obs_kernel,
+    _track_frame_kernel,
+)
+from rlsuite.envs.driving.vehicle import HEADING, SPEED, VehicleParams, X, Y, pedal_to_accel, step_bicycle
+
+__all__ = ["DEFAULTS", "DISCRETE_ACTIONS", "RacetrackCore"]
+
+NAME = "Racetrack"  # what error messages call the env
+DT = 0.1  # [s] one env step = one semi-implicit Euler step of the bicycle model
+CAR = VehicleParams(
+    wheelbase=2.6,  # [m]
+    length=4.4,  # [m]
+    width=1.8,  # [m]
+    max_steer=0.45,  # [rad] ~26 deg
+    max_accel=6.0,  # [m/s^2]
+    max_brake=10.0,  # [m/s^2]
+    max_speed=30.0,  # [m/s] 108 km/h
+    drag=0.05,  # [1/s]
+    max_lateral_accel=10.0,  # [m/s^2] ~1 g of tyre grip
+)
+PROGRESS_REWARD = 0.1  # reward per metre of progress along the centre line
+LOOKAHEAD = np.array([5.0, 15.0, 25.0, 35.0, 50.0])  # [m] ahead of the car, where curvature is observed
+VIEW_WIDTH = 56.0  # [m] the egocentric view spans this much across
+VIEW_ANCHOR = (0.75, 0.5)  # (row, column) fractions of the view where the car sits
+RENDER_SIZE = 600  # [px] side of the whole-scene rgb_array frame
+
+# Discrete action i = (steer, pedal) = DISCRETE_ACTIONS[i]; steer +1 = full left, pedal -1 = full brake.
+DISCRETE_ACTIONS = np.array(
+    [[s, p] for s in (-1.0, 0.0, 1.0) for p in (-1.0, 0.0, 1.0)], dtype=np.float64
+)  # 0 right+brake, 1 right, 2 right+throttle, 3 brake, 4 coast, 5 throttle, 6 left+brake, 7 left, 8 left+throttle
+
+# Rows: GRASS, ROAD, KERB_RED, KERB_WHITE, START_LINE, CAR_BODY (see racetrack_kernels).
+PALETTE = np.array(
+    [[76, 145, 65], [105, 105, 110], [200, 40, 40], [235, 235, 235], [250, 250, 250], [30, 80, 220]],
+    dtype=np.float64,
+)
+
+OBS_TYPES = ("state", "pixels")
+ACTION_TYPES = ("continuous", "discrete")
+
+
+# --------------------------------------------------------------------------------------------
+# Configuration
+# --------------------------------------------------------------------------------------------
+DEFAULTS: dict[str, Any] = dict(
+    track="kidney",
+    obs_type="state",
+    action_type="continuous",
+    pixel_shape=(84, 84),
+    grayscale=False,
+    lidar_rays=5,
+    lidar_range=50.0,
+    off_track_penalty=0.5,
+    crash_penalty=10.0,
+    off_track_tolerance=1.5,
+    random_start=True,
+    color_jitter=0,
+    width_jitter=0.0,
+)
+
+
+@dataclass(frozen=True)
+class _Config:
+    track: str | int
+    obs_type: str
+    action_type: str
+    pixel_shape: tuple[int, int]
+    grayscale: bool
+    lidar_rays: int
+    lidar_range: float
+    off_track_penalty: float
+    crash_penalty: float
+    off_track_tolerance: float
+    random_start: bool
+    color_jitter: int
+    width_jitter: float
+
+
+def _check_track(track: Any) -> str | int:
+    """A layout name, ``"random"`` or a procedural seed in ``[0, 2**63)``."""
+    if isinstance(track, str) and (track in track_lib.LAYOUTS or track == "random"):
+        return track
+    if isinstance(track, int | np.integer) and not isinstance(track, bool) and 0 <= track < 2**63:
+        return int(track)
+    allowed = f"one of {(*sorted(track_lib.LAYOUTS), 'random')} or an int seed in [0, 2**63)"
+    raise ValueError(f"{NAME}: track must be {allowed}, got {track!r}")
+
+
+def _config(kwargs: dict[str, Any]) -> _Config:
+    kw = check_kwargs(NAME, kwargs, DEFAULTS)
+    return _Config(
+        track=_check_track(kw["track"]),
+        obs_type=check_choice(NAME, "obs_type", kw["obs_type"], OBS_TYPES),
+        action_type=check_choice(NAME, "action_type", kw["action_type"], ACTION_TYPES),
+        pixel_shape=check_image_shape(NAME, "pixel_shape", kw["pixel_shape"]),
+        grayscale=check_bool(NAME, "grayscale", kw["grayscale"]),
+        lidar_rays=check_int(NAME, "lidar_rays", kw["lidar_rays"], 0, 64),
+        lidar_range=check_number(NAME, "lidar_range", kw["lidar_range"], 1.0, 500.0, unit="m"),
+        off_track_penalty=check_number(NAME, "off_track_penalty", kw["off_track_penalty"], 0.0),
+        crash_penalty=check_number(NAME, "crash_penalty", kw["crash_penalty"], 0.0),
+        off_track_tolerance=check_number(
+            NAME, "off_track_tolerance", kw["off_track_tolerance"], 0.0, 20.0, unit="m"
+        ),
+        random_start=check_bool(NAME, "random_start", kw["random_start"]),
+        color_jitter=check_int(NAME, "color_jitter", kw["color_jitter"], 0, 255),
+        width_jitter=check_number(
+            NAME, "width_jitter", kw["width_jitter"], 0.0, track_lib.MAX_WIDTH_MARGIN, unit="m"
+        ),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The batched core
+# --------------------------------------------------------------------------------------------
+class _TrackTable:
+    """Tracks stacked for the kernels: one slot (fixed layout) or one slot per row (``"random"``)."""
+
+    def __init__(
+        self, slots: int, track: track_lib.Track, with_fields: bool, field_side: float | None
+    ) -> None:
+        p = track_lib.N_POINTS
+        self.field_side = field_side  # [m] fixed for procedural tracks, so their fields stack
+        self.tracks: list[track_lib.Track] = [track] * slots
+        self.geom = np.zeros((slots, p, 8))  # see CX ... CURVATURE
+        self.heading = np.zeros((slots, p))
+        self.ds = np.zeros(slots)
+        self.length = np.zeros(slots)
+        self.with_fields = with_fields
+        self.fields: list[track_lib.EdgeField | None] = [None] * slots
+        self.codes = np.zeros((slots, 1, 1), np.uint16)  # 4 * edge byte + marks, per field cell
+        self.x_left = np.zeros(slots)
+        self.y_top = np.zeros(slots)
+        for k in range(slots):
+            self.put(k, track)
+
+    def put(self, k: int, track: track_lib.Track) -> None:
+        self.tracks[k] = track
+        g = self.geom[k]
+        g[:, [CX, CY]] = track.centre
+        g[:, [SX, SY]] = np.roll(track.centre, -1, axis=0) - track.centre
+        g[:, INV_LEN2] = 1.0 / (g[:, SX] ** 2 + g[:, SY] ** 2)
+        g[:, INV_LEN] = np.sqrt(g[:, INV_LEN2])
+        g[:, HALF_WIDTH] = track.half_width
+        g[:, CURVATURE] = track.curvature
+        self.heading[k] = track.heading
+        self.ds[k] = track.ds
+        self.length[k] = track.length
+        if self.with_fields:
+            field = track_lib.edge_field(track, self.field_side)
+            if self.codes.shape[1:] != field.cells.shape[:2]:
+                self.codes = np.zeros((len(self.tracks), *field.cells.shape[:2]), np.uint16)
+            self.codes[k] = field.cells[..., 0].astype(np.uint16) * 4 + field.cells[..., 1]
+            self.fields[k] = field
+            self.x_left[k], self.y_top[k] = field.x_left, field.y_top
+
+
+class RacetrackCore(BatchCore):
+    """State and dynamics of ``batch`` cars, each on its own copy of (or its own) track.
+
+    Kwargs: see :data:`DEFAULTS` and :class:`rlsuite.envs.driving.racetrack.RacetrackEnv`.
+    Construction compiles (or loads) the kernels and runs them once, so the first step is fast.
+    """
+
+    name = NAME
+    render_fps = 10  # 1 / DT
+
+    def __init__(self, batch: int, **kwargs: Any) -> None:
+        super().__init__(batch)
+        n = self.batch
+        self.config = config = _config(kwargs)
+        self.all_rows = np.arange(n)
+        self.random_tracks = config.track == "random"
+        self.discrete = config.action_type == "discrete"
+        pixels = config.obs_type == "pixels"
+        first = track_lib.make_track(0 if self.random_tracks else config.track)
+        field_side = track_lib.PROCEDURAL_EXTENT if self.random_tracks else None
+        self.table = _TrackTable(n if self.random_tracks else 1, first, pixels, field_side)
+        self.row_track = np.arange(n) if self.random_tracks else np.zeros(n, np.int64)
+        self.car = np.zeros((n, 4))  # [x m, y m, heading rad, speed m/s]
+        self.index = np.zeros(n, np.int64)
+        self.arc = np.zeros(n)  # [m] position of the foot along the centre line
+        self.lateral = np.zeros(n)  # [m] left of the centre line
+        self.road_half_width = np.ones(n)  # [m] at the foot, width jitter included
+        self.heading_error = np.zeros(n)  # [rad]
+        self.progress = np.zeros(n)  # [m] along the centre line since the reset
+        self.width_delta = np.zeros(n)  # [m] added to the half-width this episode
+        k = len(LOOKAHEAD) if config.obs_type == "state" else 0
+        r = config.lidar_rays if config.obs_type == "state" else 0
+        self.lookahead = LOOKAHEAD if k else np.zeros(0)
+        self.curvature_ahead = np.zeros((n, k))
+        self.lidar = np.zeros((n, r))
+        self.lidar_angles = (
+            np.linspace(-np.pi / 2, np.pi / 2, r) if r > 1 else np.zeros(r)
+        )  # [rad] right to left
+        self.lidar_cos, self.lidar_sin = np.cos(self.lidar_angles), np.sin(self.lidar_angles)
+        channels = 1 if config.grayscale else 3
+        self.palette = np.broadcast_to(self._colors(PALETTE), (n, len(PALETTE), channels)).copy()
+        if pixels:
+            height, width = config.pixel_shape
+            self.metres_per_px = VIEW_WIDTH / width
+            car = render.new_canvas(1, height, width, 1, 0)
+            anchor = (VIEW_ANCHOR[1] * width, VIEW_ANCHOR[0] * height)
+            half = (0.5 * CAR.width / self.metres_per_px, 0.5 * CAR.length / self.metres_per_px)
+            render.draw_rects(car, [[anchor]], [[half]], [[0.0]], (255,))
+            self.car_pixels = np.argwhere(car[0, :, :, 0] > 0)  # (N, 2) (row, col) of the car
+            self.colour_tables = np.empty((n, N_CODES + 1, channels), np.uint8)  # see _colour_tables
+            _colour_tables(self.width_delta, self.palette, self.colour_tables)
+            self.single_observation_space = gym.spaces.Box(0, 255, (height, width, channels), np.uint8)
+        else:
+            low = np.array([0.0, -1.0, -3.0, 0.0] + [-2.0] * k + [0.0] * r, np.float32)
+            high = np.array([1.0, 1.0, 3.0, 2.0] + [2.0] * k + [1.0] * r, np.float32)
+            self.single_observation_space = gym.spaces.Box(low, high, dtype=np.float32)
+        if self.discrete:
+            self.single_action_space = gym.spaces.Discrete(len(DISCRETE_ACTIONS))
+        else:
+            self.single_action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+        # Compile (or load) the kernels now, not in the first reset or step. This draws from the
+        # unseeded streams and moves the cars; every row is seeded and reset before its first episode.
+        self.reset_rows(self.all_rows, {})
+        self.step(np.zeros(n, np.int64) if self.discrete else np.zeros((n, 2)), np.ones(n, bool))
+        self.observe()
+
+    def _colors(self, rgb: np.ndarray) -> np.ndarray:
+        rgb = np.clip(np.rint(rgb), 0, 255)
+        if self.config.grayscale:
+            rgb = np.rint(rgb @ np.array([0.299, 0.587, 0.114]))[..., None]
+        return rgb.astype(np.uint8)
+
+    # ---- resets -------------------------------------------------------------------------------
+    def reset_rows(self, rows: np.ndarray, options: dict[str, Any]) -> None:
+        """Start new episodes in ``rows`` from their own random streams."""
+        cfg = self.config
+        if self.random_tracks:
+            track_seeds = self.rng.integers(rows, 0, 2**62)
+            for row, seed in zip(rows, track_seeds):
+                self.table.put(int(row), track_lib.procedural_track(int(seed)))
+        if cfg.width_jitter > 0:
+            self.width_delta[rows] = self.rng.uniform(rows, -cfg.width_jitter, cfg.width_jitter)
+        if cfg.color_jitter > 0:
+            jitter = self.rng.uniform(rows, -cfg.color_jitter, cfg.color_jitter, (len(PALETTE), 3))
+            self.palette[rows] = self._colors(PALETTE + jitter)
+        if cfg.obs_type == "pixels" and (cfg.width_jitter > 0 or cfg.color_jitter > 0):
+            tables = np.empty((len(rows), *self.colour_tables.shape[1:]), np.uint8)
+            _colour_tables(self.width_delta[rows], self.palette[rows], tables)
+            self.colour_tables[rows] = tables
+        start = self.rng.uniform(rows, 0.0, 1.0, (4,))  # arc fraction, lateral, heading, speed
+        k = self.row_track[rows]
+        n_points = track_lib.N_POINTS
+        position = start[:, 0] * n_points if cfg.random_start else np.zeros(len(rows))
+        i = np.minimum(position.astype(np.int64), n_points - 1)
+        t = position - i
+        g = self.table.geom[k, i]  # (rows, 8)
+        tangent = g[:, [SX, SY]] * g[:, INV_LEN, None]
+        foot = g[:, [CX, CY]] + t[:, None] * g[:, [SX, SY]]
+        half = g[:, HALF_WIDTH] + self.width_delta[rows]
+        offset = (start[:, 1] - 0.5) * 0.5 * half  # [m] up to a quarter of the road either side
+        self.car[rows, X] = foot[:, 0] - offset * tangent[:, 1]
+        self.car[rows, Y] = foot[:, 1] + offset * tangent[:, 0]
+        self.car[rows, HEADING] = np.arctan2(tangent[:, 1], tangent[:, 0]) + (start[:, 2] - 0.5) * 0.3
+        self.car[rows, SPEED] = 5.0 + 5.0 * start[:, 3]  # [m/s]
+        self.index[rows] = i
+        self.progress[rows] = 0.0
+        self.update_frame(rows)
+
+    def reset_info(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The state keys of the step info (no reward terms): ``progress`` 0, ``laps`` 0, ``speed``
+        and ``off_track`` of the start state."""
+        return {
+            "progress": np.zeros(len(rows)),
+            "laps": np.zeros(len(rows), np.int64),
+            "speed": self.car[rows, SPEED],
+            "off_track": np.abs(self.lateral[rows]) > self.road_half_width[rows],
+        }
+
+    # ---- dynamics -----------------------------------------------------------------------------
+    def update_frame(self, rows: np.ndarray) -> None:
+        t = self.table
+        _track_frame_kernel(
+            t.geom, t.heading, t.ds, self.row_track, rows,
+            self.car[:, X], self.car[:, Y], self.car[:, HEADING], self.width_delta, self.index,
+            self.arc, self.lateral, self.road_half_width, self.heading_error, self.curvature_ahead,
+            self.lookahead, self.lidar, self.lidar_cos, self.lidar_sin, self.config.lidar_range,
+        )  # fmt: skip
+
+    def step(
+        self, actions: np.ndarray, active: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """Advance every row by ``DT`` (nothing here is random, so inactive rows move too)."""
+        cfg = self.config
+        pair = DISCRETE_ACTIONS[actions] if self.discrete else actions
+        step_bicycle(self.car, pair[:, 0] * CAR.max_steer, pedal_to_accel(pair[:, 1], CAR), CAR, DT)
+        previous = self.arc.copy()
+        self.update_frame(self.all_rows)
+        n = self.batch
+        reward, reward_progress, reward_off_track, reward_crash = np.empty((4, n))
+        laps, off_track, crashed = np.empty(n, np.int64), np.empty(n, bool), np.empty(n, bool)
+        _progress_kernel(
+            self.arc, previous, self.table.length, self.row_track, self.lateral, self.road_half_width,
+            PROGRESS_REWARD, cfg.off_track_penalty, cfg.crash_penalty, cfg.off_track_tolerance,
+            self.progress, reward, reward_progress, reward_off_track, reward_crash, laps, off_track, crashed,
+        )  # fmt: skip
+        info = {
+            "reward_progress": reward_progress,
+            "reward_off_track": reward_off_track,
+            "reward_crash": reward_crash,
+            "progress": self.progress.copy(),
+            "laps": laps,
+            "speed": self.car[:, SPEED].copy(),
+            "off_track": off_track,
+        }
+        return reward, crashed, info
+
+    # ---- observations -------------------------------------------------------------------------
+    def observe(self) -> np.ndarray:
+        if self.config.obs_type == "pixels":
+            height, width = self.config.pixel_shape
+            out = np.empty((self.batch, height, width, self.palette.shape[2]), np.uint8)
+            pose = self.car[:, X], self.car[:, Y], self.car[:, HEADING]
+            view = self.metres_per_px, VIEW_ANCHOR, self.car_pixels
+            car_colours = self.palette[:, CAR_BODY]
+            return self._draw(out, *pose, *view, self.row_track, self.colour_tables, car_colours)
+        obs = np.empty((self.batch, 4 + len(LOOKAHEAD) + self.lidar.shape[1]), np.float32)
+        _state_obs_kernel(
+            self.car[:, SPEED], self.heading_error, self.lateral, self.road_half_width, self.curvature_ahead,
+            self.lidar, 1.0 / CAR.max_speed, obs,
+        )  # fmt: skip
+        return obs
+
+    def _draw(
+        self, out, pos_x, pos_y, heading, metres_per_px, anchor, car_pixels, row_track, colour_tables,
+        car_colours,
+    ):  # fmt: skip
+        t = self.table
+        height, width = out.shape[1:3]
+        kernel = _egocentric_serial if len(out) < 4 else _egocentric_parallel
+        kernel(
+            t.codes, t.x_left, t.y_top, row_track, pos_x, pos_y, heading, colour_tables, car_colours,
+            metres_per_px, anchor[0] * height, anchor[1] * width, car_pixels, out,
+        )  # fmt: skip
+        return out
+
+    # ---- whole-scene frames -------------------------------------------------------------------
+    def frames(self, rows: np.ndarray) -> np.ndarray:
+        """North-up ``RENDER_SIZE``² RGB frames of ``rows``' tracks with their cars."""
+        return np.stack([self._scene(int(row)) for row in rows])
+
+    def _scene(self, row: int) -> np.ndarray:
+        """Row ``row``'s track north up, fitted to ``RENDER_SIZE``², its car drawn 3× enlarged."""
+        k = int(self.row_track[row])
+        table = self.table
+        if table.fields[k] is None:  # state observations: rasterise on first render only
+            table.with_fields = True
+            table.codes = np.zeros((len(table.tracks), 1, 1), np.uint16)
+            for slot, track in enumerate(table.tracks):
+                table.put(slot, track)
+        field = table.fields[k]
+        side = field.cells.shape[0] * field.resolution  # [m]
+        metres_per_px = side / RENDER_SIZE
+        centre_x, centre_y = field.x_left + side / 2, field.y_top - side / 2
+        colors = self.palette[row] if self.palette.shape[2] == 3 else PALETTE.astype(np.uint8)  # RGB always
+        palette = np.ascontiguousarray(colors[None])
+        out = np.empty((1, RENDER_SIZE, RENDER_SIZE, 3), np.uint8)
+        north_up = np.array([np.pi / 2])
+        no_car = np.zeros((0, 2), np.int64)
+        centre = np.array([centre_x]), np.array([centre_y])
+        tables = np.empty((1, N_CODES + 1, 3), np.uint8)
+        _colour_tables(self.width_delta[row : row + 1], palette, tables)
+        self._draw(
+            out,
+            *centre,
+            north_up,
+            metres_per_px,
+            (0.5, 0.5),
+            no_car,
+            np.array([k]),
+            tables,
+            palette[:, CAR_BODY],
+        )
+        x, y, heading = self.car[row, X], self.car[row, Y], self.car[row, HEADING]
+        px = [(x - field.x_left) / metres_per_px, (field.y_top - y) / metres_per_px]
+        half = [1.5 * CAR.length / metres_per_px, 1.5 * CAR.width / metres_per_px]  # drawn 3x for visibility
+        render.draw_rects(out, [[px]], [[half]], [[-heading]], palette[0, CAR_BODY])
+        nose = [px[0] + half[0] * np.cos(heading), px[1] - half[0] * np.sin(heading)]
+        render.draw_circles(out, [[nose]], [[0.6 * half[1]]], (255, 220, 0))
+        return out[0]
