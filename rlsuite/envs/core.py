@@ -521,9 +521,8 @@ class CoreVectorEnv(gym.vector.VectorEnv):
                 infos[key] = value
                 infos["_" + key] = np.ones(self.num_envs, dtype=bool)
             else:
-                infos[key] = np.where(stepped.reshape(-1, *(1,) * (value.ndim - 1)), value, 0).astype(
-                    value.dtype
-                )
+                rows_shape = stepped.reshape(-1, *(1,) * (value.ndim - 1))
+                infos[key] = np.where(rows_shape, value, 0).astype(value.dtype)
                 infos["_" + key] = stepped.copy()
         for key, value in reset_info.items():
             if key not in infos:

@@ -59,7 +59,7 @@ MUTANTS = [  # (what the envs once did, old text, new text, the tests to run: py
     ),
     (
         "Highway: info values under a False mask were not zero",
-        "infos[key] = np.where(stepped.reshape(-1, *(1,) * (value.ndim - 1)), value, 0).astype(value.dtype)",
+        "infos[key] = np.where(rows_shape, value, 0).astype(value.dtype)",
         "infos[key] = value",
         "equals_sync and Highway",
     ),
