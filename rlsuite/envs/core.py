@@ -284,10 +284,11 @@ class BatchCore:
     def step(
         self, actions: np.ndarray, active: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """Advance the rows where ``active`` (B,) is True by one env step under ``actions`` (what
-        :func:`parse_actions` returns). Inactive rows are about to be reset: they must not draw from
-        their random stream; whether they move does not matter. Returns ``rewards`` (B,) float64,
-        ``terminated`` (B,) bool and the step's info, ``{key: (B,) array}``."""
+        """Advance the rows where ``active`` (B,) is True (every row when ``None``) by one env step
+        under ``actions`` (what :func:`parse_actions` returns). Inactive rows are about to be reset:
+        they must not draw from their random stream; whether they move does not matter. Returns
+        fresh arrays (the caller may modify them): ``rewards`` (B,) float64, ``terminated`` (B,)
+        bool and the step's info, ``{key: (B,) array}``."""
         raise NotImplementedError
 
     def observe(self) -> np.ndarray:
@@ -316,7 +317,7 @@ def _check_reset_options(core: BatchCore, options: Any, allow_mask: bool) -> dic
 
 def _scalar_info(info: dict[str, np.ndarray]) -> dict[str, Any]:
     """Row 0 of a core's info as Python scalars (or per-row arrays), as a single env returns it."""
-    return {key: value[0].item() if value.ndim == 1 else value[0].copy() for key, value in info.items()}
+    return {key: value.item(0) if value.ndim == 1 else value[0].copy() for key, value in info.items()}
 
 
 def _check_seed(core: BatchCore, seed: Any, name: str = "seed") -> None:
@@ -349,7 +350,6 @@ class CoreEnv(gym.Env):
         self.observation_space = self.core.single_observation_space
         self.action_space = self.core.single_action_space
         self._row = np.zeros(1, dtype=np.intp)
-        self._active = np.ones(1, dtype=bool)
         self._window: HumanWindow | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -366,7 +366,7 @@ class CoreEnv(gym.Env):
 
     def step(self, action: Any):
         core = self.core
-        rewards, terminated, info = core.step(core.parse_actions(action, None), self._active)
+        rewards, terminated, info = core.step(core.parse_actions(action, None), None)
         obs = core.observe()[0]
         if self.render_mode == "human":
             self.render()
@@ -482,14 +482,15 @@ class CoreVectorEnv(gym.vector.VectorEnv):
         core = self.core
         actions = core.parse_actions(actions, self.num_envs)
         resetting = self._autoreset
-        rewards, terminated, step_info = core.step(actions, ~resetting)
+        any_resetting = bool(resetting.any())
+        rewards, terminated, step_info = core.step(actions, ~resetting if any_resetting else None)
         rewards = np.asarray(rewards, dtype=np.float64)
         self._elapsed += 1
         if self.max_episode_steps is None:
             truncated = np.zeros(self.num_envs, dtype=bool)
         else:
             truncated = self._elapsed >= self.max_episode_steps
-        if resetting.any():  # NEXT_STEP autoreset: these rows start over; their actions were ignored
+        if any_resetting:  # NEXT_STEP autoreset: these rows start over; their actions were ignored
             rows = np.flatnonzero(resetting)
             core.reset_rows(rows, {})
             self._elapsed[rows] = 0

@@ -190,6 +190,7 @@ class GridRacetrackCore(BatchCore):
         self.state = np.zeros(batch, dtype=np.int64)
         self.crashes = np.zeros(batch, dtype=np.int64)
         self._all_rows = np.arange(batch)
+        self._step_cost = np.full(batch, -1.0)  # the reward of every step
 
     def reset_rows(self, rows: np.ndarray, options: dict[str, Any]) -> None:
         starts = self.dynamics.start_states
@@ -203,28 +204,35 @@ class GridRacetrackCore(BatchCore):
     def reset_info(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         return {"crashed": np.zeros(len(rows), dtype=bool), "crashes": self.crashes[rows].copy()}
 
-    def step(self, actions: np.ndarray, active: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
-        rows = self._all_rows if active is None else np.flatnonzero(active)
-        actions = actions[rows]
+    def step(
+        self, actions: np.ndarray, active: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, dict]:
+        whole = active is None or bool(active.all())
+        rows = self._all_rows if whole else np.flatnonzero(active)
+        state = self.state if whole else self.state[rows]
+        if not whole:
+            actions = actions[rows]
         if self.noise > 0.0:  # the increments fail (are zero) with probability `noise`
             actions = np.where(self.rng.uniform(rows) < self.noise, NO_OP, actions)
-        state = self.state[rows]
         next_state = self.dynamics.transition.take(state * N_ACTIONS + actions)
-        crashed = np.zeros(self.batch, dtype=bool)
-        finished = np.zeros(self.batch, dtype=bool)
-        crashed[rows] = next_state == _CRASH_CODE
-        finished[rows] = next_state == _FINISH_CODE
-        if crashed.any():  # back to a random cell of the start line, standing still
+        crash = next_state == _CRASH_CODE
+        finish = next_state == _FINISH_CODE
+        if crash.any():  # back to a random cell of the start line, standing still
             starts = self.dynamics.start_states
-            hit = next_state == _CRASH_CODE
-            next_state[hit] = starts[self.rng.integers(rows[hit], 0, len(starts))]
-            self.crashes[rows[hit]] += 1
-        stop = next_state == _FINISH_CODE
-        next_state[stop] = state[stop]  # the episode ends; the car stays where it was
-        self.state[rows] = next_state
-        rewards = np.full(self.batch, -1.0)
-        info = {"crashed": crashed, "crashes": self.crashes.copy(), "reward_time": rewards.copy()}
-        return rewards, finished, info
+            next_state[crash] = starts[self.rng.integers(rows[crash], 0, len(starts))]
+            self.crashes[rows[crash]] += 1
+        if finish.any():
+            next_state[finish] = state[finish]  # the episode ends; the car stays where it was
+        if whole:
+            self.state[:] = next_state
+            crashed, finished = crash, finish
+        else:
+            self.state[rows] = next_state
+            crashed = np.zeros(self.batch, dtype=bool)
+            finished = np.zeros(self.batch, dtype=bool)
+            crashed[rows], finished[rows] = crash, finish
+        info = {"crashed": crashed, "crashes": self.crashes.copy(), "reward_time": self._step_cost.copy()}
+        return self._step_cost.copy(), finished, info
 
     def observe(self) -> np.ndarray:
         return self.state.copy()

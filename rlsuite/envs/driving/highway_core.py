@@ -332,7 +332,7 @@ class HighwayCore(BatchCore):
         return lanes, speeds, np.maximum(gaps, LENGTH + 1.0)
 
     # ---------------------------------------------------------------- step
-    def step(self, actions: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+    def step(self, actions: np.ndarray, active: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict]:
         """Advance every row one policy step; only ``active`` rows draw random numbers (respawns).
 
         ``actions``: (B,) int64 meta-actions or (B, 2) float64 [acceleration, steering] in [-1, 1].
@@ -426,10 +426,11 @@ class HighwayCore(BatchCore):
             crashed[rows[hit]] = True
         return crashed
 
-    def _respawn(self, active: np.ndarray) -> None:
+    def _respawn(self, active: np.ndarray | None) -> None:
         """Move traffic left far behind the ego to ahead of the front-most vehicle (new lane, speed)."""
         behind = self.x[:, 1:] - self.x[:, :1] < -DESPAWN_BEHIND
-        behind &= active[:, None]
+        if active is not None:  # rows about to be reset draw nothing
+            behind &= active[:, None]
         if not behind.any():
             return
         rows = np.flatnonzero(behind.any(axis=1))

@@ -326,7 +326,7 @@ class RacetrackCore(BatchCore):
         )  # fmt: skip
 
     def step(
-        self, actions: np.ndarray, active: np.ndarray
+        self, actions: np.ndarray, active: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Advance every row by ``DT`` (nothing here is random, so inactive rows move too)."""
         cfg = self.config
