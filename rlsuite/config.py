@@ -233,6 +233,9 @@ def build(cls: type, data: dict[str, Any] | None, prefix: str = "") -> Any:
     unknown = [k for k in data if k not in fields]
     if unknown:
         key = unknown[0]
+        reason = getattr(cls, "config_rejected_keys", {}).get(key)
+        if reason:  # a key the schema refuses on purpose; the reason says where its value comes from
+            raise ConfigError(f"{_join(prefix, key)}: {reason}")
         close = difflib.get_close_matches(str(key), list(fields), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(
