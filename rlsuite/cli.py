@@ -77,6 +77,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
             args.overrides.insert(0, args.config)  # `rlsuite train key=value` overrides the default
             args.config = None
         config = load_config(args.config, args.overrides)
+    if args.address is not None:
+        if not config.agent.algo.startswith("rllib."):
+            raise ConfigError(
+                f"--address: only rllib.* agents run on a Ray cluster; agent.algo is {config.agent.algo!r}"
+            )
+        config.agent.params.address = args.address
     source = args.config or ("resumed run" if args.resume else "the embedded default config")
     print(
         f"rlsuite {rlsuite.__version__}: training {config.agent.algo} on {config.env.id} ({source})",
@@ -138,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", nargs="?", help="YAML config file (omit for the embedded default)")
     p.add_argument("overrides", nargs="*", help="key.sub=value overrides")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue RUN_DIR from checkpoints/last")
+    p.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="Ray cluster for rllib.* agents: auto or ray://host:port (sets agent.address)",
+    )
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("eval", help="evaluate a run's best (or last) checkpoint greedily")

@@ -1,0 +1,146 @@
+"""RLlib PPO env-runner sampling on our Racetrack: our native vector env against RLlib's SyncVectorEnv.
+
+Usage::
+
+    python experiments/bench_rllib_sampling.py --output experiments/results/rllib_sampling.md
+
+Each case builds RLlib's PPO through rlsuite's adapter from ``experiments/configs/rllib_ppo_racetrack.yaml``
+(state observations, 9 discrete actions, [64, 64] MLP) and changes only where sampling happens and how the
+sub-envs are batched:
+
+* ``vector_entry_point``: each env runner steps one ``RacetrackVectorEnv`` of N cars (rlsuite's default
+  for its ids);
+* ``sync``: RLlib's usual ``SyncVectorEnv`` over N single ``RacetrackEnv`` (each in Gymnasium's wrappers).
+
+with 0 env runners (the driver samples) or 1 env runner actor, N sub-envs each. The two Algorithms of a
+case are alive at once (env runners reserve half a CPU each so that both fit 2 cores; Ray gives each one
+torch thread either way) and their calls alternate, so both see the same machine load. The timed call is
+the env runner's own ``sample(num_timesteps=...)`` (exploration on: the RLModule's forward pass, the
+connectors, RLlib's episode bookkeeping and the env steps), timed in the process that samples: no
+transfer of the episodes to the driver and no learner update. Each figure is the best of ``--rounds``
+calls after one warm-up call (first reset, numba/torch warm-up); the machines are shared, so the best
+call is the least disturbed one. The env-step share comes from RLlib's own ``env_step_timer``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import logging
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import ray
+
+from rlsuite.agents.rllib import RLlibPPO
+from rlsuite.config import load_config
+from rlsuite.training import make_envs
+
+CONFIG = Path(__file__).parent / "configs" / "rllib_ppo_racetrack.yaml"
+MODES = ("vector_entry_point", "sync")
+
+
+def warm_up(runner) -> None:
+    """First reset, numba and torch warm-up; drops the warm-up's timers."""
+    runner.sample(num_timesteps=8 * runner.num_envs, explore=True)
+    runner.get_metrics()
+
+
+def timed_sample(runner, steps: int) -> tuple[float, float]:
+    """Runs inside the env runner: env steps/s of one sample() call, and env.step()'s share of it."""
+    start = time.perf_counter()
+    episodes = runner.sample(num_timesteps=steps, explore=True)
+    steps_per_s = sum(len(e) for e in episodes) / (time.perf_counter() - start)
+    vector_step_s = float(runner.get_metrics()["env_step_timer"])  # RLlib's mean s per vector env.step()
+    return steps_per_s, vector_step_s * steps_per_s / runner.num_envs
+
+
+def on_runner(algorithm, remote: bool, func):
+    """``func(env_runner)`` where the algorithm samples: its local env runner or its one remote one."""
+    if not remote:
+        return func(algorithm.env_runner)
+    return algorithm.env_runner_group.foreach_env_runner(func, local_env_runner=False)[0]
+
+
+def measure(num_env_runners: int, num_envs: int, steps: int, rounds: int) -> dict[str, tuple[float, float]]:
+    """Both vectorisations built side by side and timed alternately; the best call of each."""
+    agents, algorithms = {}, {}
+    try:
+        for mode in MODES:
+            config = load_config(
+                CONFIG,
+                [
+                    f"env.num_envs={num_envs}",
+                    f"agent.num_env_runners={num_env_runners}",
+                    "agent.num_cpus_per_env_runner=0.5",  # both runners alive at once on 2 cores
+                    f"agent.gym_env_vectorize_mode={mode}",
+                ],
+            )
+            envs = make_envs(config.env, 1)
+            agents[mode] = RLlibPPO(config, envs)
+            envs.close()
+            algorithms[mode] = agents[mode].start()
+            on_runner(algorithms[mode], num_env_runners > 0, warm_up)
+        best = {mode: (0.0, 0.0) for mode in MODES}
+        for _ in range(rounds):
+            for mode in MODES:
+                result = on_runner(algorithms[mode], num_env_runners > 0, lambda r: timed_sample(r, steps))
+                best[mode] = max(best[mode], result)
+        return best
+    finally:
+        for agent in agents.values():
+            agent.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--num-envs", type=int, nargs="+", default=[64], help="sub-envs per env runner")
+    parser.add_argument("--env-runners", type=int, nargs="+", default=[0, 1], help="env runner actors")
+    parser.add_argument("--steps", type=int, default=16_384, help="env steps per timed sample() call")
+    parser.add_argument("--rounds", type=int, default=5, help="timed calls per case (best is kept)")
+    parser.add_argument("--output", default=None, help="also write the markdown to this file")
+    args = parser.parse_args()
+
+    load_before = os.getloadavg()[0]
+    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level=logging.ERROR)
+    rows = ["| env runners | sub-envs each | vectorisation | env steps/s | env.step share | native / sync |"]
+    rows.append("|---:|---:|---|---:|---:|---:|")
+    for runners in args.env_runners:
+        for num_envs in args.num_envs:
+            results = measure(runners, num_envs, args.steps, args.rounds)
+            ratio = results["vector_entry_point"][0] / results["sync"][0]
+            for mode in MODES:
+                steps_per_s, env_share = results[mode]
+                where = "0 (driver)" if runners == 0 else str(runners)
+                cell = f"**{ratio:.2f}×**" if mode == "vector_entry_point" else ""
+                rows.append(
+                    f"| {where} | {num_envs} | {mode} | {steps_per_s:,.0f} | {env_share:.0%} | {cell} |"
+                )
+            print(f"{runners} env runners × {num_envs} envs: native / sync = {ratio:.2f}", flush=True)
+    ray.shutdown()
+
+    command = "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
+    header = (
+        f"RLlib {ray.__version__} PPO env-runner sampling on rlsuite/Racetrack-v0 (state, discrete), "
+        f"{datetime.date.today().isoformat()}; {platform.machine()}, {os.cpu_count()} CPUs, shared (1-min "
+        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after); best of {args.rounds} "
+        f"sample() calls of {args.steps:,} env steps\n\n`{command}`\n"
+    )
+    notes = (
+        "\nenv steps/s: env steps of one `sample()` call over its wall time, in the process that samples. "
+        "env.step share: the part of that time spent inside the vector env's `step()` (RLlib's "
+        "`env_step_timer`); the rest (the RLModule's forward pass, the connector pipelines, RLlib's "
+        "per-sub-env episode bookkeeping in Python) is RLlib's own and the same for both, which bounds what "
+        "a faster env can gain. native / sync: the ratio of the two rows above it, measured side by side.\n"
+    )
+    text = header + "\n" + "\n".join(rows) + "\n" + notes
+    print("\n" + text)
+    if args.output:
+        Path(args.output).write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,388 @@
+"""The RLlib baselines: each algorithm trains, reports, checkpoints and evaluates through rlsuite's run
+directory; env runners step our native vector env; impossible Ray resource requests fail fast; failed
+env runners restart; PPO learns from pixels through the CNN module.
+
+All tests share one local Ray with 2 CPUs (the ``ray_session`` fixture in ``tests/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.envs.classic_control.cartpole import CartPoleEnv
+
+ray = pytest.importorskip("ray")
+
+import torch  # noqa: E402
+from ray.rllib.core.rl_module.rl_module import RLModule  # noqa: E402
+from torch import nn  # noqa: E402
+
+from rlsuite.agents.rllib import ImageActorCriticModule, RLlibPPO, image_module_spec  # noqa: E402
+from rlsuite.config import ConfigError, from_dict  # noqa: E402
+from rlsuite.envs.core import CoreVectorEnv  # noqa: E402
+from rlsuite.training import evaluate_run, make_envs, train  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("ray_session")
+
+RACETRACK = "rlsuite/Racetrack-v0"
+RACETRACK_KWARGS = {"action_type": "discrete", "max_episode_steps": 50}  # episodes end within an iteration
+
+# Small batches: one iteration (one Algorithm.train() call) of a few hundred env steps each.
+FAST: dict[str, dict[str, Any]] = {
+    "rllib.ppo": {"train_batch_size": 256, "minibatch_size": 64, "num_epochs": 1},
+    "rllib.appo": {
+        "train_batch_size": 128,
+        "rollout_fragment_length": 16,
+        "min_time_s_per_iteration": 0,
+        "min_sample_timesteps_per_iteration": 256,
+    },
+    "rllib.dqn": {
+        "train_batch_size": 32,
+        "buffer_size": 2_000,
+        "num_steps_sampled_before_learning_starts": 64,
+        "min_sample_timesteps_per_iteration": 256,
+        "rollout_fragment_length": 8,
+    },
+    "rllib.sac": {
+        "train_batch_size": 32,
+        "buffer_size": 2_000,
+        "num_steps_sampled_before_learning_starts": 64,
+        "min_sample_timesteps_per_iteration": 200,
+        "rollout_fragment_length": 8,
+    },
+}
+
+
+def make_config(
+    algo: str,
+    env_id: str,
+    tmp_path: Path,
+    *,
+    kwargs: dict[str, Any] | None = None,
+    num_envs: int = 4,
+    total_steps: int = 256,
+    **params: Any,
+):
+    return from_dict(
+        {
+            "env": {"id": env_id, "num_envs": num_envs, "kwargs": kwargs or {}},
+            "agent": {"algo": algo, "fcnet_hiddens": [32, 32], **FAST[algo], **params},
+            "train": {"total_steps": total_steps, "eval_every": 0, "eval_episodes": 2, "eval_num_envs": 2},
+            "log": {"run_dir": str(tmp_path / "runs"), "progress": "none"},
+        }
+    )
+
+
+def metrics(run_dir: Path) -> dict[str, list[float]]:
+    values: dict[str, list[float]] = {}
+    with open(run_dir / "metrics.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            values.setdefault(row["tag"], []).append(float(row["value"]))
+    return values
+
+
+class RecordingMonitor:
+    """A StepMonitor that keeps what the agent reports and can look into the live agent."""
+
+    def __init__(self, probe=None) -> None:
+        self.episodes: list[tuple[int, list[float], list[float]]] = []
+        self.scalars: dict[str, float] = {}
+        self.probe = probe
+        self.probed: list[Any] = []
+
+    def on_step(self, *args: Any, **kwargs: Any) -> bool:
+        raise AssertionError("RLlib agents report whole episodes, not vector steps")
+
+    def on_episodes(self, global_step: int, returns: Any, lengths: Any) -> bool:
+        self.episodes.append((global_step, list(returns), list(lengths)))
+        if self.probe is not None:
+            self.probed.append(self.probe())
+        return True
+
+    def log(self, step: int, scalars: dict[str, float]) -> None:
+        self.scalars.update(scalars)
+
+
+# --------------------------------------------------------------------------------------------
+# Each algorithm, end to end: train → metrics.csv → checkpoint → evaluate_run
+# --------------------------------------------------------------------------------------------
+OURS = [
+    ("rllib.ppo", RACETRACK, RACETRACK_KWARGS),
+    ("rllib.dqn", RACETRACK, RACETRACK_KWARGS),
+    ("rllib.appo", RACETRACK, RACETRACK_KWARGS),
+    ("rllib.sac", "rlsuite/Reacher-v0", {"max_episode_steps": 25}),
+]
+CLASSIC = [
+    ("rllib.ppo", "CartPole-v1", {}),
+    ("rllib.dqn", "CartPole-v1", {}),
+    ("rllib.appo", "CartPole-v1", {}),
+    ("rllib.sac", "Pendulum-v1", {"max_episode_steps": 50}),
+]
+
+
+@pytest.mark.parametrize(
+    ("algo", "env_id", "kwargs"),
+    OURS + [pytest.param(*case, marks=pytest.mark.slow) for case in CLASSIC],
+    ids=[f"{algo}-{env_id}" for algo, env_id, _ in OURS + CLASSIC],
+)
+def test_trains_checkpoints_reloads_and_evaluates(
+    algo: str, env_id: str, kwargs: dict, tmp_path: Path
+) -> None:
+    run_dir = train(make_config(algo, env_id, tmp_path, kwargs=kwargs))
+
+    values = metrics(run_dir)
+    assert values["charts/episode_return"], "episodes ended in the iteration and reached the monitor"
+    assert "eval/return_mean" in values
+    assert any(tag.startswith("losses/") for tag in values), sorted(values)
+    if env_id == "CartPole-v1":  # +1 per step: each episode's return is its length
+        assert values["charts/episode_return"] == values["charts/episode_length"]
+    if "max_episode_steps" in kwargs:
+        assert max(values["charts/episode_length"]) <= kwargs["max_episode_steps"]
+    checkpoint = run_dir / "checkpoints" / "last"
+    assert (checkpoint / "rllib" / "rllib_checkpoint.json").is_file()
+    assert json.loads((checkpoint / "agent.json").read_text())["global_step"] >= 256
+
+    result = evaluate_run(run_dir, episodes=2, checkpoint="last")
+    assert result["episodes"] == 2
+    assert np.isfinite(result["eval/return_mean"])
+
+
+@pytest.mark.slow
+def test_a_run_resumes_from_its_last_checkpoint(tmp_path: Path) -> None:
+    run_dir = train(make_config("rllib.ppo", "CartPole-v1", tmp_path))
+    first = json.loads((run_dir / "checkpoints" / "last" / "agent.json").read_text())["global_step"]
+
+    resumed = train(
+        make_config("rllib.ppo", "CartPole-v1", tmp_path, total_steps=first + 256), resume=run_dir
+    )
+
+    assert resumed == run_dir
+    last = json.loads((run_dir / "checkpoints" / "last" / "agent.json").read_text())["global_step"]
+    assert last >= first + 256, "RLlib's env-step counter continues from the checkpoint"
+    with open(run_dir / "metrics.csv", newline="") as f:
+        steps = [int(row["step"]) for row in csv.DictReader(f) if row["tag"] == "losses/policy_loss"]
+    assert steps == sorted(steps) and steps[-1] == last
+
+
+def test_a_single_or_no_finished_episode_reaches_the_monitor(tmp_path: Path) -> None:
+    """RLlib hands a one-item series over as the item itself, and an empty one as NaN."""
+    config = make_config("rllib.ppo", "CartPole-v1", tmp_path)
+    agent = RLlibPPO(config, make_envs(config.env))
+    monitor = RecordingMonitor()
+    for episodes in ([(10.0, 10), (12.0, 12)], (11.0, 11), float("nan")):
+        agent._report({"env_runners": {"rlsuite_episodes": episodes}}, monitor)
+    assert [(returns, lengths) for _, returns, lengths in monitor.episodes] == [
+        ([10.0, 12.0], [10, 12]),
+        ([11.0], [11]),
+        ([], []),
+    ]
+
+
+def test_train_address_flag_sets_agent_address_for_rllib_agents_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import rlsuite.training
+    from rlsuite.cli import main
+
+    class Stop(Exception):
+        pass
+
+    seen = {}
+
+    def fake_train(config, resume=None):
+        seen["address"] = config.agent.params.address
+        raise Stop
+
+    monkeypatch.setattr(rlsuite.training, "train", fake_train)
+    rllib_yaml = tmp_path / "rllib.yaml"
+    rllib_yaml.write_text("env: {id: CartPole-v1}\nagent: {algo: rllib.ppo}\n")
+    with pytest.raises(Stop):
+        main(["train", str(rllib_yaml), "--address", "ray://head:10001"])
+    assert seen == {"address": "ray://head:10001"}
+
+    dqn_yaml = tmp_path / "dqn.yaml"
+    dqn_yaml.write_text("env: {id: CartPole-v1}\nagent: {algo: dqn}\n")
+    assert main(["train", str(dqn_yaml), "--address", "auto"]) == 2
+    assert "--address: only rllib.* agents" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------
+# Env runners: our native vector env, two runners on two cores, restarts
+# --------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_two_env_runners_step_our_native_vector_env(tmp_path: Path) -> None:
+    config = make_config(
+        "rllib.ppo",
+        RACETRACK,
+        tmp_path,
+        kwargs=RACETRACK_KWARGS,
+        num_env_runners=2,
+        num_cpus_per_env_runner=0.5,  # + 1 CPU for the driver and its learner = the 2 cores
+    )
+    envs = make_envs(config.env)
+    agent = RLlibPPO(config, envs)
+
+    def env_runner_envs() -> list[tuple[str, bool, int]]:
+        return agent.algorithm.env_runner_group.foreach_env_runner(
+            lambda runner: (
+                type(runner.env.unwrapped).__name__,
+                isinstance(runner.env.unwrapped, CoreVectorEnv),
+                runner.env.num_envs,
+            ),
+            local_env_runner=False,
+        )
+
+    monitor = RecordingMonitor(probe=env_runner_envs)
+    agent.learn(512, monitor)  # 2 iterations: 64 steps per sub-env, so every sub-env ends an episode
+
+    assert monitor.probed[0] == [("RacetrackVectorEnv", True, 4)] * 2
+    assert agent.global_step >= 512
+    assert agent.algorithm is None, "learn() stops the Algorithm and its env runners"
+    lengths = [n for _, _, iteration_lengths in monitor.episodes for n in iteration_lengths]
+    returns = [r for _, iteration_returns, _ in monitor.episodes for r in iteration_returns]
+    assert len(returns) == len(lengths) >= 8 and max(lengths) <= 50
+    assert {"losses/policy_loss", "losses/vf_loss", "losses/entropy"} <= set(monitor.scalars)
+    observations, _ = envs.reset(seed=0)
+    actions = agent.act(observations)  # the final weights outlive the Algorithm
+    assert actions.shape == (4,) and envs.action_space.contains(actions)
+    envs.close()
+
+
+def test_more_cpus_than_the_cluster_has_is_a_config_error_before_anything_runs(tmp_path: Path) -> None:
+    config = make_config("rllib.ppo", "CartPole-v1", tmp_path, num_env_runners=64)
+    start = time.perf_counter()
+    with pytest.raises(
+        ConfigError, match=r"asks Ray for 65 CPUs \(1 for the driver.*64 env runners × 1.*has 2"
+    ):
+        train(config)
+    assert time.perf_counter() - start < 10
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("algo", "env_id", "kwargs", "params", "message"),
+    [
+        (
+            "rllib.ppo",
+            "CartPole-v1",
+            {},
+            {"model": {"vf_share_layer": True}},
+            "model.vf_share_layer: unknown",
+        ),
+        ("rllib.sac", "CartPole-v1", {}, {}, "rllib.sac needs a Box action space"),
+        (
+            "rllib.dqn",
+            RACETRACK,
+            {"obs_type": "pixels", "action_type": "discrete"},
+            {},
+            "rllib.dqn has no image RLModule here",
+        ),
+    ],
+)
+def test_settings_an_algorithm_cannot_take_are_config_errors(
+    algo: str, env_id: str, kwargs: dict, params: dict, message: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        train(make_config(algo, env_id, tmp_path, kwargs=kwargs, **params))
+
+
+class FlakyCartPole(CartPoleEnv):
+    """CartPole whose 30th step raises, once per test: the first env to get there leaves a marker file."""
+
+    def __init__(self, marker: str, render_mode: str | None = None) -> None:
+        super().__init__(render_mode=render_mode)
+        self.marker = Path(marker)
+        self.steps = 0
+
+    def step(self, action: Any):
+        self.steps += 1
+        if self.steps == 30 and not self.marker.exists():
+            self.marker.touch()
+            raise RuntimeError("injected env failure")
+        return super().step(action)
+
+
+@pytest.mark.slow
+def test_a_failed_env_runner_is_restarted_and_training_continues(tmp_path: Path) -> None:
+    gym.register("rlsuite_test/FlakyCartPole-v0", entry_point=FlakyCartPole, max_episode_steps=500)
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the env class travels to the runner
+    marker = tmp_path / "failed-once"
+    config = make_config(
+        "rllib.ppo",
+        "rlsuite_test/FlakyCartPole-v0",
+        tmp_path,
+        kwargs={"marker": str(marker)},
+        total_steps=512,
+        num_env_runners=1,
+        num_cpus_per_env_runner=0.5,
+        restart_failed_env_runners=True,
+        delay_between_env_runner_restarts_s=0,
+    )
+    envs = make_envs(config.env)
+    agent = RLlibPPO(config, envs)
+    monitor = RecordingMonitor()
+    agent.learn(512, monitor)
+    envs.close()
+
+    assert marker.exists(), "the env failed inside the env runner"
+    assert agent.global_step >= 512
+    assert monitor.scalars["charts/env_runner_restarts"] >= 1
+
+
+# --------------------------------------------------------------------------------------------
+# Pixels
+# --------------------------------------------------------------------------------------------
+def test_ppo_trains_on_racetrack_pixels_with_the_cnn_module(tmp_path: Path) -> None:
+    kwargs = {**RACETRACK_KWARGS, "obs_type": "pixels", "pixel_shape": [48, 48]}
+    run_dir = train(
+        from_dict(
+            {
+                "env": {"id": RACETRACK, "num_envs": 4, "kwargs": kwargs},
+                "agent": {"algo": "rllib.ppo", **FAST["rllib.ppo"]},
+                "encoder": {"features_dim": 64},
+                "train": {"total_steps": 256, "eval_every": 0, "eval_episodes": 2, "eval_num_envs": 2},
+                "log": {"run_dir": str(tmp_path / "runs"), "progress": "none"},
+            }
+        )
+    )
+
+    values = metrics(run_dir)
+    assert values["losses/vf_loss"] and values["charts/episode_return"] and values["eval/return_mean"]
+    module = RLModule.from_checkpoint(
+        run_dir / "checkpoints/last/rllib/learner_group/learner/rl_module/default_policy"
+    )
+    assert isinstance(module, ImageActorCriticModule)
+    assert module.encoder.features_dim == 64
+    assert np.isfinite(evaluate_run(run_dir, episodes=2)["eval/return_mean"])
+
+
+def test_the_image_module_takes_an_encoder_from_a_factory() -> None:
+    class FlatEncoder(nn.Module):  # stands in for a pretrained encoder
+        features_dim = 8
+
+        def __init__(self, observation_space: gym.spaces.Box) -> None:
+            super().__init__()
+            self.linear = nn.Linear(int(np.prod(observation_space.shape)), self.features_dim)
+
+        def forward(self, images):
+            return self.linear(images.flatten(1).float() / 255.0)
+
+    spec = image_module_spec(
+        encoder_factory=lambda space, model_config: FlatEncoder(space), freeze_encoder=True
+    )
+    spec.observation_space = gym.spaces.Box(0, 255, (12, 12, 3), np.uint8)
+    spec.action_space = gym.spaces.Discrete(5)
+    module = spec.build()
+
+    assert isinstance(module.encoder, FlatEncoder)
+    assert not any(p.requires_grad for p in module.encoder.parameters())
+    out = module.forward_inference({"obs": torch.zeros((3, 12, 12, 3), dtype=torch.uint8)})
+    assert out["action_dist_inputs"].shape == (3, 5)
