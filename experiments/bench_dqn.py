@@ -183,7 +183,17 @@ def run_sb3(
     result = Result(name, seed)
     seed_everything(seed)
     n_envs = config.env.num_envs if bench.sb3_vec else 1
-    env = make_vec_env(config.env.id, n_envs=n_envs, seed=seed, env_kwargs=config.env.kwargs)
+    if args.sb3_vecenv == "native" and config.env.id.startswith("rlsuite/"):
+        # Our native vector env through rlsuite's SB3 adapter: both libraries pay the same env cost,
+        # so the ratio measures the agents (SB3's DummyVecEnv steps our cars one by one).
+        import gymnasium as gym
+        from stable_baselines3.common.vec_env import VecMonitor
+
+        from rlsuite.agents.sb3 import SB3VecEnv
+
+        env = VecMonitor(SB3VecEnv(gym.make_vec(config.env.id, num_envs=n_envs, **config.env.kwargs)))
+    else:
+        env = make_vec_env(config.env.id, n_envs=n_envs, seed=seed, env_kwargs=config.env.kwargs)
     model = DQN("MlpPolicy", env, seed=seed, device="cpu", **sb3_params(config))
     evaluator = Evaluator(result, config, args)
     policy = lambda obs, starts: model.predict(obs, deterministic=True)[0]  # noqa: E731
@@ -261,6 +271,13 @@ def summarize(results: list[Result], args: argparse.Namespace, env_id: str, comm
         "both agents on CPU, run alternately in one process. Clock = training wall-clock, evaluations "
         f"excluded. Evaluation: {args.eval_episodes} greedy episodes every {args.eval_every:,} env steps "
         "on separate seeded envs.",
+        "",
+        "SB3's env: "
+        + (
+            "our native vector env through rlsuite's `SB3VecEnv` (the same env cost as ours)."
+            if args.sb3_vecenv == "native" and env_id.startswith("rlsuite/")
+            else "SB3's `DummyVecEnv` of single envs."
+        ),
         "",
         f"| algo | seed | time to eval ≥ {args.threshold:g} [s] | steps to it | eval return at end | "
         f"eval episode length at end | training time for {args.total_steps:,} steps [s] | env steps/s |",
@@ -444,6 +461,13 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         help="key=value overrides for the algo 'sb3-set': SB3 at other settings than ours, in the same "
         "run ('sb3' takes the hyper-parameters it shares with ours from our config, --ours-set included)",
+    )
+    parser.add_argument(
+        "--sb3-vecenv",
+        choices=["native", "dummy"],
+        default="native",
+        help="SB3's env on our ids: our native vector env through rlsuite's SB3VecEnv (the same env cost "
+        "as ours; the default) or SB3's DummyVecEnv of single envs (the results recorded before it)",
     )
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--results-dir", type=Path, default=ROOT / "results", help="where the files go")
