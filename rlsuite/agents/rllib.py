@@ -517,9 +517,11 @@ class RLlibAgent(Agent):
             "obs_type: state"
         )
 
+    training_keys: ClassVar[tuple[str, ...]] = ()  # Params fields passed as they are to .training()
+
     def _training_kwargs(self) -> dict[str, Any]:
         """The algorithm's own ``AlgorithmConfig.training()`` arguments."""
-        raise NotImplementedError
+        return {key: getattr(self.params, key) for key in self.training_keys}
 
     def _rllib_config(self) -> AlgorithmConfig:
         p = self.params
@@ -755,22 +757,10 @@ class RLlibPPO(RLlibAgent):
     rllib_config_class = PPOConfig
     action_spaces = (spaces.Box, spaces.Discrete)
 
-    def _training_kwargs(self) -> dict[str, Any]:
-        p = self.params
-        return {
-            "lr": p.lr,
-            "minibatch_size": p.minibatch_size,
-            "num_epochs": p.num_epochs,
-            "lambda_": p.lambda_,
-            "clip_param": p.clip_param,
-            "vf_clip_param": p.vf_clip_param,
-            "vf_loss_coeff": p.vf_loss_coeff,
-            "entropy_coeff": p.entropy_coeff,
-            "use_kl_loss": p.use_kl_loss,
-            "kl_coeff": p.kl_coeff,
-            "kl_target": p.kl_target,
-            "grad_clip": p.grad_clip,
-        }
+    training_keys = (
+        "lr", "minibatch_size", "num_epochs", "lambda_", "clip_param", "vf_clip_param", "vf_loss_coeff",
+        "entropy_coeff", "use_kl_loss", "kl_coeff", "kl_target", "grad_clip",
+    )  # fmt: skip
 
     def _rl_module_spec(self) -> RLModuleSpec | None:
         if not is_image_space(self.observation_space):
@@ -793,20 +783,10 @@ class RLlibAPPO(RLlibAgent):
     rllib_config_class = APPOConfig
     action_spaces = (spaces.Box, spaces.Discrete)
 
-    def _training_kwargs(self) -> dict[str, Any]:
-        p = self.params
-        return {
-            "lr": p.lr,
-            "minibatch_size": p.minibatch_size,
-            "num_epochs": p.num_epochs,
-            "lambda_": p.lambda_,
-            "clip_param": p.clip_param,
-            "vf_loss_coeff": p.vf_loss_coeff,
-            "entropy_coeff": p.entropy_coeff,
-            "use_kl_loss": p.use_kl_loss,
-            "kl_coeff": p.kl_coeff,
-            "grad_clip": p.grad_clip,
-        }
+    training_keys = (
+        "lr", "minibatch_size", "num_epochs", "lambda_", "clip_param", "vf_loss_coeff", "entropy_coeff",
+        "use_kl_loss", "kl_coeff", "grad_clip",
+    )  # fmt: skip
 
     def _rllib_config(self) -> AlgorithmConfig:
         # Weights reach the env runners by broadcast: with RLlib 2.60's default pull-based state server,
