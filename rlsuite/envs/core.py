@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import operator
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -237,7 +238,7 @@ def parse_actions(env: str, space: gym.Space, actions: Any, batch: int | None) -
 # --------------------------------------------------------------------------------------------
 # The batched core protocol
 # --------------------------------------------------------------------------------------------
-class BatchCore:
+class BatchCore(ABC):
     """``batch`` rows of one env's state, stepped together. Each env family implements one.
 
     A subclass sets in ``__init__``: ``single_observation_space``, ``single_action_space`` and
@@ -272,32 +273,32 @@ class BatchCore:
         self.rng.seed(rows, seeds)
         self.seeded[rows] = True
 
+    @abstractmethod
     def reset_rows(self, rows: np.ndarray, options: dict[str, Any]) -> None:
         """Start new episodes in ``rows`` (int array) from their own streams; ``options`` holds the
         validated :attr:`reset_options` given to ``reset`` (usually empty)."""
-        raise NotImplementedError
 
     def reset_info(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         """Info of a reset, one value per row of ``rows`` (``len(rows)`` long)."""
         return {}
 
+    @abstractmethod
     def step(
-        self, actions: np.ndarray, active: np.ndarray
+        self, actions: np.ndarray, active: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Advance the rows where ``active`` (B,) is True (every row when ``None``) by one env step
         under ``actions`` (what :func:`parse_actions` returns). Inactive rows are about to be reset:
         they must not draw from their random stream; whether they move does not matter. Returns
         fresh arrays (the caller may modify them): ``rewards`` (B,) float64, ``terminated`` (B,)
         bool and the step's info, ``{key: (B,) array}``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def observe(self) -> np.ndarray:
         """A fresh ``(batch, *single_observation_space.shape)`` array of the current observations."""
-        raise NotImplementedError
 
+    @abstractmethod
     def frames(self, rows: np.ndarray) -> np.ndarray:
         """Whole-scene RGB frames ``(len(rows), H, W, 3)`` uint8 of ``rows``, for people."""
-        raise NotImplementedError
 
     def parse_actions(self, actions: Any, batch: int | None) -> np.ndarray:
         return parse_actions(self.name, self.single_action_space, actions, batch)

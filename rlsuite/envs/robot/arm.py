@@ -7,6 +7,7 @@ and drawing. The dynamics are in :mod:`rlsuite.envs.robot.arm_dynamics`.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -166,21 +167,25 @@ class ArmCore(BatchCore):
     def _configure_task(self, kw: dict[str, Any]) -> None:
         """Validate and store the task's own kwargs (``task_defaults``) before the arm is built."""
 
+    @abstractmethod
     def _state_bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
+        """Bounds (low, high) of the state observation."""
 
+    @abstractmethod
     def _sample_start(self, rows: np.ndarray) -> None:
-        raise NotImplementedError
+        """Draw the start states of ``rows`` from ``self.rng``."""
 
+    @abstractmethod
     def _physics_step(self, torque: np.ndarray) -> None:
-        raise NotImplementedError
+        """Integrate one env step; fill ``state_obs``, ``points`` and ``reward_terms``."""
 
+    @abstractmethod
     def _observe(self) -> None:
-        raise NotImplementedError
+        """Refresh ``state_obs`` and ``points`` after a reset."""
 
+    @abstractmethod
     def success(self) -> np.ndarray:
         """(B,) bool: the task is solved in this state."""
-        raise NotImplementedError
 
     # -- the BatchCore protocol -----------------------------------------------------------------
     def _warm_up(self) -> None:
@@ -276,11 +281,11 @@ class ArmCore(BatchCore):
         render.draw_circles(canvas, points[:, :-1], 1.1 * link_radius, palette[:, None, JOINT])
         render.draw_circles(canvas, points[:, -1:], self.tip_radius * scale, palette[:, None, TIP])
 
+    @abstractmethod
     def _draw_static(
         self, canvas: np.ndarray, palette: np.ndarray, scale: float, offset: np.ndarray, rows: Any
     ) -> None:
         """Draw what stays put during an episode (table, target/goal) for ``rows``."""
-        raise NotImplementedError
 
     def _draw_objects(
         self, canvas: np.ndarray, palette: np.ndarray, scale: float, offset: np.ndarray
