@@ -797,10 +797,11 @@ class RLlibAPPO(RLlibAgent):
 class _ReplayAgent(RLlibAgent):
     """DQN and SAC: the replay buffer settings they share."""
 
-    def _replay_kwargs(self) -> dict[str, Any]:
+    def _training_kwargs(self) -> dict[str, Any]:
         p = self.params
         buffer = "PrioritizedEpisodeReplayBuffer" if p.prioritized_replay else "EpisodeReplayBuffer"
         return {
+            **super()._training_kwargs(),
             "replay_buffer_config": {"type": buffer, "capacity": p.buffer_size},
             "n_step": p.n_step,
             "num_steps_sampled_before_learning_starts": p.num_steps_sampled_before_learning_starts,
@@ -817,18 +818,12 @@ class RLlibDQN(_ReplayAgent):
     rllib_config_class = DQNConfig
     action_spaces = (spaces.Discrete,)
 
+    training_keys = ("lr", "double_q", "dueling", "target_network_update_freq", "tau", "grad_clip")
+
     def _training_kwargs(self) -> dict[str, Any]:
         p = self.params
-        return {
-            **self._replay_kwargs(),
-            "lr": p.lr,
-            "double_q": p.double_q,
-            "dueling": p.dueling,
-            "target_network_update_freq": p.target_network_update_freq,
-            "tau": p.tau,
-            "epsilon": [(0, p.epsilon_initial), (p.epsilon_timesteps, p.epsilon_final)],
-            "grad_clip": p.grad_clip,
-        }
+        epsilon = [(0, p.epsilon_initial), (p.epsilon_timesteps, p.epsilon_final)]  # a linear schedule
+        return {**super()._training_kwargs(), "epsilon": epsilon}
 
 
 class RLlibSAC(_ReplayAgent):
@@ -839,18 +834,7 @@ class RLlibSAC(_ReplayAgent):
     rllib_config_class = SACConfig
     action_spaces = (spaces.Box,)
 
-    def _training_kwargs(self) -> dict[str, Any]:
-        p = self.params
-        return {
-            **self._replay_kwargs(),
-            "actor_lr": p.actor_lr,
-            "critic_lr": p.critic_lr,
-            "alpha_lr": p.alpha_lr,
-            "tau": p.tau,
-            "initial_alpha": p.initial_alpha,
-            "target_entropy": p.target_entropy,
-            "twin_q": p.twin_q,
-        }
+    training_keys = ("actor_lr", "critic_lr", "alpha_lr", "tau", "initial_alpha", "target_entropy", "twin_q")
 
 
 AGENTS: tuple[type[RLlibAgent], ...] = (RLlibPPO, RLlibDQN, RLlibSAC, RLlibAPPO)
