@@ -63,7 +63,6 @@ import dataclasses
 import functools
 import importlib
 import json
-import logging
 import os
 import shutil
 import tempfile
@@ -414,8 +413,16 @@ def _make_env(spec: gym.envs.registration.EnvSpec, env_config: dict[str, Any]) -
     kwargs = dict(env_config)
     num_envs = kwargs.pop("num_envs", None)
     if num_envs is None:
-        return gym.make(spec, **kwargs)
-    return gym.make_vec(spec, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+        env = gym.make(spec, **kwargs)
+        return gym.wrappers.FlattenObservation(env) if _flattened(env.observation_space) else env
+    env = gym.make_vec(spec, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+    return gym.wrappers.vector.FlattenObservation(env) if _flattened(env.single_observation_space) else env
+
+
+def _flattened(space: gym.Space) -> bool:
+    """RLlib's default encoders take 1-D vectors and images only: other Box observations (Highway's
+    vehicles × features) reach it flattened, as SB3's MlpPolicy flattens them itself."""
+    return isinstance(space, spaces.Box) and len(space.shape) > 1 and not is_image_space(space)
 
 
 def _env_spec(env_id: str) -> gym.envs.registration.EnvSpec:
@@ -429,13 +436,9 @@ def _env_spec(env_id: str) -> gym.envs.registration.EnvSpec:
 
 def _connect_ray(address: str | None) -> bool:
     """Reuse a running Ray, join ``address``, or start a local Ray; True when this call started one."""
-    if ray.is_initialized():
-        return False
-    if address is None:
-        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level=logging.WARNING)
-    else:
-        ray.init(address=address, logging_level=logging.WARNING)
-    return True
+    from rlsuite.jobs.cluster import connect
+
+    return connect(address)
 
 
 # ============================================================================================
@@ -687,7 +690,10 @@ class RLlibAgent(Agent):
     ) -> np.ndarray:
         """The RLModule's actions for a batch of observations (greedy when ``deterministic``)."""
         module = self._inference_module()
-        batch = {Columns.OBS: torch.from_numpy(np.asarray(obs, dtype=self.observation_space.dtype))}
+        obs = np.asarray(obs, dtype=self.observation_space.dtype)
+        if _flattened(self.observation_space):  # as the env creator hands them to RLlib
+            obs = obs.reshape(len(obs), -1)
+        batch = {Columns.OBS: torch.from_numpy(obs)}
         with torch.no_grad():
             if deterministic:
                 out = module.forward_inference(batch)

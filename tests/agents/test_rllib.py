@@ -155,6 +155,17 @@ def test_trains_checkpoints_reloads_and_evaluates(
     assert np.isfinite(result["eval/return_mean"])
 
 
+def test_observations_of_more_than_one_dimension_reach_rllib_flattened(tmp_path: Path) -> None:
+    """Highway's state is (vehicles, features): RLlib's encoders take 1-D vectors only, SB3 flattens."""
+    kwargs = {"obs_type": "state", "action_type": "discrete", "max_episode_steps": 30}
+    assert len(gym.make("rlsuite/Highway-v0", **kwargs).observation_space.shape) == 2
+    run_dir = train(make_config("rllib.dqn", "rlsuite/Highway-v0", tmp_path, kwargs=kwargs))
+
+    assert metrics(run_dir)["charts/episode_return"]
+    result = evaluate_run(run_dir, episodes=2, checkpoint="last")  # act() takes the unflattened batch
+    assert np.isfinite(result["eval/return_mean"])
+
+
 @pytest.mark.slow
 def test_a_run_resumes_from_its_last_checkpoint(tmp_path: Path) -> None:
     run_dir = train(make_config("rllib.ppo", "CartPole-v1", tmp_path))
