@@ -4,6 +4,7 @@ rlsuite envs                         registered env ids with their spaces
 rlsuite train [CONFIG] [key=value…]  train (no CONFIG: the embedded default, the README's main job)
 rlsuite train --resume RUN_DIR       continue a run from its last checkpoint
 rlsuite eval RUN_DIR                 reload the best checkpoint and evaluate it
+rlsuite sweep SWEEP.yaml [--resume]  seeds × hyper-parameters as Ray Tune trials (local Ray or --address)
 rlsuite bench envs                   env speed table, side by side with peers when installed
 rlsuite --version
 """
@@ -117,6 +118,15 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from rlsuite.jobs.sweep import run_sweep
+
+    sweep_dir = run_sweep(args.sweep, address=args.address, resume=args.resume, overrides=args.overrides)
+    print(f"sweep directory: {sweep_dir}")
+    print(f"TensorBoard:     tensorboard --logdir {sweep_dir}")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from rlsuite import bench
 
@@ -163,6 +173,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=None, help="evaluation seed (default: derived from the run's seed)"
     )
     p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser(
+        "sweep",
+        help="run seeds × hyper-parameters as Ray Tune trials, locally or on a Ray cluster",
+        description="Run a sweep file (see experiments/sweeps/): every trial is an rlsuite training run in "
+        "runs/<name>/; the summary lands there too. Overrides are key=value pairs on the sweep file "
+        "(name=lr-2 seeds=0-4 'space={agent.gamma: [0.9, 0.99]}').",
+    )
+    p.add_argument("sweep", help="sweep YAML file")
+    p.add_argument("overrides", nargs="*", help="key=value overrides of the sweep file")
+    p.add_argument(
+        "--address", metavar="ADDR", help="join this Ray cluster (auto, host:port or ray://host:port)"
+    )
+    p.add_argument("--resume", action="store_true", help="continue the interrupted sweep of this name")
+    p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("bench", help="speed benchmarks (envs: steps/s table vs peers)")
     p.add_argument("what", choices=["envs"], help="what to benchmark")

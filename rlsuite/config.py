@@ -39,6 +39,7 @@ __all__ = [
     "hp",
     "load_config",
     "register_algorithm",
+    "set_key",
     "to_dict",
 ]
 
@@ -376,17 +377,22 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 
     data = copy.deepcopy(data)
     for path, value in parse_overrides(overrides):
-        node = data
-        for depth, part in enumerate(path[:-1]):
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            if not isinstance(child, dict):
-                where = ".".join(path[: depth + 1])
-                raise ConfigError(f"override {'.'.join(path)}: {where} is {child!r}, not a section")
-            node = child
-        node[path[-1]] = value
+        set_key(data, path, value)
     return data
+
+
+def set_key(data: dict[str, Any], path: list[str], value: Any) -> None:
+    """``data[path[0]][path[1]]… = value`` in place, making missing sections on the way."""
+    node = data
+    for depth, part in enumerate(path[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            where = ".".join(path[: depth + 1])
+            raise ConfigError(f"override {'.'.join(path)}: {where} is {child!r}, not a section")
+        node = child
+    node[path[-1]] = value
 
 
 DEFAULT_CONFIG_NAME = "default"

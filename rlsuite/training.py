@@ -75,6 +75,8 @@ def make_envs(env: EnvConfig, num_envs: int | None = None) -> gym.vector.VectorE
 Policy = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """``policy(observations, episode_start) -> actions`` on a batch; ``episode_start`` (bool, one per
 sub-env) marks observations that begin an episode, for policies with memory (frame stacks)."""
+EvaluationHook = Callable[["Monitor", int, dict[str, float]], None]
+"""``hook(monitor, step, result)`` after each evaluation; ``monitor.checkpoint(step, "last")`` saves."""
 
 
 def evaluate(policy: Policy, envs: gym.vector.VectorEnv, episodes: int, seed: int) -> dict[str, float]:
@@ -168,8 +170,16 @@ class Monitor:
     ``checkpoints/last``, and drives the progress display. :meth:`log` is how agents add scalars.
     """
 
-    def __init__(self, run: Run, agent: Agent, config: Config, total_steps: int) -> None:
+    def __init__(
+        self,
+        run: Run,
+        agent: Agent,
+        config: Config,
+        total_steps: int,
+        on_evaluation: EvaluationHook | None = None,
+    ) -> None:
         self.run = run
+        self.on_evaluation = on_evaluation
         self.agent = agent
         self.config = config
         self.total_steps = total_steps
@@ -269,6 +279,8 @@ class Monitor:
         if mean > self.best_eval:
             self.best_eval = mean
             self.checkpoint(step, "best")
+        if self.on_evaluation is not None:
+            self.on_evaluation(self, step, result)
         return result
 
     def checkpoint(self, step: int, name: str) -> Path:
@@ -330,13 +342,16 @@ def default_run_name(config: Config) -> str:
     return config.log.name or f"{config.agent.algo}-{env_name}"
 
 
-def train(config: Config, resume: str | Path | None = None) -> Path:
+def train(
+    config: Config, resume: str | Path | None = None, on_evaluation: EvaluationHook | None = None
+) -> Path:
     """Train ``config.agent`` on ``config.env`` and return the run directory.
 
     Everything that can fail on bad input (env kwargs, agent/space compatibility) is built before
     the run directory is created, so a bad config leaves nothing behind. With ``resume``, the
     agent is reloaded from ``RUN_DIR/checkpoints/last`` and training continues to
-    ``train.total_steps`` in the same run directory.
+    ``train.total_steps`` in the same run directory. ``on_evaluation(monitor, step, result)``
+    runs after every evaluation (a sweep reports to Ray Tune there).
     """
     from rlsuite.config import algorithm_class as get_algo
 
@@ -354,7 +369,7 @@ def train(config: Config, resume: str | Path | None = None) -> Path:
         else:
             agent = agent_cls(config, envs)
             run = Run.create(config.log.run_dir, default_run_name(config), to_dict(config))
-        monitor = Monitor(run, agent, config, config.train.total_steps)
+        monitor = Monitor(run, agent, config, config.train.total_steps, on_evaluation)
         try:
             agent.learn(config.train.total_steps, monitor)
             monitor.close()

@@ -1,0 +1,575 @@
+"""Cross-framework baselines: our DQN, SB3 (DQN, PPO, SAC, TD3) and RLlib (PPO, DQN, SAC) on the
+same envs, the same env-step budget and the same evaluation, through one `rlsuite train` each.
+
+    python experiments/cross_framework.py                        # everything, 3 seeds (~1 h on 2 cores)
+    python experiments/cross_framework.py --envs cartpole --seeds 0 --jobs 1
+    python experiments/cross_framework.py --quick                # a smoke run of every cell (~5 min)
+    python experiments/cross_framework.py --report-only          # tables and plots from finished runs
+
+Every cell is a normal training run: the script writes its config to
+``experiments/runs/cross_framework/<env>/<algo>-s<seed>/config.yaml`` and runs
+``rlsuite train CONFIG`` in a subprocess with one torch/OpenMP thread (``--jobs`` of them at once;
+2 on a 2-core machine, so both cores are busy and every run gets one). RLlib samples in the driver
+process (``num_env_runners: 0``), so every run is one process on one core. A finished run is
+recorded in ``trials.jsonl`` and skipped when the script runs again, so an interrupted study
+continues where it stopped.
+
+Reported per (env, algorithm): the greedy evaluation return of the *final* policy (train.seed +
+its evaluation offset: seeds no selection saw; no best-checkpoint picking) as mean ± std over seeds;
+the wall time of the whole `rlsuite train` command (start-up, Ray's included) and env steps per
+second of wall time. Learning curves: mean ± std over seeds of the periodic evaluations.
+
+Settings: each library runs the settings its users would take — for SB3, RL Zoo's tuned
+hyper-parameters where RL Zoo has the env (CartPole); for RLlib, its tuned example where one
+exists (CartPole DQN); for our DQN, our shipped configs; elsewhere the algorithm family shares one
+set (all three DQNs the same hyper-parameters, both PPOs the same). ``SETTINGS`` below says which.
+Results: ``experiments/results/cross_framework.{md,csv,png}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent
+CONFIGS = ROOT / "configs"
+RUNS = ROOT / "runs" / "cross_framework"
+RESULTS = ROOT / "results"
+
+sys.path.insert(0, str(ROOT))
+from bench_dqn import SB3_ZOO  # noqa: E402  (RL Zoo's CartPole DQN, one definition)
+
+
+def shipped(name: str) -> tuple[int, dict]:
+    """(num_envs, agent section) of one of our shipped configs."""
+    config = yaml.safe_load((CONFIGS / name).read_text())
+    return config["env"]["num_envs"], dict(config["agent"])
+
+
+def sb3_dqn_from(agent: dict) -> dict:
+    """SB3 DQN with our DQN config's hyper-parameters (the same names mean the same in SB3)."""
+    shared = (
+        "learning_rate buffer_size learning_starts batch_size tau gamma train_freq gradient_steps "
+        "target_update_interval exploration_fraction exploration_initial_eps exploration_final_eps "
+        "max_grad_norm"
+    ).split()
+    params = {k: agent[k] for k in shared if k in agent}
+    params["policy_kwargs"] = {"net_arch": list(agent["net_arch"])}
+    params["n_steps"] = agent.get("n_steps", 1)
+    return {"algo": "sb3.dqn", **params}
+
+
+def rllib_dqn_from(agent: dict, num_envs: int, total_steps: int) -> dict:
+    """RLlib DQN with our DQN config's hyper-parameters, in RLlib's names."""
+    samples_per_transition = agent["batch_size"] * agent["gradient_steps"] / (agent["train_freq"] * num_envs)
+    return {
+        "algo": "rllib.dqn",
+        "lr": agent["learning_rate"],
+        "train_batch_size": agent["batch_size"],
+        "buffer_size": agent["buffer_size"],
+        "num_steps_sampled_before_learning_starts": agent["learning_starts"],
+        "gamma": agent["gamma"],
+        "target_network_update_freq": agent["target_update_interval"],
+        "epsilon_initial": agent.get("exploration_initial_eps", 1.0),
+        "epsilon_final": agent["exploration_final_eps"],
+        "epsilon_timesteps": int(agent["exploration_fraction"] * total_steps),
+        "grad_clip": agent.get("max_grad_norm") or None,
+        "fcnet_hiddens": list(agent["net_arch"]),
+        "fcnet_activation": "relu",
+        "model": {"head_fcnet_hiddens": []},
+        "double_q": agent.get("double_q", True),
+        "dueling": agent.get("dueling", False),
+        "n_step": agent.get("n_steps", 1),
+        "prioritized_replay": agent.get("prioritized_replay", False),
+        "training_intensity": samples_per_transition,
+        "num_env_runners": 0,
+    }
+
+
+def ppo_pair(
+    num_envs: int,
+    n_steps: int,
+    batch: int,
+    epochs: int,
+    lr: float,
+    gamma: float,
+    lam: float,
+    net: list[int],
+    activation: str = "tanh",
+) -> dict[str, dict]:
+    """One PPO setting in SB3's and in RLlib's names (RLlib's KL penalty off, as in SB3)."""
+    sb3 = {
+        "algo": "sb3.ppo",
+        "learning_rate": lr,
+        "n_steps": n_steps,
+        "batch_size": batch,
+        "n_epochs": epochs,
+        "gamma": gamma,
+        "gae_lambda": lam,
+        "clip_range": 0.2,
+        "ent_coef": 0.0,
+        "policy_kwargs": {"net_arch": list(net), "activation_fn": activation},
+    }
+    rllib = {
+        "algo": "rllib.ppo",
+        "lr": lr,
+        "train_batch_size": n_steps * num_envs,
+        "minibatch_size": batch,
+        "num_epochs": epochs,
+        "gamma": gamma,
+        "lambda_": lam,
+        "clip_param": 0.2,
+        "entropy_coeff": 0.0,
+        "use_kl_loss": False,
+        "fcnet_hiddens": list(net),
+        "fcnet_activation": activation,
+        "num_env_runners": 0,
+    }
+    return {"sb3.ppo": sb3, "rllib.ppo": rllib}
+
+
+@dataclass
+class Cell:
+    num_envs: int
+    agent: dict
+    settings: str  # where the hyper-parameters come from
+    kwargs: dict = field(default_factory=dict)  # env kwargs beyond the study's (action type)
+
+
+@dataclass
+class Study:
+    env_id: str
+    kwargs: dict
+    total_steps: int
+    eval_every: int
+    cells: dict[str, Cell]
+    note: str = ""
+
+
+def build_studies() -> dict[str, Study]:
+    studies: dict[str, Study] = {}
+
+    # CartPole-v1: every library at its own published settings.
+    n, ours = shipped("dqn_cartpole.yaml")
+    n_rl, rl_ppo = shipped("rllib_ppo_cartpole.yaml")
+    zoo_ppo = ppo_pair(8, 32, 256, 20, 1e-3, 0.98, 0.8, [64, 64])["sb3.ppo"]  # RL Zoo ppo.yml CartPole-v1
+    studies["cartpole"] = Study(
+        "CartPole-v1",
+        {},
+        25_000,
+        2_500,
+        {
+            "dqn": Cell(n, ours, "ours: experiments/configs/dqn_cartpole.yaml"),
+            "sb3.dqn": Cell(1, {"algo": "sb3.dqn", **SB3_ZOO["CartPole-v1"]}, "RL Zoo dqn.yml (1 env)"),
+            "sb3.ppo": Cell(8, zoo_ppo, "RL Zoo ppo.yml (8 envs; linear schedules as constants)"),
+            "rllib.ppo": Cell(n_rl, rl_ppo, "ours for RLlib: experiments/configs/rllib_ppo_cartpole.yaml"),
+            "rllib.dqn": Cell(
+                1,
+                {
+                    "algo": "rllib.dqn",
+                    "lr": 5e-4,
+                    "train_batch_size": 32,
+                    "buffer_size": 50_000,
+                    "prioritized_replay": True,
+                    "n_step": 3,
+                    "double_q": True,
+                    "dueling": True,
+                    "epsilon_initial": 1.0,
+                    "epsilon_final": 0.02,
+                    "epsilon_timesteps": 10_000,
+                    "fcnet_hiddens": [256],
+                    "fcnet_activation": "tanh",
+                    "model": {"head_fcnet_hiddens": [256]},
+                    "num_env_runners": 0,
+                },
+                "RLlib tuned_examples/dqn/cartpole_dqn.py (n_step 3 for its random 2-5)",
+            ),
+        },
+    )
+
+    # Racetrack, state features, 9 discrete actions: the DQNs share our shipped config.
+    n, ours = shipped("dqn_racetrack_state.yaml")
+    n_ppo, sb3_ppo = shipped("sb3_ppo_racetrack.yaml")
+    n_rl, rl_ppo = shipped("rllib_ppo_racetrack.yaml")
+    total = 100_000
+    studies["racetrack"] = Study(
+        "rlsuite/Racetrack-v0",
+        {"obs_type": "state", "action_type": "discrete"},
+        total,
+        10_000,
+        {
+            "dqn": Cell(n, ours, "ours: experiments/configs/dqn_racetrack_state.yaml"),
+            "sb3.dqn": Cell(n, sb3_dqn_from(ours), "our DQN config in SB3's names"),
+            "rllib.dqn": Cell(n, rllib_dqn_from(ours, n, total), "our DQN config in RLlib's names"),
+            "sb3.ppo": Cell(n_ppo, sb3_ppo, "ours for SB3: experiments/configs/sb3_ppo_racetrack.yaml"),
+            "rllib.ppo": Cell(
+                n_rl,
+                {**rl_ppo, "num_env_runners": 0},
+                "ours for RLlib: experiments/configs/rllib_ppo_racetrack.yaml, sampling in the driver",
+            ),
+        },
+    )
+
+    # Highway, state (5 vehicles × 5 features), 5 meta-actions.
+    n, ours = shipped("dqn_highway.yaml")
+    total = 50_000
+    ppo = ppo_pair(8, 128, 64, 10, 5e-4, 0.8, 0.95, [256, 256])  # highway-env's SB3 PPO example
+    studies["highway"] = Study(
+        "rlsuite/Highway-v0",
+        {"obs_type": "state", "action_type": "discrete"},
+        total,
+        5_000,
+        {
+            "dqn": Cell(n, ours, "ours: experiments/configs/dqn_highway.yaml"),
+            "sb3.dqn": Cell(n, sb3_dqn_from(ours), "our DQN config in SB3's names"),
+            "rllib.dqn": Cell(n, rllib_dqn_from(ours, n, total), "our DQN config in RLlib's names"),
+            "sb3.ppo": Cell(8, ppo["sb3.ppo"], "highway-env's SB3 PPO example (gamma 0.8, [256, 256])"),
+            "rllib.ppo": Cell(8, ppo["rllib.ppo"], "the same PPO settings in RLlib's names"),
+        },
+    )
+
+    # Reacher, state: DQNs on 9 discrete torques, the rest on continuous torques.
+    n, ours = shipped("dqn_reacher.yaml")
+    n_sac, sac = shipped("sb3_sac_reacher.yaml")
+    total = 30_000
+    ppo = ppo_pair(8, 256, 256, 10, 3e-4, 0.98, 0.95, [64, 64])
+    continuous = {"action_type": "continuous"}
+    discrete = {"action_type": "discrete"}
+    studies["reacher"] = Study(
+        "rlsuite/Reacher-v0",
+        {"obs_type": "state"},
+        total,
+        5_000,
+        {
+            "dqn": Cell(n, ours, "ours: experiments/configs/dqn_reacher.yaml; discrete torques", discrete),
+            "sb3.dqn": Cell(
+                n, sb3_dqn_from(ours), "our DQN config in SB3's names; discrete torques", discrete
+            ),
+            "rllib.dqn": Cell(
+                n, rllib_dqn_from(ours, n, total), "our DQN config in RLlib's names; discrete", discrete
+            ),
+            "sb3.ppo": Cell(
+                8, ppo["sb3.ppo"], "SB3's PPO defaults, 8 envs × 256 steps, gamma 0.98", continuous
+            ),
+            "rllib.ppo": Cell(8, ppo["rllib.ppo"], "the same PPO settings in RLlib's names", continuous),
+            "sb3.sac": Cell(n_sac, sac, "ours for SB3: experiments/configs/sb3_sac_reacher.yaml", continuous),
+            "sb3.td3": Cell(
+                n_sac,
+                {
+                    "algo": "sb3.td3",
+                    "learning_rate": 1e-3,
+                    "buffer_size": 100_000,
+                    "learning_starts": 1000,
+                    "batch_size": 256,
+                    "gamma": 0.98,
+                    "train_freq": 1,
+                    "gradient_steps": 1,
+                    "action_noise": {"type": "normal", "sigma": 0.1},
+                    "policy_kwargs": {"net_arch": [128, 128]},
+                },
+                "the SAC config's settings for TD3, Gaussian action noise 0.1",
+                continuous,
+            ),
+            "rllib.sac": Cell(
+                n_sac,
+                {
+                    "algo": "rllib.sac",
+                    "actor_lr": 1e-3,
+                    "critic_lr": 1e-3,
+                    "alpha_lr": 1e-3,
+                    "train_batch_size": 256,
+                    "buffer_size": 100_000,
+                    "num_steps_sampled_before_learning_starts": 1000,
+                    "gamma": 0.98,
+                    "tau": 0.005,
+                    "fcnet_hiddens": [128, 128],
+                    "fcnet_activation": "relu",
+                    "prioritized_replay": False,
+                    "training_intensity": 256 / n_sac,
+                    "num_env_runners": 0,
+                },
+                "the SAC config's settings in RLlib's names (one update per vector step)",
+                continuous,
+            ),
+        },
+    )
+    return studies
+
+
+# --------------------------------------------------------------------------------------------
+# Running the cells
+# --------------------------------------------------------------------------------------------
+def trial_config(
+    study: Study, cell: Cell, seed: int, name: str, total_steps: int, eval_every: int, runs: Path
+) -> dict:
+    return {
+        "env": {"id": study.env_id, "num_envs": cell.num_envs, "kwargs": {**study.kwargs, **cell.kwargs}},
+        "agent": dict(cell.agent),
+        "train": {
+            "total_steps": total_steps,
+            "eval_every": eval_every,
+            "eval_episodes": 10,
+            "eval_num_envs": 10,
+            "seed": seed,
+            "device": "cpu",
+        },
+        "log": {"run_dir": str(runs), "name": name, "progress": "lines"},
+    }
+
+
+def start_trial(config: dict, stem: Path) -> subprocess.Popen:
+    """``rlsuite train STEM.yaml`` in a subprocess on one thread, its output in ``STEM.log``."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    config_path = stem.parent / f"{stem.name}.yaml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    with (stem.parent / f"{stem.name}.log").open("w") as log:
+        command = [sys.executable, "-m", "rlsuite.cli", "train", str(config_path)]
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def run_dir_of(log: Path) -> Path:
+    """The run directory `rlsuite train` printed."""
+    for line in log.read_text().splitlines():
+        if line.startswith("run directory: "):
+            return Path(line.removeprefix("run directory: ").strip())
+    raise RuntimeError(f"{log}: no 'run directory:' line")
+
+
+def final_eval(run_dir: Path) -> tuple[int, float, list[tuple[int, float]]]:
+    from rlsuite.plots import read_scalars
+
+    scalars = read_scalars(run_dir)
+    curve = [(int(s), float(v)) for s, _, v in scalars["eval/return_mean"]]
+    return curve[-1][0], curve[-1][1], curve
+
+
+def run_study(studies: dict[str, Study], args: argparse.Namespace) -> None:
+    RUNS.mkdir(parents=True, exist_ok=True)
+    done = {(t["env"], t["algo"], t["seed"]) for t in read_trials()}
+    queue = []
+    for env_key, study in studies.items():
+        for algo in study.cells:
+            if args.algos and algo not in args.algos:
+                continue
+            for seed in args.seeds:
+                if (env_key, algo, seed) not in done:
+                    queue.append((env_key, algo, seed))
+    print(f"{len(queue)} runs to do ({len(done)} already recorded in {TRIALS})", flush=True)
+    running: dict[tuple, tuple[subprocess.Popen, float, Path]] = {}
+    failures = 0
+    while queue or running:
+        while queue and len(running) < args.jobs:
+            env_key, algo, seed = key = queue.pop(0)
+            study, cell = studies[env_key], studies[env_key].cells[algo]
+            total = args.quick_steps or study.total_steps
+            every = min(study.eval_every, total)
+            stem = RUNS / env_key / f"{algo}-s{seed}"
+            config = trial_config(study, cell, seed, stem.name, total, every, stem.parent)
+            running[key] = (start_trial(config, stem), time.perf_counter(), stem)
+        time.sleep(0.2)
+        for key, (process, start, stem) in list(running.items()):
+            if process.poll() is None:
+                continue
+            wall = time.perf_counter() - start
+            del running[key]
+            env_key, algo, seed = key
+            log = stem.parent / f"{stem.name}.log"
+            if process.returncode != 0:
+                failures += 1
+                print(f"FAILED {key} (exit {process.returncode}); log: {log}", flush=True)
+                continue
+            run_dir = run_dir_of(log)
+            steps, final, curve = final_eval(run_dir)
+            record = {
+                "env": env_key,
+                "algo": algo,
+                "seed": seed,
+                "steps": steps,
+                "wall_s": round(wall, 2),
+                "final_return": final,
+                "curve": curve,
+                "run_dir": str(run_dir.relative_to(ROOT)),
+                "settings": studies[env_key].cells[algo].settings,
+            }
+            with TRIALS.open("a") as f:
+                f.write(json.dumps(record) + "\n")
+            print(
+                f"{env_key:9s} {algo:10s} seed {seed}: eval {final:8.2f} after {steps:,} steps, "
+                f"{wall:6.1f} s",
+                flush=True,
+            )
+    if failures:
+        raise SystemExit(f"{failures} run(s) failed; see the logs named above")
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------
+TRIALS = RUNS / "trials.jsonl"
+
+
+def read_trials() -> list[dict]:
+    if not TRIALS.is_file():
+        return []
+    return [json.loads(line) for line in TRIALS.read_text().splitlines() if line.strip()]
+
+
+def mean_std(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    return f"{statistics.fmean(values):.1f} ± {statistics.stdev(values):.1f}"
+
+
+def report(studies: dict[str, Study], command: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from rlsuite.plots import plot_curves
+
+    trials = read_trials()
+    if not trials:
+        raise SystemExit(f"no finished runs in {TRIALS}")
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for t in trials:
+        groups.setdefault((t["env"], t["algo"]), []).append(t)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
+    lines = [
+        "# Cross-framework baselines: our DQN, Stable-Baselines3 and RLlib on the same envs",
+        "",
+        f"Command: `{command}` (commit {commit}, {time.strftime('%Y-%m-%d')})",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), no GPU; Python "
+        f"{platform.python_version()}. Runs two at a time, each one process on one thread "
+        "(`OMP_NUM_THREADS=1`; RLlib samples in its driver process).",
+        "",
+        "Each row is one algorithm trained for the same env-step budget on 3 seeds by `rlsuite train`; "
+        "**return** is the greedy evaluation of the final policy (10 episodes on evaluation seeds no "
+        "selection saw) as mean ± std over seeds; **wall** is the whole command (imports, Ray start-up, "
+        "periodic evaluations included), median over seeds; **steps/s** is the budget over that wall time. "
+        "Settings say where each algorithm's hyper-parameters come from: these compare libraries as "
+        "their users would run them, not implementations at identical settings (for that, see "
+        "`dqn_cartpole-identical.md` and `dqn_racetrack-adapter-40k.md`).",
+        "",
+    ]
+    csv_rows = []
+    for env_key, study in studies.items():
+        rows = [(algo, groups.get((env_key, algo), [])) for algo in study.cells]
+        rows = [(a, ts) for a, ts in rows if ts]
+        if not rows:
+            continue
+        kwargs = ", ".join(f"{k}={v}" for k, v in study.kwargs.items())
+        lines += [
+            f"## {study.env_id}" + (f" ({kwargs})" if kwargs else ""),
+            "",
+            f"Budget: {study.total_steps:,} env steps; evaluation every {study.eval_every:,}.",
+            "",
+            "| algorithm | seeds | return (final policy) | wall [s] | env steps/s | settings |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        for algo, ts in rows:
+            finals = [t["final_return"] for t in ts]
+            wall = statistics.median(t["wall_s"] for t in ts)
+            steps = statistics.median(t["steps"] for t in ts)
+            lines.append(
+                f"| {algo} | {len(ts)} | {mean_std(finals)} | {wall:.0f} | {steps / wall:,.0f} | "
+                f"{ts[0]['settings']} |"
+            )
+            csv_rows.append(
+                {
+                    "env": study.env_id,
+                    "algo": algo,
+                    "seeds": len(ts),
+                    "return_mean": statistics.fmean(finals),
+                    "return_std": statistics.stdev(finals) if len(finals) > 1 else 0.0,
+                    "wall_s_median": wall,
+                    "steps": int(steps),
+                    "steps_per_s": steps / wall,
+                }
+            )
+        lines.append("")
+    lines += ["Learning curves (mean ± std over seeds, thin lines: seeds): `cross_framework.png`.", ""]
+    lines += [
+        "Per run:",
+        "",
+        "| env | algorithm | seed | env steps | return | wall [s] | run |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for t in sorted(trials, key=lambda t: (list(studies).index(t["env"]), t["algo"], t["seed"])):
+        lines.append(
+            f"| {t['env']} | {t['algo']} | {t['seed']} | {t['steps']:,} | {t['final_return']:.1f} | "
+            f"{t['wall_s']:.1f} | `{t['run_dir']}` |"
+        )
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "cross_framework.md").write_text("\n".join(lines) + "\n")
+    with (RESULTS / "cross_framework.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(csv_rows[0]))
+        writer.writeheader()
+        writer.writerows(csv_rows)
+
+    envs = [e for e in studies if any(k[0] == e for k in groups)]
+    fig, axes = plt.subplots(1, len(envs), figsize=(5.2 * len(envs), 4.2), dpi=110, squeeze=False)
+    for ax, env_key in zip(axes[0], envs):
+        curves = {}
+        for algo in studies[env_key].cells:
+            ts = groups.get((env_key, algo), [])
+            if ts:
+                curves[algo] = [
+                    (np.array([s for s, _ in t["curve"]], float), np.array([r for _, r in t["curve"]], float))
+                    for t in ts
+                ]
+        plot_curves(curves, title=studies[env_key].env_id, ax=ax)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "cross_framework.png")
+    plt.close(fig)
+    print((RESULTS / "cross_framework.md").read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--envs", nargs="+", default=None, help="subset of: cartpole racetrack highway reacher"
+    )
+    parser.add_argument("--algos", nargs="+", default=None, help="subset of the algorithms")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--jobs", type=int, default=2, help="runs at once (one core each)")
+    parser.add_argument("--quick", action="store_true", help="2,000 steps per cell into a scratch directory")
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    studies = build_studies()
+    if args.envs:
+        unknown = sorted(set(args.envs) - set(studies))
+        if unknown:
+            parser.error(f"unknown env {unknown[0]!r}; choose from {', '.join(studies)}")
+        studies = {k: v for k, v in studies.items() if k in args.envs}
+    args.quick_steps = 2_000 if args.quick else None
+    if args.quick:
+        global RUNS, TRIALS, RESULTS
+        RUNS = ROOT / "runs" / "cross_framework_quick"
+        TRIALS = RUNS / "trials.jsonl"
+        RESULTS = RUNS
+    if not args.report_only:
+        run_study(studies, args)
+    report(build_studies(), "python experiments/cross_framework.py " + " ".join(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""A sweep's summary: per configuration the metric's mean ± std over seeds, the best trial and wall
+time, the failures with their errors — as ``summary.md``, ``summary.csv`` and ``curves.png``."""
+
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from pathlib import Path
+from typing import Any
+
+from rlsuite.jobs.sweep import SweepSpec, label
+
+__all__ = ["summarize"]
+
+
+def _trial_rows(spec: SweepSpec, results: Any) -> list[dict[str, Any]]:
+    from rlsuite.jobs.sweep import variants
+
+    configs = variants(spec)
+    rows = []
+    for result in results:
+        params = result.config or {}
+        overrides = params.get("overrides")
+        if overrides is None and "variant" in params:
+            overrides = configs[params["variant"]]
+        metrics = result.metrics or {}
+        error = result.error
+        rows.append(
+            {
+                "config": label(overrides or {}),
+                "seed": params.get("seed"),
+                "metric": metrics.get(spec.metric, math.nan),
+                "env_steps": metrics.get("env_steps", 0),
+                "wall_s": metrics.get("time_total_s", math.nan),
+                "run_dir": metrics.get("run_dir", ""),
+                "error": "" if error is None else _first_line(error),
+                "trial": Path(result.path).name if result.path else "",
+            }
+        )
+    return rows
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    cause = next((line for line in reversed(text) if line.strip()), type(error).__name__)
+    return cause.strip()[:300]
+
+
+def summarize(sweep_dir: Path, spec: SweepSpec, results: Any) -> str:
+    """Write the summary files into ``sweep_dir`` and return the markdown text."""
+    rows = _trial_rows(spec, results)
+    better = max if spec.mode == "max" else min
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row["config"], []).append(row)
+    lines = [
+        f"# Sweep {spec.name}",
+        "",
+        f"{len(rows)} trials; metric `{spec.metric}` ({spec.mode}) at each trial's last evaluation.",
+        "",
+        f"| configuration | trials | {spec.metric} mean ± std over seeds | best trial | best | wall per trial [s] |",
+        "|---|---:|---:|---|---:|---:|",
+    ]
+    table = []
+    for config, members in groups.items():
+        done = [m for m in members if not math.isnan(m["metric"]) and not m["error"]]
+        values = [m["metric"] for m in done]
+        mean = statistics.fmean(values) if values else math.nan
+        std = statistics.stdev(values) if len(values) > 1 else 0.0 if values else math.nan
+        best = better(done, key=lambda m: m["metric"]) if done else None
+        wall = statistics.fmean(m["wall_s"] for m in done) if done else math.nan
+        table.append(
+            {
+                "configuration": config,
+                "trials": len(members),
+                "finished": len(done),
+                "mean": mean,
+                "std": std,
+                "best_seed": best["seed"] if best else "",
+                "best": best["metric"] if best else math.nan,
+                "best_run_dir": best["run_dir"] if best else "",
+                "wall_s_mean": wall,
+            }
+        )
+    table.sort(key=lambda t: (math.isnan(t["mean"]), -t["mean"] if spec.mode == "max" else t["mean"]))
+    for t in table:
+        best = f"seed {t['best_seed']}: `{Path(t['best_run_dir']).name}`" if t["best_run_dir"] else "—"
+        lines.append(
+            f"| {t['configuration']} | {t['finished']}/{t['trials']} | {t['mean']:.3f} ± {t['std']:.3f} | "
+            f"{best} | {t['best']:.3f} | {t['wall_s_mean']:.1f} |"
+        )
+    failures = [r for r in rows if r["error"]]
+    lines += ["", f"Failures: {len(failures)}" + (" (after their retries)" if failures else "")]
+    for r in failures:
+        lines.append(f"- `{r['trial']}` ({r['config']}, seed {r['seed']}): {r['error']}")
+    lines += [
+        "",
+        f"Learning curves by configuration: `curves.png`; every run: `tensorboard --logdir {sweep_dir}`.",
+    ]
+    text = "\n".join(lines) + "\n"
+    (sweep_dir / "summary.md").write_text(text)
+    with (sweep_dir / "summary.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["config"])
+        writer.writeheader()
+        writer.writerows(rows)
+    _plot(sweep_dir, spec, groups)
+    return text
+
+
+def _plot(sweep_dir: Path, spec: SweepSpec, groups: dict[str, list[dict]]) -> None:
+    from rlsuite.plots import plot_curves, read_curve
+
+    curves = {}
+    for config, members in groups.items():
+        found = []
+        for m in members:
+            if m["run_dir"] and (Path(m["run_dir"]) / "metrics.csv").is_file():
+                try:
+                    found.append(read_curve(m["run_dir"], spec.metric))
+                except KeyError:
+                    continue
+        if found:
+            curves[config] = found
+    if curves:
+        plot_curves(curves, sweep_dir / "curves.png", title=f"sweep {spec.name}", ylabel=spec.metric)
