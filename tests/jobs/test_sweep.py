@@ -129,6 +129,19 @@ def test_bad_address_and_existing_sweep_are_clear_errors_from_the_command_line(t
     assert (tmp_path / "runs" / "s" / "keep.txt").read_text() == "a user's file"
 
 
+def test_an_rllib_trial_reserves_its_env_runners_too(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    from rlsuite.jobs.sweep import trial_resources
+
+    base = {
+        "env": {"id": "CartPole-v1", "num_envs": 2},
+        "agent": {"algo": "rllib.ppo", "num_env_runners": 2, "num_cpus_per_env_runner": 0.5},
+        "log": {"run_dir": str(tmp_path / "runs")},
+    }
+    spec, base = load_sweep(write_sweep(tmp_path, base=base, resources={"cpus": 1, "gpus": 0.5}))
+    assert trial_resources(spec, base) == [{"CPU": 1.0, "GPU": 0.5}, {"CPU": 0.5}, {"CPU": 0.5}]
+
+
 # --------------------------------------------------------------------------------------------
 # Sweeps on the session's local Ray
 # --------------------------------------------------------------------------------------------
@@ -192,6 +205,62 @@ def test_a_trial_that_fails_is_retried_from_its_last_checkpoint(tmp_path: Path, 
     assert steps[0] == 1000 and steps[-1] == 4000
     (row,) = read_summary(sweep_dir)
     assert row["error"] == "" and float(row["env_steps"]) == 4000
+
+
+CARTPOLE = {
+    "env": {"id": "CartPole-v1", "num_envs": 8},
+    "agent": {
+        "algo": "q_learning",
+        "learning_rate": 0.1,
+        "gamma": 0.99,
+        "bins": [1, 1, 6, 12],
+        "low": [-4.8, -4.0, -0.21, -0.87],
+        "high": [4.8, 4.0, 0.21, 0.87],
+    },
+    "train": {"total_steps": 8000, "eval_every": 1000, "eval_episodes": 4, "eval_num_envs": 4},
+}
+
+
+@pytest.mark.slow
+def test_asha_stops_trials_only_at_its_rungs(tmp_path: Path, ray_local) -> None:
+    from rlsuite.jobs.sweep import run_sweep
+
+    path = write_sweep(
+        tmp_path,
+        base=CARTPOLE,
+        seeds=[0],
+        space={"agent.learning_rate": [0.01, 0.05, 0.2, 0.5]},
+        scheduler={"type": "asha", "grace_period": 2000, "reduction_factor": 2},
+        max_concurrent=1,
+    )
+    sweep_dir = run_sweep(path, echo=lambda *_: None)
+    rows = read_summary(sweep_dir)
+    assert len(rows) == 4 and all(r["error"] == "" for r in rows)
+    # A trial ends at max_t, or is stopped right after a rung (grace × 2^k), never elsewhere.
+    rungs = {2000, 4000, 8000}
+    assert all(int(float(r["env_steps"])) in rungs for r in rows), [r["env_steps"] for r in rows]
+
+
+@pytest.mark.slow
+def test_optuna_proposes_the_configurations(tmp_path: Path, ray_local) -> None:
+    pytest.importorskip("optuna")
+    from rlsuite.jobs.sweep import run_sweep
+
+    path = write_sweep(
+        tmp_path,
+        base=CARTPOLE,
+        seeds=[3],
+        search="optuna",
+        num_samples=3,
+        space={"agent.learning_rate": {"loguniform": [0.01, 0.5]}, "agent.gamma": [0.9, 0.99]},
+    )
+    sweep_dir = run_sweep(path, echo=lambda *_: None)
+    rows = read_summary(sweep_dir)
+    assert len(rows) == 3 and all(r["error"] == "" and r["seed"] == "3" for r in rows)
+    rates = {
+        json.loads(p.read_text())["overrides"]["agent.learning_rate"] for p in sweep_dir.glob("*/trial.json")
+    }
+    assert len(rates) == 3 and all(0.01 <= r <= 0.5 for r in rates)
 
 
 def test_a_trial_asking_for_more_cpus_than_any_node_has_is_a_clear_error(tmp_path: Path, ray_local) -> None:
