@@ -4,6 +4,7 @@ rlsuite envs                         registered env ids with their spaces
 rlsuite train [CONFIG] [key=value…]  train (no CONFIG: the embedded default, the README's main job)
 rlsuite train --resume RUN_DIR       continue a run from its last checkpoint
 rlsuite eval RUN_DIR                 reload the best checkpoint and evaluate it
+rlsuite plot RUN_DIR… [--group-by K]  learning curves (mean ± std over seeds) into a PNG
 rlsuite sweep SWEEP.yaml [--resume]  seeds × hyper-parameters as Ray Tune trials (local Ray or --address)
 rlsuite bench envs                   env speed table, side by side with peers when installed
 rlsuite --version
@@ -118,6 +119,23 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from rlsuite.plots import X_AXES, plot_runs
+
+    if args.x not in X_AXES:
+        raise ConfigError(f"--x: got {args.x!r}; allowed: {', '.join(X_AXES)}")
+    try:
+        groups = plot_runs(
+            args.run_dirs, args.output, tag=args.tag, x=args.x, group_by=args.group_by, title=args.title
+        )
+    except (FileNotFoundError, KeyError) as error:
+        raise ConfigError(str(error).strip("'\"")) from None
+    for name, dirs in groups.items():
+        print(f"{name}: {len(dirs)} run(s)")
+    print(f"plot: {args.output}")
+    return 0
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from rlsuite.jobs.sweep import run_sweep
 
@@ -173,6 +191,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=None, help="evaluation seed (default: derived from the run's seed)"
     )
     p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser(
+        "plot",
+        help="learning curves of run directories (seeds of a configuration averaged) into a PNG",
+        description="Read each run's metrics.csv and draw TAG against env steps or wall time; runs that "
+        "differ only by seed form one group (mean ± std band), or group them by config keys.",
+    )
+    p.add_argument("run_dirs", nargs="+", help="run directories written by `rlsuite train` or a sweep")
+    p.add_argument("--tag", default="eval/return_mean", help="the scalar to plot (default: eval/return_mean)")
+    p.add_argument("--x", default="step", help="step (env steps) or wall_time (seconds)")
+    p.add_argument(
+        "--group-by", nargs="+", default=None, metavar="KEY", help="dotted config keys, e.g. agent.algo"
+    )
+    p.add_argument("--output", default="curves.png", help="PNG to write (default: curves.png)")
+    p.add_argument("--title", default="", help="plot title")
+    p.set_defaults(func=_cmd_plot)
 
     p = sub.add_parser(
         "sweep",

@@ -8,6 +8,8 @@ standard deviation over seeds (SB3's and RLlib's evaluations land on slightly di
 
     curves = [read_curve(d) for d in run_dirs]
     plot_curves({"dqn": curves}, "curves.png", title="CartPole-v1")
+
+or, from a shell, ``rlsuite plot runs/* --group-by agent.learning_rate --output curves.png``.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import csv
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Curve", "mean_band", "plot_curves", "read_curve", "read_scalars"]
+__all__ = ["Curve", "group_runs", "mean_band", "plot_curves", "plot_runs", "read_curve", "read_scalars"]
 
 Curve = tuple[np.ndarray, np.ndarray]  # (x, y), x increasing
 X_AXES = ("step", "wall_time")
@@ -110,3 +113,80 @@ def plot_curves(
             fig.savefig(out)
             plt.close(fig)
     return ax
+
+
+# --------------------------------------------------------------------------------------------
+# Grouping run directories: seeds of one configuration together
+# --------------------------------------------------------------------------------------------
+IGNORED = ("train.seed", "log.")  # keys that never make two runs different configurations
+
+
+def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(data, dict):
+        return {prefix: data}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        out.update(_flat(value, f"{prefix}{key}." if isinstance(value, dict) and value else f"{prefix}{key}"))
+    return {k.rstrip("."): v for k, v in out.items()}
+
+
+def group_runs(
+    run_dirs: Sequence[str | Path], group_by: Sequence[str] | None = None
+) -> dict[str, list[Path]]:
+    """Group run directories by configuration: by the dotted config keys in ``group_by``, or (None)
+    by every key that differs between the runs except the seed, so that seeds of one configuration
+    form one group. The group labels are ``key=value`` pairs of those keys."""
+    import yaml
+
+    configs = {}
+    for run_dir in map(Path, run_dirs):
+        path = run_dir / "config.yaml"
+        if not path.is_file():
+            raise FileNotFoundError(f"{run_dir}: no config.yaml (is it an rlsuite run directory?)")
+        flat = _flat(yaml.safe_load(path.read_text()) or {})
+        configs[run_dir] = {k: v for k, v in flat.items() if not k.startswith(IGNORED)}
+    if group_by is not None:
+        known = {k for c in configs.values() for k in c}
+        for key in group_by:
+            if key not in known:
+                close = sorted(known, key=lambda k: (key.split(".")[-1] not in k, k))[:5]
+                raise KeyError(f"--group-by {key}: not a config key of these runs; e.g. {', '.join(close)}")
+    groups: dict[str, list[Path]] = {}
+    for run_dir, config in configs.items():
+        keys = group_by if group_by is not None else _differing(configs, config)
+        name = ",".join(f"{k.split('.')[-1]}={config.get(k)}" for k in keys) or "runs"
+        groups.setdefault(name, []).append(run_dir)
+    return groups
+
+
+def _differing(configs: dict[Path, dict[str, Any]], config: dict[str, Any]) -> list[str]:
+    """The keys that tell ``config`` apart: the algorithm (when runs differ in it), then the agent's
+    hyper-parameters that differ among runs of the same algorithm, then env/train keys that differ."""
+
+    def varying(members: list[dict[str, Any]], prefix: str | None) -> list[str]:
+        keys = sorted({k for c in members for k in c if prefix is None or k.startswith(prefix)})
+        return [k for k in keys if len({repr(c.get(k)) for c in members}) > 1]
+
+    everything = list(configs.values())
+    algo = config.get("agent.algo")
+    same_algo = [c for c in everything if c.get("agent.algo") == algo]
+    keys = ["agent.algo"] if "agent.algo" in varying(everything, "agent.") else []
+    keys += [k for k in varying(same_algo, "agent.") if k != "agent.algo"]
+    return keys + [k for k in varying(everything, None) if not k.startswith("agent.")]
+
+
+def plot_runs(
+    run_dirs: Sequence[str | Path],
+    out: str | Path,
+    *,
+    tag: str = "eval/return_mean",
+    x: str = "step",
+    group_by: Sequence[str] | None = None,
+    title: str = "",
+) -> dict[str, list[Path]]:
+    """Learning curves of run directories, seeds of a configuration averaged (mean ± std), as a PNG."""
+    groups = group_runs(run_dirs, group_by)
+    curves = {name: [read_curve(d, tag, x) for d in dirs] for name, dirs in groups.items()}
+    xlabel = "env steps" if x == "step" else "seconds since the run started"
+    plot_curves(curves, out, title=title, xlabel=xlabel, ylabel=tag)
+    return groups
