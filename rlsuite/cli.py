@@ -188,7 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--checkpoint", default="best", help="checkpoint name under RUN_DIR/checkpoints (best, last, …)"
     )
     p.add_argument(
-        "--seed", type=int, default=None, help="evaluation seed (default: derived from the run's seed)"
+        "--seed",
+        type=int,
+        default=None,
+        help="evaluation seed (default: derived from the run's seed, disjoint from the seed of the "
+        "training evaluations that chose `best`)",
     )
     p.set_defaults(func=_cmd_eval)
 

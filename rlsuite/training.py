@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["Monitor", "evaluate", "evaluate_run", "make_envs", "seed_everything", "train"]
 
 EVAL_SEED_OFFSET = 1_000_003  # evaluation envs never share a seed with the training envs
+TEST_SEED_OFFSET = 2_000_029  # `rlsuite eval`: seeds the evaluations that picked `best` never saw
 
 
 # --------------------------------------------------------------------------------------------
@@ -330,7 +331,10 @@ def _next_multiple(step: int, every: int) -> int:
 
 
 def _read_monitor_state(run: Run) -> dict[str, Any]:
-    path = run.checkpoints_dir / "last" / "monitor.json"
+    return _read_json(run.checkpoints_dir / "last" / "monitor.json")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
@@ -410,7 +414,10 @@ def evaluate_run(
     episodes = train_cfg.eval_episodes if episodes is None else episodes
     if episodes < 1:
         raise ConfigError(f"episodes: got {episodes}; must be >= 1")
-    seed = train_cfg.seed + EVAL_SEED_OFFSET if seed is None else seed
+    # The training evaluations (seed + EVAL_SEED_OFFSET) chose `best`: evaluating it on those
+    # episodes again would replay the selection and report an optimistic figure.
+    selection_seed = train_cfg.seed + EVAL_SEED_OFFSET
+    seed = train_cfg.seed + TEST_SEED_OFFSET if seed is None else seed
     seed_everything(seed)
     envs = make_envs(config.env, min(train_cfg.eval_num_envs, episodes))
     try:
@@ -420,7 +427,17 @@ def evaluate_run(
         )
     finally:
         envs.close()
-    result = {**result, "episodes": episodes, "checkpoint": ckpt.name, "seed": seed}
+    selection = _read_json(ckpt / "monitor.json")
+    result = {
+        **result,
+        "episodes": episodes,
+        "checkpoint": ckpt.name,
+        "seed": seed,
+        "held_out": seed != selection_seed,
+        "selection_seed": selection_seed,
+        # what the training evaluations measured for this checkpoint, on the selection seed
+        "selection_eval/return_mean": selection.get("best_eval") if ckpt.name == "best" else None,
+    }
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = run_dir / "eval" / f"eval-{ckpt.name}-{stamp}.json"
     k = 1
