@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import os
 import platform
 import statistics
@@ -301,10 +302,11 @@ def summarize(results: list[Result], args: argparse.Namespace, env_id: str, comm
             f"(episode length {np.mean([r.final_length for r in runs]):.1f})"
         )
         if timed:
-            median_time = statistics.median(r.threshold_time for r in solved) if solved else float("nan")
+            median = median_time(runs)
+            shown = f"{median:.1f} s" if math.isfinite(median) else "not reached by the median seed"
             line += (
                 f"; reached {args.threshold:g} on {len(solved)}/{len(runs)} seeds, median time to it "
-                f"{median_time:.1f} s"
+                f"over all seeds (an unsolved seed counts as never) {shown}"
             )
         if runs[0].train_time > 0:
             line += f"; median training time {statistics.median(r.train_time for r in runs):.1f} s"
@@ -329,29 +331,45 @@ def ratio_lines(
     training times."""
     lines = []
     if timed:
-        t_ours = [r.threshold_time for r in ours if r.threshold_time is not None]
-        t_peer = [r.threshold_time for r in peer if r.threshold_time is not None]
-        if t_ours and t_peer:
-            ratio = statistics.median(t_ours) / statistics.median(t_peer)
+        m_ours, m_peer = median_time(ours), median_time(peer)
+        solved = f"solved: ours {_solved(ours)}, {name} {_solved(peer)}; an unsolved seed counts as never"
+        if math.isfinite(m_ours) and math.isfinite(m_peer):
+            ratio = m_ours / m_peer
             lines.append(
                 f"- **ratio of median times to {args.threshold:g} (ours / {name}): {ratio:.3f}** "
-                f"({name} / ours = {1 / ratio:.1f}×)"
+                f"({name} / ours = {1 / ratio:.1f}×; {solved})"
             )
-        pairs = [
-            (o.seed, o.threshold_time / s.threshold_time)
-            for o in ours
-            for s in peer
-            if o.seed == s.seed and o.threshold_time is not None and s.threshold_time is not None
-        ]
-        if pairs:
+        else:
             lines.append(
-                f"- per-seed ratios (ours / {name}): " + ", ".join(f"seed {k}: {x:.3f}" for k, x in pairs)
+                f"- ratio of median times to {args.threshold:g} (ours / {name}): none, the median seed of "
+                f"{'ours' if not math.isfinite(m_ours) else name} never reached it ({solved})"
             )
+        pairs = [(o.seed, _seed_ratio(o, s)) for o in ours for s in peer if o.seed == s.seed]
+        if pairs:
+            lines.append(f"- per-seed ratios (ours / {name}): " + ", ".join(f"seed {k}: {x}" for k, x in pairs))
     total = statistics.median(r.train_time for r in ours) / statistics.median(r.train_time for r in peer)
     lines.append(
         f"- ratio of median training times for {args.total_steps:,} steps (ours / {name}): {total:.3f}"
     )
     return lines
+
+
+def median_time(runs: list[Result]) -> float:
+    """Median time to the threshold over all seeds; a seed that never reached it counts as infinite
+    (the median over solved seeds only would reward an agent that solves fewer)."""
+    return statistics.median(math.inf if r.threshold_time is None else r.threshold_time for r in runs)
+
+
+def _solved(runs: list[Result]) -> str:
+    return f"{sum(r.threshold_time is not None for r in runs)}/{len(runs)}"
+
+
+def _seed_ratio(ours: Result, peer: Result) -> str:
+    if ours.threshold_time is None or peer.threshold_time is None:
+        return {(True, True): "both unsolved", (True, False): "ours unsolved"}.get(
+            (ours.threshold_time is None, peer.threshold_time is None), "peer unsolved"
+        )
+    return f"{ours.threshold_time / peer.threshold_time:.3f}"
 
 
 def equal_steps_table(by_algo: dict[str, list[Result]], every: int) -> list[str]:

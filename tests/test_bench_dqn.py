@@ -81,3 +81,13 @@ def test_sb3_set_is_checked_before_anything_runs(tmp_path, capsys):
             bench.main([*argv, "--results-dir", str(tmp_path)])
         assert "--sb3-set" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_an_unsolved_seed_counts_as_never_reaching_the_threshold():
+    bench = load_bench()
+    runs = [bench.Result("ours", k, threshold_time=t) for k, t in enumerate([1.0, 2.0, None])]
+    assert bench.median_time(runs) == 2.0  # 1, 2, never -> 2 (solved seeds only would say 1.5)
+    runs.append(bench.Result("ours", 3))
+    assert bench.median_time(runs) == float("inf")  # half never reached it
+    assert bench._solved(runs) == "2/4"
+    assert bench._seed_ratio(runs[0], runs[2]) == "peer unsolved"
