@@ -355,6 +355,32 @@ def final_eval(run_dir: Path) -> tuple[int, float, list[tuple[int, float]]]:
     return curve[-1][0], curve[-1][1], curve
 
 
+def record(studies: dict[str, Study], key: tuple[str, str, int], run_dir: Path, wall: float) -> None:
+    env_key, algo, seed = key
+    steps, final, curve = final_eval(run_dir)
+    entry = {"env": env_key, "algo": algo, "seed": seed, "steps": steps, "wall_s": round(wall, 2),
+             "final_return": final, "curve": curve, "run_dir": str(run_dir.relative_to(ROOT)),
+             "settings": studies[env_key].cells[algo].settings}
+    with TRIALS.open("a") as f:
+        f.write(json.dumps(entry) + "\n")
+    print(f"{env_key:9s} {algo:10s} seed {seed}: eval {final:8.2f} after {steps:,} steps, {wall:6.1f} s",
+          flush=True)
+
+
+def adopt(studies: dict[str, Study]) -> None:
+    """Record runs that finished after the script that started them was stopped: the wall time is
+    from the config file (written just before the start) to the log's last write."""
+    done = {(t["env"], t["algo"], t["seed"]) for t in read_trials()}
+    for env_key, study in studies.items():
+        for algo in study.cells:
+            for log in sorted((RUNS / env_key).glob(f"{algo}-s*.log")):
+                seed = int(log.stem.rpartition("-s")[2])
+                if (env_key, algo, seed) in done or "final evaluation:" not in log.read_text():
+                    continue
+                wall = log.stat().st_mtime - log.with_suffix(".yaml").stat().st_mtime
+                record(studies, (env_key, algo, seed), run_dir_of(log), wall)
+
+
 def run_study(studies: dict[str, Study], args: argparse.Namespace) -> None:
     RUNS.mkdir(parents=True, exist_ok=True)
     done = {(t["env"], t["algo"], t["seed"]) for t in read_trials()}
@@ -390,26 +416,7 @@ def run_study(studies: dict[str, Study], args: argparse.Namespace) -> None:
                 failures += 1
                 print(f"FAILED {key} (exit {process.returncode}); log: {log}", flush=True)
                 continue
-            run_dir = run_dir_of(log)
-            steps, final, curve = final_eval(run_dir)
-            record = {
-                "env": env_key,
-                "algo": algo,
-                "seed": seed,
-                "steps": steps,
-                "wall_s": round(wall, 2),
-                "final_return": final,
-                "curve": curve,
-                "run_dir": str(run_dir.relative_to(ROOT)),
-                "settings": studies[env_key].cells[algo].settings,
-            }
-            with TRIALS.open("a") as f:
-                f.write(json.dumps(record) + "\n")
-            print(
-                f"{env_key:9s} {algo:10s} seed {seed}: eval {final:8.2f} after {steps:,} steps, "
-                f"{wall:6.1f} s",
-                flush=True,
-            )
+            record(studies, key, run_dir_of(log), wall)
     if failures:
         raise SystemExit(f"{failures} run(s) failed; see the logs named above")
 
@@ -553,6 +560,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="runs at once (one core each)")
     parser.add_argument("--quick", action="store_true", help="2,000 steps per cell into a scratch directory")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--adopt", action="store_true", help="record finished runs the script did not record")
     args = parser.parse_args()
     studies = build_studies()
     if args.envs:
@@ -566,7 +574,9 @@ def main() -> None:
         RUNS = ROOT / "runs" / "cross_framework_quick"
         TRIALS = RUNS / "trials.jsonl"
         RESULTS = RUNS
-    if not args.report_only:
+    if args.adopt:
+        adopt(studies)
+    elif not args.report_only:
         run_study(studies, args)
     report(build_studies(), "python experiments/cross_framework.py " + " ".join(sys.argv[1:]))
 
