@@ -293,11 +293,15 @@ def from_dict(data: dict[str, Any]) -> Config:
         close = difflib.get_close_matches(str(unknown[0]), SECTIONS, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(f"{unknown[0]}: unknown section{hint}; allowed sections: {', '.join(SECTIONS)}")
+    for section in SECTIONS:  # `agent: dqn` or the override `agent=dqn`: a value where a section belongs
+        value = data.get(section)
+        if value is not None and not isinstance(value, dict):
+            example = "{algo: dqn, learning_rate: 0.001}" if section == "agent" else "{key: value, …}"
+            raise ConfigError(
+                f"{section}: expected a section (a mapping such as {example}), got {value!r}; "
+                f"to set one key use {section}.<key>=<value>"
+            )
     agent_data = dict(data.get("agent") or {})
-    if not isinstance(data.get("agent", {}), (dict, type(None))):
-        raise ConfigError(
-            f"agent: expected a mapping with 'algo' and hyper-parameters, got {data['agent']!r}"
-        )
     if "algo" not in agent_data:
         raise ConfigError(f"agent.algo: required key is missing; allowed: {', '.join(_algos())}")
     algo = agent_data.pop("algo")

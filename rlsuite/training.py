@@ -17,6 +17,7 @@ Python use::
 from __future__ import annotations
 
 import collections
+import gc
 import json
 import math
 import random
@@ -62,12 +63,31 @@ def make_envs(env: EnvConfig, num_envs: int | None = None) -> gym.vector.VectorE
     import rlsuite  # noqa: F401  (registers our ids)
 
     n = env.num_envs if num_envs is None else num_envs
+    message = None
+    # A vector env whose constructor raised is still deleted, and Gymnasium's VectorEnv.__del__ then
+    # fails on the half-built object ("Exception ignored in ... __del__" and a traceback on stderr,
+    # before our clear error): those reports are dropped while the failed construction is cleaned up.
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_del_hook(previous_hook)
     try:
-        return gym.make_vec(env.id, num_envs=n, **env.kwargs)
-    except TypeError as error:  # an unknown constructor kwarg
-        raise ConfigError(f"env.kwargs: {env.kwargs!r} is not accepted by {env.id!r}: {error}") from None
-    except ValueError as error:  # our envs validate their kwargs with ValueError
-        raise ConfigError(f"env.kwargs: {error}") from None
+        try:
+            return gym.make_vec(env.id, num_envs=n, **env.kwargs)
+        except TypeError as error:  # an unknown constructor kwarg
+            message = f"env.kwargs: {env.kwargs!r} is not accepted by {env.id!r}: {error}"
+        except ValueError as error:  # our envs validate their kwargs with ValueError
+            message = f"env.kwargs: {error}"
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous_hook
+    raise ConfigError(message)
+
+
+def _quiet_del_hook(previous: Callable[[Any], None]) -> Callable[[Any], None]:
+    def hook(unraisable: Any) -> None:
+        if getattr(unraisable.object, "__name__", "") != "__del__":
+            previous(unraisable)
+
+    return hook
 
 
 # --------------------------------------------------------------------------------------------

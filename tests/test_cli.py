@@ -44,12 +44,21 @@ def test_console_script_help_and_version():
     assert rlsuite.__version__ in out
 
 
-@pytest.mark.parametrize("command", ["train", "eval", "envs", "bench"])
+@pytest.mark.parametrize("command", ["train", "eval", "envs", "bench", "plot", "sweep"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         run_cli(command, "--help")
     assert exit_.value.code == 0
     assert "usage: rlsuite " + command in capsys.readouterr().out
+
+
+def test_a_bad_kwarg_of_a_gymnasium_env_is_one_clear_error_without_a_del_traceback(tmp_path, capsys):
+    code = run_cli(
+        "train", "env.id=CartPole-v1", "env.kwargs={foo: 1}", "agent.algo=dqn", f"log.run_dir={tmp_path}"
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "env.kwargs: {'foo': 1} is not accepted by 'CartPole-v1'" in err
+    assert "Exception ignored" not in err and "Traceback" not in err
 
 
 def test_envs_lists_our_ids_with_spaces(capsys):
@@ -66,6 +75,8 @@ def test_envs_lists_our_ids_with_spaces(capsys):
         ("env.id=rlsuite/Nowhere-v0", "env.id"),
         ("agent.algo=alphazero", "agent.algo"),
         ("env.kwargs={track: moon}", "track"),
+        ("agent=dqn", "agent: expected a section"),  # a value where a section belongs
+        ("train=5", "train: expected a section"),
     ],
 )
 def test_bad_config_fails_before_anything_is_written(tmp_path, capsys, override, expected):
