@@ -4,6 +4,7 @@ rlsuite envs                         registered env ids with their spaces
 rlsuite train [CONFIG] [key=value…]  train (no CONFIG: the embedded default, the README's main job)
 rlsuite train --resume RUN_DIR       continue a run from its last checkpoint
 rlsuite eval RUN_DIR                 reload the best checkpoint and evaluate it
+rlsuite record RUN_DIR [--format gif]  a video of the agent's greedy episodes
 rlsuite plot RUN_DIR… [--group-by K]  learning curves (mean ± std over seeds) into a PNG
 rlsuite sweep SWEEP.yaml [--resume]  seeds × hyper-parameters as Ray Tune trials (local Ray or --address)
 rlsuite bench envs                   env speed table, side by side with peers when installed
@@ -119,6 +120,17 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_record(args: argparse.Namespace) -> int:
+    from rlsuite.record import record_run
+
+    path, returns = record_run(
+        args.run_dir, episodes=args.episodes, fmt=args.format, checkpoint=args.checkpoint, seed=args.seed
+    )
+    print(f"episode returns: {', '.join(f'{r:.2f}' for r in returns)}")
+    print(f"video: {path}")
+    return 0
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     from rlsuite.plots import X_AXES, plot_runs
 
@@ -195,6 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
         "training evaluations that chose `best`)",
     )
     p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("record", help="write a video of a run's agent playing greedy episodes")
+    p.add_argument("run_dir", help="a run directory written by `rlsuite train`")
+    p.add_argument("--episodes", type=int, default=1, help="episodes to record (default: 1)")
+    p.add_argument("--format", default="mp4", help="mp4 (needs imageio-ffmpeg) or gif")
+    p.add_argument("--checkpoint", default="best", help="checkpoint name under RUN_DIR/checkpoints")
+    p.add_argument(
+        "--seed", type=int, default=None, help="episode seed (default: rlsuite eval's held-out seed)"
+    )
+    p.set_defaults(func=_cmd_record)
 
     p = sub.add_parser(
         "plot",

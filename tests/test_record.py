@@ -1,0 +1,59 @@
+"""`rlsuite record`: a real video file of a trained agent's greedy episodes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rlsuite.cli import main
+from rlsuite.config import from_dict
+from rlsuite.training import train
+
+imageio = pytest.importorskip("imageio.v2")
+
+
+@pytest.fixture(scope="module")
+def grid_run(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("record")
+    return train(
+        from_dict(
+            {
+                "env": {
+                    "id": "rlsuite/GridRacetrack-v0",
+                    "num_envs": 16,
+                    "kwargs": {"max_episode_steps": 40},
+                },
+                "agent": {"algo": "q_learning", "learning_rate": 0.5},
+                "train": {"total_steps": 20_000, "eval_every": 0, "eval_episodes": 2},
+                "log": {"run_dir": str(tmp / "runs"), "progress": "none"},
+            }
+        )
+    )
+
+
+@pytest.mark.parametrize("fmt", ["gif", "mp4"])
+def test_record_writes_a_video_of_the_episodes(grid_run: Path, fmt: str, capsys) -> None:
+    if fmt == "mp4":
+        pytest.importorskip("imageio_ffmpeg")
+    assert main(["record", str(grid_run), "--episodes", "2", "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    (video,) = (grid_run / "videos").glob(f"*.{fmt}")
+    assert f"video: {video}" in out and out.count(",") == 1  # two episode returns
+    frames = imageio.mimread(video, memtest=False)
+    import gymnasium as gym
+
+    env = gym.make("rlsuite/GridRacetrack-v0", render_mode="rgb_array", max_episode_steps=40)
+    env.reset(seed=0)
+    expected = env.render().shape
+    assert len(frames) >= 3 and np.asarray(frames[0]).shape[:2] == expected[:2]
+    assert len({np.asarray(f).tobytes() for f in frames[:10]}) > 1, "the car moves"
+
+    assert main(["record", str(grid_run), "--format", fmt]) == 0  # a second video never replaces the first
+    assert len(list((grid_run / "videos").glob(f"*.{fmt}"))) == 2
+
+
+def test_record_rejects_a_bad_format_clearly(grid_run: Path, capsys) -> None:
+    assert main(["record", str(grid_run), "--format", "avi"]) == 2
+    assert "--format: got 'avi'; allowed: mp4, gif" in capsys.readouterr().err
