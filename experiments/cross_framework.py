@@ -439,7 +439,7 @@ def mean_std(values: list[float]) -> str:
     return f"{statistics.fmean(values):.1f} ± {statistics.stdev(values):.1f}"
 
 
-def report(studies: dict[str, Study], command: str) -> None:
+def report(studies: dict[str, Study], command: str, notes: list[str] = ()) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -474,6 +474,8 @@ def report(studies: dict[str, Study], command: str) -> None:
         "their users would run them, not implementations at identical settings (for that, see "
         "`dqn_cartpole-identical.md` and `dqn_racetrack-adapter-40k.md`).",
         "",
+        *[f"Note: {note}" for note in notes],
+        *([""] if notes else []),
     ]
     csv_rows = []
     for env_key, study in studies.items():
@@ -561,6 +563,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2,000 steps per cell into a scratch directory")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--adopt", action="store_true", help="record finished runs the script did not record")
+    parser.add_argument("--note", action="append", default=[], help="a line for the report (e.g. load)")
     args = parser.parse_args()
     studies = build_studies()
     if args.envs:
@@ -578,7 +581,8 @@ def main() -> None:
         adopt(studies)
     elif not args.report_only:
         run_study(studies, args)
-    report(build_studies(), "python experiments/cross_framework.py " + " ".join(sys.argv[1:]))
+    command = "python experiments/cross_framework.py " + " ".join(a for a in sys.argv[1:] if not a.startswith("--note"))
+    report(build_studies(), command.strip(), args.note)
 
 
 if __name__ == "__main__":
