@@ -59,8 +59,9 @@ def summarize(sweep_dir: Path, spec: SweepSpec, results: Any) -> str:
         "",
         f"{len(rows)} trials; metric `{spec.metric}` ({spec.mode}) at each trial's last evaluation.",
         "",
-        f"| configuration | trials | {spec.metric} mean ± std over seeds | best trial | best | wall per trial [s] |",
-        "|---|---:|---:|---|---:|---:|",
+        f"| configuration | trials | {spec.metric} mean ± std over seeds | best trial | best | env steps | "
+        "wall per trial [s] |",
+        "|---|---:|---:|---|---:|---:|---:|",
     ]
     table = []
     for config, members in groups.items():
@@ -81,6 +82,7 @@ def summarize(sweep_dir: Path, spec: SweepSpec, results: Any) -> str:
                 "best": best["metric"] if best else math.nan,
                 "best_run_dir": best["run_dir"] if best else "",
                 "wall_s_mean": wall,
+                "steps": sorted({int(m["env_steps"]) for m in done}),
             }
         )
     table.sort(key=lambda t: (math.isnan(t["mean"]), -t["mean"] if spec.mode == "max" else t["mean"]))
@@ -88,7 +90,7 @@ def summarize(sweep_dir: Path, spec: SweepSpec, results: Any) -> str:
         best = f"seed {t['best_seed']}: `{Path(t['best_run_dir']).name}`" if t["best_run_dir"] else "—"
         lines.append(
             f"| {t['configuration']} | {t['finished']}/{t['trials']} | {t['mean']:.3f} ± {t['std']:.3f} | "
-            f"{best} | {t['best']:.3f} | {t['wall_s_mean']:.1f} |"
+            f"{best} | {t['best']:.3f} | {_steps(t['steps'])} | {t['wall_s_mean']:.1f} |"
         )
     failures = [r for r in rows if r["error"]]
     lines += ["", f"Failures: {len(failures)}" + (" (after their retries)" if failures else "")]
@@ -106,6 +108,13 @@ def summarize(sweep_dir: Path, spec: SweepSpec, results: Any) -> str:
         writer.writerows(rows)
     _plot(sweep_dir, spec, groups)
     return text
+
+
+def _steps(steps: list[int]) -> str:
+    """One figure when every trial ran as long (ASHA stops some early: then the range)."""
+    if not steps:
+        return "—"
+    return f"{steps[0]:,}" if len(steps) == 1 else f"{steps[0]:,}–{steps[-1]:,}"
 
 
 def _plot(sweep_dir: Path, spec: SweepSpec, groups: dict[str, list[dict]]) -> None:

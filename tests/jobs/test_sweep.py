@@ -172,7 +172,7 @@ def test_four_trials_complete_and_are_summarised(tmp_path: Path, ray_local) -> N
     ]
     assert all(r["error"] == "" and float(r["env_steps"]) == 4000 for r in rows)
     summary = (sweep_dir / "summary.md").read_text()
-    assert "| learning_rate=0.5 | 2/2 |" in summary and "Failures: 0" in summary
+    assert "| learning_rate=0.5 | 2/2 |" in summary and "| 4,000 |" in summary and "Failures: 0" in summary
     assert (sweep_dir / "curves.png").stat().st_size > 10_000
     with pytest.raises(ConfigError, match="exists"):  # the finished sweep is never overwritten
         run_sweep(path, echo=lambda *_: None)
