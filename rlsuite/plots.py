@@ -78,8 +78,10 @@ def plot_curves(
     xlabel: str = "env steps",
     ylabel: str = "greedy evaluation return",
     ax=None,
+    colors: Mapping[str, str] | None = None,
 ):
-    """Draw each group's mean over seeds with a ± std band and thin per-seed lines.
+    """Draw each group's mean over seeds with a ± std band and thin per-seed lines (``colors``:
+    a fixed colour per group label, e.g. one per algorithm across several panels).
 
     With ``ax`` it draws into that matplotlib axis (for figures of several panels); otherwise it
     makes a figure and, when ``out`` is given, saves it as a PNG and closes it. Returns the axis.
@@ -94,7 +96,7 @@ def plot_curves(
     if ax is None:
         fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
     for k, (label, curves) in enumerate(groups.items()):
-        color = f"C{k % 10}"
+        color = (colors or {}).get(label, f"C{k % 10}")
         for x, y in curves:
             ax.plot(x, y, color=color, alpha=0.2, linewidth=0.7)
         grid, mean, std = mean_band(curves)

@@ -356,11 +356,12 @@ def run_sweep(
     address: str | None = None,
     resume: bool = False,
     overrides: list[str] | None = None,
-    echo: Any = print,
+    echo: Any = None,
 ) -> Path:
     """Run (or with ``resume``, continue) a sweep; returns its directory, which holds the summary."""
     from rlsuite.jobs.cluster import check_fits, connect
 
+    echo = echo or say  # Tune pickles its callbacks with the Tuner: a module function, not `print`
     path = Path(path)
     spec, base = load_sweep(path, overrides)
     sweep_dir = sweep_dir_of(spec, base)
@@ -395,6 +396,11 @@ def run_sweep(
     summary = summarize(sweep_dir, spec, results)
     echo(summary)
     return sweep_dir
+
+
+def say(line: str) -> None:
+    """Print one progress line (the default ``echo``)."""
+    print(line, flush=True)
 
 
 def describe(spec: SweepSpec) -> str:
