@@ -346,7 +346,9 @@ def ratio_lines(
             )
         pairs = [(o.seed, _seed_ratio(o, s)) for o in ours for s in peer if o.seed == s.seed]
         if pairs:
-            lines.append(f"- per-seed ratios (ours / {name}): " + ", ".join(f"seed {k}: {x}" for k, x in pairs))
+            lines.append(
+                f"- per-seed ratios (ours / {name}): " + ", ".join(f"seed {k}: {x}" for k, x in pairs)
+            )
     total = statistics.median(r.train_time for r in ours) / statistics.median(r.train_time for r in peer)
     lines.append(
         f"- ratio of median training times for {args.total_steps:,} steps (ours / {name}): {total:.3f}"

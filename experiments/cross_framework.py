@@ -358,13 +358,23 @@ def final_eval(run_dir: Path) -> tuple[int, float, list[tuple[int, float]]]:
 def record(studies: dict[str, Study], key: tuple[str, str, int], run_dir: Path, wall: float) -> None:
     env_key, algo, seed = key
     steps, final, curve = final_eval(run_dir)
-    entry = {"env": env_key, "algo": algo, "seed": seed, "steps": steps, "wall_s": round(wall, 2),
-             "final_return": final, "curve": curve, "run_dir": str(run_dir.relative_to(ROOT)),
-             "settings": studies[env_key].cells[algo].settings}
+    entry = {
+        "env": env_key,
+        "algo": algo,
+        "seed": seed,
+        "steps": steps,
+        "wall_s": round(wall, 2),
+        "final_return": final,
+        "curve": curve,
+        "run_dir": str(run_dir.relative_to(ROOT)),
+        "settings": studies[env_key].cells[algo].settings,
+    }
     with TRIALS.open("a") as f:
         f.write(json.dumps(entry) + "\n")
-    print(f"{env_key:9s} {algo:10s} seed {seed}: eval {final:8.2f} after {steps:,} steps, {wall:6.1f} s",
-          flush=True)
+    print(
+        f"{env_key:9s} {algo:10s} seed {seed}: eval {final:8.2f} after {steps:,} steps, {wall:6.1f} s",
+        flush=True,
+    )
 
 
 def adopt(studies: dict[str, Study]) -> None:
@@ -533,6 +543,8 @@ def report(studies: dict[str, Study], command: str, notes: list[str] = ()) -> No
         writer.writerows(csv_rows)
 
     envs = [e for e in studies if any(k[0] == e for k in groups)]
+    algos = list(dict.fromkeys(a for study in studies.values() for a in study.cells))
+    colors = {algo: f"C{k % 10}" for k, algo in enumerate(algos)}  # one colour per algorithm
     fig, axes = plt.subplots(1, len(envs), figsize=(5.2 * len(envs), 4.2), dpi=110, squeeze=False)
     for ax, env_key in zip(axes[0], envs):
         curves = {}
@@ -543,7 +555,7 @@ def report(studies: dict[str, Study], command: str, notes: list[str] = ()) -> No
                     (np.array([s for s, _ in t["curve"]], float), np.array([r for _, r in t["curve"]], float))
                     for t in ts
                 ]
-        plot_curves(curves, title=studies[env_key].env_id, ax=ax)
+        plot_curves(curves, title=studies[env_key].env_id, ax=ax, colors=colors)
     fig.tight_layout()
     fig.savefig(RESULTS / "cross_framework.png")
     plt.close(fig)
@@ -581,7 +593,9 @@ def main() -> None:
         adopt(studies)
     elif not args.report_only:
         run_study(studies, args)
-    command = "python experiments/cross_framework.py " + " ".join(a for a in sys.argv[1:] if not a.startswith("--note"))
+    command = "python experiments/cross_framework.py " + " ".join(
+        a for a in sys.argv[1:] if not a.startswith("--note")
+    )
     report(build_studies(), command.strip(), args.note)
 
 
