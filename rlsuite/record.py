@@ -69,7 +69,6 @@ def record_run(
     fps: float | None = None,
 ) -> tuple[Path, list[float]]:
     """Write a video of ``episodes`` greedy episodes of the run's agent; returns its path and returns."""
-    import gymnasium as gym
     import imageio.v2 as imageio
 
     from rlsuite.config import algorithm_class
@@ -94,8 +93,7 @@ def record_run(
         agent = algorithm_class(config.agent.algo).load(ckpt, config, envs)
         seed = config.train.seed + TEST_SEED_OFFSET if seed is None else seed
         frames, returns = collect_frames(agent, envs, episodes, seed)
-        metadata = getattr(envs, "metadata", {}) or gym.spec(config.env.id.split(":")[-1]).kwargs
-        fps = fps or float(metadata.get("render_fps") or 30)
+        fps = fps or float((getattr(envs, "metadata", None) or {}).get("render_fps") or 30)
     finally:
         envs.close()
     out_dir = run_dir / "videos"
