@@ -154,7 +154,6 @@ class Study:
     total_steps: int
     eval_every: int
     cells: dict[str, Cell]
-    note: str = ""
 
 
 def build_studies() -> dict[str, Study]:
