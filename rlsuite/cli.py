@@ -6,6 +6,8 @@ rlsuite train --resume RUN_DIR       continue a run from its last checkpoint
 rlsuite eval RUN_DIR                 reload the best checkpoint and evaluate it
 rlsuite record RUN_DIR [--format gif]  a video of the agent's greedy episodes
 rlsuite plot RUN_DIR… [--group-by K]  learning curves (mean ± std over seeds) into a PNG
+rlsuite pretrain CONFIG [key=value…]  self-supervised encoder pretraining (CURL / ATC), then its probe
+rlsuite probe CONFIG --checkpoint C  linear probe: R² of the env's state from frozen features
 rlsuite sweep SWEEP.yaml [--resume]  seeds × hyper-parameters as Ray Tune trials (local Ray or --address)
 rlsuite bench envs                   env speed table, side by side with peers when installed
 rlsuite --version
@@ -157,6 +159,42 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pretrain(args: argparse.Namespace) -> int:
+    from rlsuite.encoders.pretrain import load_pretrain_config, pretrain
+
+    config = load_pretrain_config(args.config, args.overrides)
+    run_dir = pretrain(config)
+    print(f"run directory: {run_dir}")
+    print(f"encoder:       {run_dir / 'encoder.safetensors'} (+ .json)")
+    if config.output:
+        print(f"also saved:    {config.output}.safetensors")
+    return 0
+
+
+def _cmd_probe(args: argparse.Namespace) -> int:
+    import json
+
+    from rlsuite.encoders.checkpoint import load_encoder
+    from rlsuite.encoders.pretrain import format_probe, load_pretrain_config
+    from rlsuite.encoders.probe import probe_encoder
+
+    config = load_pretrain_config(args.config, args.overrides)
+    if config.probe is None:
+        raise ConfigError(f"{args.config}: has no probe section (probe: {{fit: [...], test: [...]}})")
+    try:
+        encoder, meta = load_encoder(args.checkpoint)
+    except (FileNotFoundError, ValueError) as error:
+        raise ConfigError(f"--checkpoint: {error}") from None
+    result = probe_encoder(encoder, meta["frame_stack"], config.probe, seed=config.train.seed)
+    result["checkpoint"] = str(args.checkpoint)
+    print(format_probe(result))
+    if args.output:
+        with open(args.output, "w") as f:
+            json.dump(result, f, indent=2)
+        print(f"written: {args.output}")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from rlsuite import bench
 
@@ -248,6 +286,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--resume", action="store_true", help="continue the interrupted sweep of this name")
     p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser(
+        "pretrain",
+        help="pretrain a pixel encoder self-supervised (CURL / ATC) on frames of our envs",
+        description="Collect frames through the native vector envs, train an encoder with a contrastive "
+        "objective, save encoder.safetensors + .json in a run directory and, if the config has a probe "
+        "section, report the linear probe (see experiments/encoders/configs/pretrain_driving.yaml).",
+    )
+    p.add_argument("config", help="pretraining YAML file")
+    p.add_argument("overrides", nargs="*", help="key.sub=value overrides, e.g. train.steps=500")
+    p.set_defaults(func=_cmd_pretrain)
+
+    p = sub.add_parser(
+        "probe",
+        help="linear probe of a frozen encoder: R² of the env's true state on held-out frames",
+        description="Fit ridge regression from the encoder's features to the env's state variables on the "
+        "config's probe.fit frames and score R² on its probe.test frames, next to a randomly initialised "
+        "encoder of the same architecture.",
+    )
+    p.add_argument("config", help="a pretraining YAML file with a probe section")
+    p.add_argument("overrides", nargs="*", help="key.sub=value overrides of that file")
+    p.add_argument(
+        "--checkpoint", required=True, help="encoder: a shipped name (driving, arm) or a path stem"
+    )
+    p.add_argument("--output", default=None, help="also write the result as JSON here")
+    p.set_defaults(func=_cmd_probe)
 
     p = sub.add_parser("bench", help="speed benchmarks (envs: steps/s table vs peers)")
     p.add_argument("what", choices=["envs"], help="what to benchmark")

@@ -99,10 +99,20 @@ class TrainConfig:
 
 @dataclass
 class EncoderConfig:
-    type: str = hp("nature_cnn", "pixel encoder architecture")
-    checkpoint: str | None = hp(None, "path of a pretrained encoder checkpoint")
+    type: str = hp(
+        "nature_cnn",
+        "pixel encoder architecture: compact | nature_cnn | resnet18 (ignored with a checkpoint)",
+    )
+    checkpoint: str | None = hp(
+        None,
+        "pretrained encoder: a shipped name (driving, arm) or a path stem of a .safetensors + .json pair",
+    )
     freeze: bool = hp(False, "keep the encoder weights fixed while the agent trains")
-    features_dim: int = hp(256, "size of the encoder's output", ge=1)
+    features_dim: int = hp(256, "size of the encoder's output (ignored with a checkpoint)", ge=1)
+    lr_scale: float = hp(1.0, "the encoder's learning rate is the agent's times this (fine-tuning)", ge=0)
+    store_features: bool = hp(
+        True, "frozen checkpoint only: the agent sees and replays features instead of frames (much cheaper)"
+    )
 
 
 @dataclass

@@ -72,7 +72,7 @@ def record_run(
     import imageio.v2 as imageio
 
     from rlsuite.config import algorithm_class
-    from rlsuite.training import TEST_SEED_OFFSET, load_run_config, make_envs
+    from rlsuite.training import TEST_SEED_OFFSET, load_run_config, make_agent_envs
 
     if episodes < 1:
         raise ConfigError(f"--episodes: got {episodes}; must be >= 1")
@@ -86,7 +86,7 @@ def record_run(
         raise ConfigError(f"checkpoint {checkpoint!r} not found in {run_dir}")
     config.env.kwargs = {**config.env.kwargs, "render_mode": "rgb_array"}
     try:
-        envs = make_envs(config.env, 1)
+        envs = make_agent_envs(config, 1)
     except ConfigError as error:
         raise ConfigError(f"{config.env.id} cannot render rgb_array frames: {error}") from None
     try:

@@ -92,6 +92,26 @@ class _EventWriter:
         )
         self._write(step, Summary.Value(tag=tag + "/text_summary", metadata=metadata, tensor=tensor))
 
+    def image(self, tag: str, image: Any, step: int) -> None:
+        """A (H, W) or (H, W, C) uint8 image, PNG-encoded (Pillow, which matplotlib brings)."""
+        import io
+
+        import numpy as np
+        from PIL import Image
+        from tensorboard.compat.proto.summary_pb2 import Summary
+
+        pixels = np.asarray(image, dtype=np.uint8)
+        if pixels.ndim == 3 and pixels.shape[2] == 1:
+            pixels = pixels[:, :, 0]
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="PNG")
+        height, width = pixels.shape[:2]
+        colorspace = 1 if pixels.ndim == 2 else pixels.shape[2]
+        png = Summary.Image(
+            height=height, width=width, colorspace=colorspace, encoded_image_string=buffer.getvalue()
+        )
+        self._write(step, Summary.Value(tag=tag, image=png))
+
     def hparams(self, hparams: Mapping[str, Any], metric_tags: list[str]) -> None:
         """The hparams plugin's experiment + session-start summaries (what SummaryWriter writes)."""
         from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
@@ -190,6 +210,10 @@ class Run:
 
     def log_text(self, tag: str, text: str, step: int = 0) -> None:
         self._events.text(tag, text, step)
+
+    def log_image(self, tag: str, image: Any, step: int = 0) -> None:
+        """A uint8 image (H, W) or (H, W, C) to TensorBoard's images tab."""
+        self._events.image(tag, image, step)
 
     def log_hparams(self, hparams: Mapping[str, Any]) -> None:
         metrics = [SCALARS["eval_return_mean"], SCALARS["episode_return"]]

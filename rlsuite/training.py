@@ -36,7 +36,7 @@ from rlsuite.runs import SCALARS, Run
 if TYPE_CHECKING:
     from rlsuite.agents.base import Agent
 
-__all__ = ["Monitor", "evaluate", "evaluate_run", "make_envs", "seed_everything", "train"]
+__all__ = ["Monitor", "evaluate", "evaluate_run", "make_agent_envs", "make_envs", "seed_everything", "train"]
 
 EVAL_SEED_OFFSET = 1_000_003  # evaluation envs never share a seed with the training envs
 TEST_SEED_OFFSET = 2_000_029  # `rlsuite eval`: seeds the evaluations that picked `best` never saw
@@ -80,6 +80,33 @@ def make_envs(env: EnvConfig, num_envs: int | None = None) -> gym.vector.VectorE
     finally:
         sys.unraisablehook = previous_hook
     raise ConfigError(message)
+
+
+def make_agent_envs(config: Config, num_envs: int | None = None) -> gym.vector.VectorEnv:
+    """The envs an agent of ``config`` trains or is evaluated on: :func:`make_envs`, wrapped in
+    :class:`rlsuite.encoders.transfer.FeatureObservations` when the config has a frozen pretrained
+    encoder that stores features (the agent then sees features, not frames)."""
+    envs = make_envs(config.env, num_envs)
+    if config.encoder is None or not config.encoder.checkpoint:
+        return envs
+    try:
+        from rlsuite.agents.base import resolve_device
+        from rlsuite.encoders.transfer import FeatureObservations, load_checked, uses_feature_env
+
+        device = resolve_device(config.train.device)
+        encoder, meta = load_checked(config.encoder, envs.single_observation_space, device)
+        if not uses_feature_env(config.encoder):
+            return envs
+        frame_stack = getattr(config.agent.params, "frame_stack", meta["frame_stack"])
+        if frame_stack != meta["frame_stack"]:
+            raise ConfigError(
+                f"agent.frame_stack: got {frame_stack}; the encoder {config.encoder.checkpoint!r} takes "
+                f"{meta['frame_stack']} stacked frames: set agent.frame_stack: {meta['frame_stack']}"
+            )
+        return FeatureObservations(envs, encoder, meta["frame_stack"], device)
+    except BaseException:
+        envs.close()
+        raise
 
 
 def _quiet_del_hook(previous: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -286,7 +313,7 @@ class Monitor:
     def evaluate(self, step: int) -> dict[str, float]:
         train = self.config.train
         if self._eval_envs is None:
-            self._eval_envs = make_envs(self.config.env, min(train.eval_num_envs, train.eval_episodes))
+            self._eval_envs = make_agent_envs(self.config, min(train.eval_num_envs, train.eval_episodes))
         result = evaluate(
             lambda obs, starts: self.agent.act(obs, deterministic=True, episode_start=starts),
             self._eval_envs,
@@ -381,7 +408,7 @@ def train(
 
     agent_cls = get_algo(config.agent.algo)
     seed_everything(config.train.seed)
-    envs = make_envs(config.env)
+    envs = make_agent_envs(config)
     try:
         if resume is not None:
             run = Run.open(resume)
@@ -439,7 +466,7 @@ def evaluate_run(
     selection_seed = train_cfg.seed + EVAL_SEED_OFFSET
     seed = train_cfg.seed + TEST_SEED_OFFSET if seed is None else seed
     seed_everything(seed)
-    envs = make_envs(config.env, min(train_cfg.eval_num_envs, episodes))
+    envs = make_agent_envs(config, min(train_cfg.eval_num_envs, episodes))
     try:
         agent = agent_cls.load(ckpt, config, envs)
         result = evaluate(

@@ -123,6 +123,12 @@ class DQNParams:
         "(Kostrikov et al., 2021 use 4; 0: off)",
         ge=0,
     )
+    aux_objective: Literal["none", "curl", "atc"] = hp(
+        "none",
+        "self-supervised auxiliary loss on the encoder, next to the TD loss: curl (Laskin et al., 2020) "
+        "or atc (Stooke et al., 2021; the positive is the n-step successor)",
+    )
+    aux_weight: float = hp(1.0, "weight of the auxiliary loss", ge=0)
     adam_eps: float = hp(1e-8, "Adam epsilon (Rainbow uses 1.5e-4)", gt=0)
     torch_threads: int = hp(
         1,
@@ -181,28 +187,35 @@ class DQNAgent(Agent):
         self._action_start = int(self.action_space.start)
         image = is_image_space(self.observation_space)
         frame_shape = tuple(self.observation_space.shape)
-        stacked_shape = (*frame_shape[:-1], frame_shape[-1] * p.frame_stack)
+        # A feature env (frozen pretrained encoder, rlsuite.encoders.transfer) stacked the frames already.
+        self.frame_stack = 1 if getattr(envs, "stores_features", False) else p.frame_stack
+        stacked_shape = (*frame_shape[:-1], frame_shape[-1] * self.frame_stack)
         self._observation_bytes = int(np.prod(stacked_shape)) * self.observation_space.dtype.itemsize
         if p.random_shift_pad and not image:
             raise ConfigError("agent.random_shift_pad: random shifts need (H, W, C) uint8 image observations")
 
-        # Networks: encoder (MLP input or CNN) + Q head; the target network starts as a copy.
+        # Networks: encoder (MLP input, CNN, or a pretrained one) + Q head; the target network is a copy.
         encoder_config = config.encoder
-        if encoder_config is not None and encoder_config.checkpoint is not None:
-            raise ConfigError(
-                "encoder.checkpoint: pretrained encoders are not supported by dqn yet (encoders issue); "
-                "remove encoder.checkpoint to train the encoder from scratch"
-            )
-        try:
-            encoder = build_encoder(
-                stacked_shape,
-                image,
-                features_dim=encoder_config.features_dim if encoder_config else 512,
-                encoder_type=encoder_config.type if encoder_config else "nature_cnn",
-            )
-        except ValueError as error:
-            raise ConfigError(str(error)) from None
-        if encoder_config is not None and encoder_config.freeze:
+        if image and encoder_config is not None and encoder_config.checkpoint:
+            from rlsuite.encoders.transfer import load_checked
+
+            encoder, meta = load_checked(encoder_config, self.observation_space)
+            if meta["frame_stack"] != p.frame_stack:
+                raise ConfigError(
+                    f"agent.frame_stack: got {p.frame_stack}; the encoder {encoder_config.checkpoint!r} takes "
+                    f"{meta['frame_stack']} stacked frames: set agent.frame_stack: {meta['frame_stack']}"
+                )
+        else:
+            try:
+                encoder = build_encoder(
+                    stacked_shape,
+                    image,
+                    features_dim=encoder_config.features_dim if encoder_config else 512,
+                    encoder_type=encoder_config.type if encoder_config else "nature_cnn",
+                )
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
+        if image and encoder_config is not None and encoder_config.freeze:
             encoder.requires_grad_(False)
         head = QHead(encoder.features_dim, self.num_actions, p.net_arch, p.dueling, p.activation)
         self.q_network = QNetwork(encoder, head).to(self.device)
@@ -210,10 +223,27 @@ class DQNAgent(Agent):
         self._online_weights = list(self.q_network.parameters())
         self._target_weights = list(self.target_network.parameters())
         self._trainable = [w for w in self._online_weights if w.requires_grad]
+        # Online self-supervised auxiliary loss on the Q-network's own encoder (rlsuite.encoders.objectives).
+        self.aux = None
+        if p.aux_objective != "none":
+            if not image:
+                raise ConfigError("agent.aux_objective: needs (H, W, C) uint8 image observations")
+            from rlsuite.encoders.objectives import OBJECTIVES
+
+            self.aux = OBJECTIVES[p.aux_objective](self.q_network.encoder).to(self.device)
+            own = [w for name, w in self.aux.named_parameters() if not name.startswith("encoder.")]
+            self._trainable += [w for w in own if w.requires_grad]
+        encoder_ids = {id(w) for w in self.q_network.encoder.parameters()}
+        scale = encoder_config.lr_scale if encoder_config is not None else 1.0
+        groups = [
+            {"params": [w for w in self._trainable if id(w) not in encoder_ids], "lr": p.learning_rate},
+            {"params": [w for w in self._trainable if id(w) in encoder_ids], "lr": p.learning_rate * scale},
+        ]
+        groups = [g for g in groups if g["params"]]
         try:  # the fused kernel: one op per step instead of ~10 per tensor (CPU needs torch >= 2.4)
-            self.optimizer = torch.optim.Adam(self._trainable, lr=p.learning_rate, eps=p.adam_eps, fused=True)
+            self.optimizer = torch.optim.Adam(groups, eps=p.adam_eps, fused=True)
         except RuntimeError:
-            self.optimizer = torch.optim.Adam(self._trainable, lr=p.learning_rate, eps=p.adam_eps)
+            self.optimizer = torch.optim.Adam(groups, eps=p.adam_eps)
         self._q = torch.compile(self.q_network) if p.torch_compile else self.q_network
         self._q_target = torch.compile(self.target_network) if p.torch_compile else self.target_network
         self._autocast = (
@@ -229,7 +259,7 @@ class DQNAgent(Agent):
             device=self.device,
             gamma=p.gamma,
             n_steps=p.n_steps,
-            frame_stack=p.frame_stack,
+            frame_stack=self.frame_stack,
             alpha=p.prioritized_replay_alpha if p.prioritized_replay else None,
             priority_eps=p.prioritized_replay_eps,
         )
@@ -318,7 +348,7 @@ class DQNAgent(Agent):
         self._obs = self._to_device(obs)
         self.replay.start(self._obs)
         self._prev_done[:] = False
-        self._frames = self._obs.unsqueeze(1).repeat_interleave(self.params.frame_stack, dim=1)
+        self._frames = self._obs.unsqueeze(1).repeat_interleave(self.frame_stack, dim=1)
 
     def _store(
         self,
@@ -393,6 +423,10 @@ class DQNAgent(Agent):
         else:
             elementwise = F.mse_loss(q_taken, td_target, reduction="none")
         loss = (batch.weights * elementwise).mean()  # importance weights (1 without PER)
+        if self.aux is not None:  # CURL: two views of s; ATC: s and its n-step successor
+            positives = batch.observations if self.aux.name == "curl" else batch.next_observations
+            aux_loss, _ = self.aux(self._aux_augment(batch.observations), self._aux_augment(positives))
+            loss = loss + p.aux_weight * aux_loss
 
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -401,10 +435,18 @@ class DQNAgent(Agent):
         if p.max_grad_norm > 0:  # clip_grad_norm_, without its per-call bookkeeping
             torch._foreach_mul_(grads, (p.max_grad_norm / (grad_norm + 1e-6)).clamp(max=1.0))
         self.optimizer.step()
+        if self.aux is not None:
+            self.aux.update_target()
         if self.replay.tree is not None:
             self.replay.update_priorities(batch.indices, td_error)
         self.num_updates += 1
         self._stats = (loss.detach(), q_taken.detach().mean(), grad_norm)
+
+    def _aux_augment(self, frames: torch.Tensor) -> torch.Tensor:
+        """The auxiliary objective's views: random shifts of ±max(random_shift_pad, 2) pixels."""
+        from rlsuite.encoders.augment import random_shift
+
+        return random_shift(frames, max(self.params.random_shift_pad, 2), self.generator)
 
     def bootstrap_values(self, next_observations: torch.Tensor) -> torch.Tensor:
         """``Q_target(s', a*)`` with ``a* = argmax_a Q_online(s', a)`` (Double DQN) or ``argmax Q_target``."""
@@ -446,10 +488,10 @@ class DQNAgent(Agent):
         them on the first call or when the batch size changes).
         """
         obs_t = self._to_device(obs)
-        if self.params.frame_stack > 1:
+        if self.frame_stack > 1:
             n = len(obs_t)
             if self._act_frames is None or len(self._act_frames) != n:
-                self._act_frames = obs_t.unsqueeze(1).repeat_interleave(self.params.frame_stack, dim=1)
+                self._act_frames = obs_t.unsqueeze(1).repeat_interleave(self.frame_stack, dim=1)
                 starts = np.ones(n, dtype=bool)
             else:
                 if episode_start is None and not self._warned_stacks:
@@ -476,7 +518,7 @@ class DQNAgent(Agent):
         explore = self.np_rng.random(n) < epsilon
         actions = self.np_rng.integers(self.num_actions, size=n)
         if not explore.all():  # skip the forward pass while every sub-env explores
-            observations = stack_frames(self._frames) if self.params.frame_stack > 1 else self._obs
+            observations = stack_frames(self._frames) if self.frame_stack > 1 else self._obs
             actions = np.where(explore, actions, self._greedy(observations))
         return actions
 
@@ -490,7 +532,7 @@ class DQNAgent(Agent):
         self, frames: torch.Tensor, new: torch.Tensor, episode_start: torch.Tensor
     ) -> torch.Tensor:
         """Append ``new`` to each stack; stacks of new episodes are filled with their first frame."""
-        if self.params.frame_stack == 1:
+        if self.frame_stack == 1:
             return new.unsqueeze(1)
         new = new.unsqueeze(1).to(frames.dtype)
         shifted = torch.cat([frames[:, 1:], new], dim=1)
@@ -516,7 +558,7 @@ class DQNAgent(Agent):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         tensors: dict[str, torch.Tensor] = {}
-        for prefix, module in (("q_network", self.q_network), ("target_network", self.target_network)):
+        for prefix, module in self._modules_to_save():
             tensors.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
         optimizer_state = self.optimizer.state_dict()
         for index, state in optimizer_state["state"].items():
@@ -548,6 +590,12 @@ class DQNAgent(Agent):
         }
         (directory / "agent.json").write_text(json.dumps(meta, indent=2))
 
+    def _modules_to_save(self) -> list[tuple[str, torch.nn.Module]]:
+        modules = [("q_network", self.q_network), ("target_network", self.target_network)]
+        if self.aux is not None:  # its encoder is the Q-network's: saved there, skipped here
+            modules.append(("aux", _WithoutEncoder(self.aux)))
+        return modules
+
     @classmethod
     def load(cls, directory: str | Path, config: Config, envs: gym.vector.VectorEnv) -> DQNAgent:
         """Rebuild an agent written by :meth:`save`; ``learn`` then continues from its step count."""
@@ -558,7 +606,7 @@ class DQNAgent(Agent):
         agent = cls(config, envs)
         tensors = load_file(directory / "model.safetensors", device="cpu")
         try:
-            for prefix, module in (("q_network", agent.q_network), ("target_network", agent.target_network)):
+            for prefix, module in agent._modules_to_save():
                 module.load_state_dict(
                     {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
                 )
@@ -584,3 +632,17 @@ class DQNAgent(Agent):
                 load_file(directory / "replay.safetensors", device=str(agent.device)), meta["replay"]
             )
         return agent
+
+
+class _WithoutEncoder(torch.nn.Module):
+    """State-dict view of an auxiliary objective without its (shared) online encoder."""
+
+    def __init__(self, objective: torch.nn.Module) -> None:
+        super().__init__()
+        self.objective = objective
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        return {k: v for k, v in self.objective.state_dict().items() if not k.startswith("encoder.")}
+
+    def load_state_dict(self, state: Any, strict: bool = True, assign: bool = False) -> Any:  # type: ignore[override]
+        return self.objective.load_state_dict(state, strict=False)

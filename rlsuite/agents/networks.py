@@ -7,10 +7,10 @@ one value per action), as in Stable-Baselines3's ``BaseFeaturesExtractor`` contr
     head = QHead(encoder.features_dim, num_actions, net_arch, dueling)
 
 Encoders take observations in the env's own layout — ``(n, D)`` vectors, or channel-last ``(n, H, W, C)``
-``uint8`` images (``docs/design.md``, "Pixel observations") — and do their own dtype/layout conversion, so
-the replay buffer and the acting code never convert anything. The pixel encoder is a Nature-CNN
-until the encoders package provides pretrained ones; :func:`build_encoder` is the single place where
-those plug in (``config.encoder``).
+``uint8`` images — and do their own dtype/layout conversion, so the replay buffer and the acting code
+never convert anything. Pixel encoders (and the DrQ shift) live in :mod:`rlsuite.encoders`;
+:func:`build_encoder` picks one by ``encoder.type``, and pretrained ones come from
+:mod:`rlsuite.encoders.transfer`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
+
+from rlsuite.encoders.augment import RandomShift
+from rlsuite.encoders.networks import NatureCNN
+from rlsuite.encoders.networks import build_encoder as build_image_encoder
 
 __all__ = [
     "MLPEncoder",
@@ -66,53 +70,17 @@ class MLPEncoder(nn.Module):
         return observations.flatten(1).float()
 
 
-class NatureCNN(nn.Module):
-    """The convolutional torso of Mnih et al. (2015, *Nature* 518), on channel-last uint8 images.
-
-    Three conv layers (32×8×8/4, 64×4×4/2, 64×3×3/1) and a linear layer to ``features_dim``; pixels
-    are scaled to [0, 1] here. Images smaller than 36×36 do not fit the strides: use a larger
-    ``obs_size`` on the env.
-    """
-
-    def __init__(self, observation_shape: Sequence[int], features_dim: int = 512) -> None:
-        super().__init__()
-        height, width, channels = observation_shape
-        if min(height, width) < 36:
-            raise ValueError(f"NatureCNN needs images of at least 36×36 pixels, got {height}×{width}")
-        self.convs = nn.Sequential(
-            nn.Conv2d(channels, 32, kernel_size=8, stride=4),
-            nn.ReLU(),
-            nn.Conv2d(32, 64, kernel_size=4, stride=2),
-            nn.ReLU(),
-            nn.Conv2d(64, 64, kernel_size=3, stride=1),
-            nn.ReLU(),
-            nn.Flatten(),
-        )
-        with torch.no_grad():
-            flat = self.convs(torch.zeros(1, channels, height, width)).shape[1]
-        self.linear = nn.Sequential(nn.Linear(flat, features_dim), nn.ReLU())
-        self.features_dim = features_dim
-
-    def forward(self, observations: torch.Tensor) -> torch.Tensor:
-        pixels = observations.permute(0, 3, 1, 2).float().div_(255.0)  # NHWC uint8 -> NCHW in [0, 1]
-        return self.linear(self.convs(pixels))
-
-
 def build_encoder(
     observation_shape: Sequence[int],
     is_image: bool,
     features_dim: int = 512,
     encoder_type: str = "nature_cnn",
 ) -> nn.Module:
-    """The encoder for an observation shape: an MLP input for vectors, a CNN for images.
-
-    This is where the encoders package will plug in pretrained encoders (``config.encoder``).
-    """
+    """The encoder for an observation shape: an MLP input for vectors, a CNN of
+    :mod:`rlsuite.encoders.networks` (``encoder.type``) for images."""
     if not is_image:
         return MLPEncoder(observation_shape)
-    if encoder_type != "nature_cnn":
-        raise ValueError(f"encoder.type: got {encoder_type!r}; allowed: 'nature_cnn'")
-    return NatureCNN(observation_shape, features_dim)
+    return build_image_encoder(encoder_type, observation_shape, features_dim)
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,27 +132,3 @@ class QNetwork(nn.Module):
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
         return self.head(self.encoder(observations))
-
-
-# --------------------------------------------------------------------------------------------
-# Augmentation
-# --------------------------------------------------------------------------------------------
-class RandomShift(nn.Module):
-    """DrQ's random shift (Kostrikov et al., 2021, "Image Augmentation Is All You Need"; Yarats et al., 2022).
-
-    Each image of the batch is shifted by an independent integer offset in ``[-pad, pad]`` pixels
-    on both axes, with the border pixels replicated — the same as DrQ's replicate-pad + random crop,
-    done by clamped indexing so that it works on channel-last ``uint8`` batches on any device.
-    """
-
-    def __init__(self, pad: int = 4) -> None:
-        super().__init__()
-        self.pad = pad
-
-    def forward(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        n, height, width, _ = images.shape
-        shifts = torch.randint(-self.pad, self.pad + 1, (2, n, 1), device=images.device, generator=generator)
-        rows = (torch.arange(height, device=images.device) + shifts[0]).clamp_(0, height - 1)  # (n, H)
-        cols = (torch.arange(width, device=images.device) + shifts[1]).clamp_(0, width - 1)  # (n, W)
-        batch = torch.arange(n, device=images.device)[:, None, None]
-        return images[batch, rows[:, :, None], cols[:, None, :]]

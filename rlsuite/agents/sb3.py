@@ -74,6 +74,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices
 
 from rlsuite.agents.base import Agent, StepMonitor, resolve_device
 from rlsuite.config import ConfigError, hp
+from rlsuite.encoders.transfer import uses_feature_env
 
 if TYPE_CHECKING:
     from rlsuite.config import Config
@@ -606,10 +607,11 @@ class SB3Agent(Agent):
     def __init__(self, config: Config, envs: gym.vector.VectorEnv, *, checkpoint: Path | None = None) -> None:
         super().__init__(config, envs)
         self._check_spaces()
-        if config.encoder is not None:
+        if config.encoder is not None and not (uses_feature_env(config.encoder) and _is_ours(config.env.id)):
             raise ConfigError(
-                f"encoder: {self.algo} uses SB3's own feature extractor; remove the encoder section and set "
-                "agent.policy_kwargs (features_extractor_class, features_extractor_kwargs) instead"
+                f"encoder: {self.algo} takes a pretrained encoder frozen, on our envs (encoder: {{checkpoint: "
+                "driving, freeze: true}): the policy then sees its features. To train a CNN with SB3, remove the "
+                "encoder section and set agent.policy_kwargs (features_extractor_class, …)"
             )
         self.device = resolve_device(config.train.device)
         self._owns_vec_env = not _is_ours(config.env.id)

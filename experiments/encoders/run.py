@@ -1,0 +1,397 @@
+"""Pixel encoders study: pretrain the shipped encoders, probe them, and measure pixel RL with them.
+
+    python experiments/encoders/run.py                 # everything (~1.5 h on 2 cores), resumable
+    python experiments/encoders/run.py --stages rl     # one stage: pretrain | rl | transfer
+    python experiments/encoders/run.py --report-only   # RESULTS.md and plots from finished runs
+    python experiments/encoders/run.py --quick         # a smoke run of every stage (~5 min)
+
+Stages:
+1. **pretrain** — ``rlsuite pretrain`` on ``configs/pretrain_driving.yaml`` and
+   ``configs/pretrain_arm.yaml``, writing the shipped encoders (``rlsuite/encoders/pretrained/``)
+   from nothing, each with its linear probe (``probe.json``: R² per state variable on frames from
+   layouts / seeds pretraining never saw, next to a randomly initialised encoder).
+2. **rl** — DQN on Racetrack's kidney layout (which the driving encoder never saw), 40k env steps,
+   3 seeds: state features (the reference), pixels with the driving encoder frozen (its features
+   replayed), fine-tuned, the same compact encoder from scratch, and from scratch + random shift.
+   All pixel variants take 64×64 grayscale frames, 2 stacked, with the state DQN's settings.
+3. **transfer** — the driving encoder on Highway pixels and the arm encoder on Pusher pixels (an
+   env it was not pretrained on), frozen, against the same encoder from scratch and the state agent.
+
+Every training run is a plain ``rlsuite train CONFIG`` subprocess on one thread (two at a time on a
+2-core machine: every variant runs under the same load). Finished runs are listed in
+``runs/encoders/trials.jsonl`` and skipped when the script runs again. Returns are the final
+policy's greedy evaluation (train.seed's evaluation seeds: no checkpoint selection happens here);
+wall time is the whole command's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+CONFIGS = HERE / "configs"
+RUNS = REPO / "runs" / "encoders"
+SHIPPED = REPO / "rlsuite" / "encoders" / "pretrained"
+sys.path.insert(0, str(HERE.parent))
+from stamp import stamp  # noqa: E402
+
+RL = ["state", "frozen", "finetune", "scratch", "scratch_shift"]
+RL_LABELS = {
+    "state": "state features (reference)",
+    "frozen": "pixels, driving encoder frozen",
+    "finetune": "pixels, driving encoder fine-tuned (lr × 0.1)",
+    "scratch": "pixels, from scratch",
+    "scratch_shift": "pixels, from scratch + random shift",
+}
+TRANSFER = {"highway": ["state", "frozen", "scratch"], "pusher": ["state", "frozen", "scratch"]}
+
+
+QUICK = False  # --quick records its runs apart, so they never mix with the study's
+
+
+def trials_path() -> Path:
+    """Every finished run with its evaluation curve: committed, so the report needs no run directory."""
+    return RUNS / "quick-trials.jsonl" if QUICK else HERE / "trials.jsonl"
+
+
+def finished() -> dict[str, dict]:
+    path = trials_path()
+    if not path.is_file():
+        return {}
+    return {t["key"]: t for t in map(json.loads, path.read_text().splitlines()) if t.get("rc") == 0}
+
+
+def launch(key: str, config: Path, overrides: list[str], log: Path) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "rlsuite.cli", "train", str(config), *overrides, "log.progress=lines"]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+
+
+def run_all(jobs: list[tuple[str, Path, list[str]]], parallel: int) -> None:
+    """Run ``(key, config, overrides)`` jobs ``parallel`` at a time; record each in trials.jsonl."""
+    done = finished()
+    queue = [j for j in jobs if j[0] not in done]
+    print(f"{len(jobs) - len(queue)} of {len(jobs)} runs already finished; {len(queue)} to go", flush=True)
+    running: dict[str, tuple[subprocess.Popen, float, Path]] = {}
+    while queue or running:
+        while queue and len(running) < parallel:
+            key, config, overrides = queue.pop(0)
+            log = RUNS / "logs" / f"{key.replace('/', '-')}.log"
+            running[key] = (launch(key, config, overrides, log), time.perf_counter(), log)
+        time.sleep(0.5)
+        for key, (process, start, log) in list(running.items()):
+            if process.poll() is None:
+                continue
+            wall = time.perf_counter() - start
+            del running[key]
+            text = log.read_text()
+            run_dir = next(
+                (
+                    line.split(": ", 1)[1].strip()
+                    for line in text.splitlines()
+                    if line.startswith("run directory:")
+                ),
+                None,
+            )
+            record = {"key": key, "rc": process.returncode, "wall_s": round(wall, 2), "run_dir": run_dir}
+            if process.returncode == 0 and run_dir:
+                record["curve"] = {
+                    x: [list(map(float, a)) for a in _read(run_dir, x)] for x in ("step", "wall_time")
+                }
+            with open(trials_path(), "a") as f:
+                f.write(json.dumps(record) + "\n")
+            status = "ok" if process.returncode == 0 else f"FAILED (rc {process.returncode}; see {log})"
+            print(f"{key}: {status} in {wall:.0f} s", flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Stages
+# --------------------------------------------------------------------------------------------
+def stage_pretrain(quick: bool) -> None:
+    for name in ("driving", "arm"):
+        key = f"pretrain/{name}"
+        if key in finished():
+            print(f"{key}: already finished", flush=True)
+            continue
+        overrides = [f"output={SHIPPED / name}", f"log.run_dir={RUNS / 'pretrain'}", f"log.name={name}"]
+        if quick:
+            overrides = [
+                f"output={RUNS / 'quick' / name}", f"log.run_dir={RUNS / 'quick'}", "train.steps=20",
+                "train.log_every=10", "train.image_every=10",
+            ]  # fmt: skip
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+        command = [
+            sys.executable,
+            "-m",
+            "rlsuite.cli",
+            "pretrain",
+            str(CONFIGS / f"pretrain_{name}.yaml"),
+            *overrides,
+        ]
+        start = time.perf_counter()
+        result = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        print(result.stdout[-1500:], result.stderr[-1500:], flush=True)
+        run_dir = next(
+            (
+                line.split(": ", 1)[1].strip()
+                for line in result.stdout.splitlines()
+                if line.startswith("run directory:")
+            ),
+            None,
+        )
+        record = {"key": key, "rc": result.returncode, "wall_s": round(wall, 1), "run_dir": run_dir}
+        if result.returncode == 0 and run_dir:
+            record["probe"] = json.loads((REPO / run_dir / "probe.json").read_text())
+        with open(trials_path(), "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def rl_jobs(seeds: list[int], quick: bool) -> list[tuple[str, Path, list[str]]]:
+    jobs = []
+    for seed in seeds:
+        for variant in RL:
+            overrides = [f"train.seed={seed}", f"log.run_dir={RUNS / 'rl'}", f"log.name={variant}-s{seed}"]
+            if quick:
+                overrides += [
+                    "train.total_steps=2048",
+                    "train.eval_every=1024",
+                    "train.eval_episodes=2",
+                    "agent.learning_starts=512",
+                ]
+            jobs.append(
+                (
+                    f"rl/{variant}/s{seed}" + ("-quick" if quick else ""),
+                    CONFIGS / f"dqn_{variant}.yaml",
+                    overrides,
+                )
+            )
+    return jobs
+
+
+def transfer_jobs(seeds: list[int], quick: bool) -> list[tuple[str, Path, list[str]]]:
+    jobs = []
+    for seed in seeds:
+        for env, variants in TRANSFER.items():
+            for variant in variants:
+                overrides = [f"train.seed={seed}", f"log.run_dir={RUNS / env}", f"log.name={variant}-s{seed}"]
+                if quick:
+                    overrides += [
+                        "train.total_steps=2048",
+                        "train.eval_every=1024",
+                        "train.eval_episodes=2",
+                        "agent.learning_starts=512",
+                    ]
+                key = f"{env}/{variant}/s{seed}" + ("-quick" if quick else "")
+                jobs.append((key, CONFIGS / f"{env}_{variant}.yaml", overrides))
+    return jobs
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------
+def _read(run_dir: str, x: str):
+    from rlsuite.plots import read_curve
+
+    return read_curve(REPO / run_dir, "eval/return_mean", x=x)
+
+
+def _curve(trial: dict, x: str):
+    return tuple(trial["curve"][x])
+
+
+def _mean_std(values: list[float]) -> str:
+    if not values:
+        return "—"
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    return f"{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}"
+
+
+def _return_at(trial: dict, seconds: float) -> float | None:
+    """The last evaluation the run had finished within ``seconds`` of its start (None: none yet)."""
+    x, y = _curve(trial, "wall_time")
+    inside = [v for t, v in zip(x, y) if t <= seconds]
+    return inside[-1] if inside else None
+
+
+def report(command: list[str]) -> None:
+
+    trials = finished()
+    out = ["# Pixel encoders: pretraining, linear probe, pixel RL and transfer\n", stamp(command)]
+    out.append(
+        "\nEverything below is regenerated by `python experiments/encoders/run.py --report-only` from the runs "
+        "recorded in `experiments/encoders/trials.jsonl` (each with its evaluation curve); `python experiments/encoders/run.py` reruns the study from nothing "
+        "(it rewrites the shipped encoders). Training runs ran two at a time, one thread each, on the machine above.\n"
+    )
+
+    # ---- probe
+    out.append("\n## Shipped encoders and their linear probe\n")
+    for name in ("driving", "arm"):
+        trial = trials.get(f"pretrain/{name}")
+        meta_path = SHIPPED / f"{name}.json"
+        if trial is None or not meta_path.is_file():
+            out.append(f"- `{name}`: not pretrained yet.\n")
+            continue
+        meta = json.loads(meta_path.read_text())
+        probe = trial["probe"]
+        size = (SHIPPED / f"{name}.safetensors").stat().st_size / 1e6
+        sources = "; ".join(f"{d['frames']:,} frames of {d['id']} {d['kwargs']}" for d in meta["data"])
+        out.append(
+            f"\n**`{name}`** ({meta['type']}, {meta['features_dim']} features, frames {tuple(meta['frame_shape'])} × "
+            f"{meta['frame_stack']} stacked, {size:.2f} MB): {meta['objective']['name'].upper()}, "
+            f"{meta['objective']['steps']:,} steps of batch {meta['objective']['batch_size']} in {trial['wall_s'] / 60:.1f} min "
+            f"(collection included); final contrastive accuracy {meta['final_accuracy']:.2f}. Data: {sources}.\n\n"
+        )
+        names = probe["variables"]
+        out.append(
+            "| encoder | " + " | ".join(names) + " | mean R² |\n|---|" + "---:|" * (len(names) + 1) + "\n"
+        )
+        for which, label in (
+            ("encoder", f"`{name}` (pretrained)"),
+            ("random_init", "same architecture, random init"),
+        ):
+            r2 = probe[which]["r2"]
+            out.append(
+                f"| {label} | "
+                + " | ".join(f"{r2[n]:.3f}" for n in names)
+                + f" | **{probe[which]['r2_mean']:.3f}** |\n"
+            )
+        out.append(
+            f"\nFitted on {probe['fit_frames']:,} frames, scored on {probe['test_frames']:,} held-out frames "
+            "(see the probe section of the pretraining config for which layouts/seeds).\n"
+        )
+
+    # ---- RL on Racetrack
+    out.append("\n## Pixel DQN on Racetrack (kidney layout, unseen by the encoder), 40k env steps\n\n")
+    runs = {
+        v: [t for k, t in trials.items() if k.startswith(f"rl/{v}/") and not k.endswith("-quick")] for v in RL
+    }
+    state_wall = [t["wall_s"] for t in runs["state"]]
+    state_final = [_final(t) for t in runs["state"]]
+    frozen_wall = statistics.median([t["wall_s"] for t in runs["frozen"]]) if runs["frozen"] else None
+    out.append(
+        "| variant | seeds | final return | vs state return | wall time [s] | vs state time | "
+        f"return at the frozen run's wall time ({frozen_wall or 0:.0f} s) |\n|---|---:|---:|---:|---:|---:|---:|\n"
+    )
+    for variant in RL:
+        ts = runs[variant]
+        if not ts:
+            out.append(f"| {RL_LABELS[variant]} | 0 | not run | | | | |\n")
+            continue
+        finals = [_final(t) for t in ts]
+        walls = [t["wall_s"] for t in ts]
+        ratio_r = statistics.mean(finals) / statistics.mean(state_final) if state_final else float("nan")
+        ratio_t = statistics.median(walls) / statistics.median(state_wall) if state_wall else float("nan")
+        at_budget = [_return_at(t, frozen_wall) for t in ts] if frozen_wall else []
+        budget = _mean_std([v for v in at_budget if v is not None]) if at_budget else "—"
+        missing = sum(v is None for v in at_budget)
+        if missing:
+            budget += f" ({missing} seed(s) had no evaluation yet)"
+        out.append(
+            f"| {RL_LABELS[variant]} | {len(ts)} | {_mean_std(finals)} | {ratio_r:.2f} | {statistics.median(walls):.0f} "
+            f"| {ratio_t:.2f}× | {budget} |\n"
+        )
+    out.append(
+        "\nFinal return: greedy evaluation (10 episodes) of the final policy, mean ± std over seeds. Wall time: "
+        "median of the whole `rlsuite train` command (start-up and evaluations included). Ratios: against the "
+        "state DQN of the same table. The last column reads every run's evaluation curve at the frozen run's "
+        "median wall time (the same wall-clock budget).\n"
+    )
+    if any(runs.values()):
+        _plots(runs, HERE / "rl_curves.png", "Racetrack (kidney), DQN")
+        out.append("\n![Racetrack curves](rl_curves.png)\n")
+
+    # ---- transfer
+    out.append("\n## Transfer across tasks\n")
+    for env, variants in TRANSFER.items():
+        runs = {
+            v: [t for k, t in trials.items() if k.startswith(f"{env}/{v}/") and not k.endswith("-quick")]
+            for v in variants
+        }
+        label = {
+            "highway": "Highway pixels, driving encoder",
+            "pusher": "Pusher pixels, arm encoder (never saw Pusher)",
+        }[env]
+        out.append(
+            f"\n**{label}** (30k env steps)\n\n| variant | seeds | final return | wall time [s] |\n|---|---:|---:|---:|\n"
+        )
+        for variant in variants:
+            ts = runs[variant]
+            if not ts:
+                out.append(f"| {variant} | 0 | not run | |\n")
+                continue
+            out.append(
+                f"| {variant} | {len(ts)} | {_mean_std([_final(t) for t in ts])} | {statistics.median([t['wall_s'] for t in ts]):.0f} |\n"
+            )
+        if any(runs.values()):
+            _plots(runs, HERE / f"{env}_curves.png", label)
+            out.append(f"\n![{env} curves]({env}_curves.png)\n")
+    (HERE / "RESULTS.md").write_text("".join(out))
+    print(f"written: {HERE / 'RESULTS.md'}")
+
+
+def _final(trial: dict) -> float:
+    x, y = _curve(trial, "step")
+    return float(y[-1])
+
+
+def _plots(runs: dict[str, list[dict]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rlsuite.plots import plot_curves
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), dpi=110)
+    for ax, x, xlabel in ((axes[0], "step", "env steps"), (axes[1], "wall_time", "seconds")):
+        groups = {RL_LABELS.get(v, v): [_curve(t, x) for t in ts] for v, ts in runs.items() if ts}
+        plot_curves(groups, ax=ax, xlabel=xlabel, title=f"{title}: return vs {xlabel}")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--stages", nargs="+", default=["pretrain", "rl", "transfer"], choices=["pretrain", "rl", "transfer"]
+    )
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--jobs", type=int, default=2, help="training runs at once (default 2: one per core)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run of every stage (tiny budgets)")
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    command = ["experiments/encoders/run.py", *sys.argv[1:]]
+    RUNS.mkdir(parents=True, exist_ok=True)
+    global QUICK
+    QUICK = args.quick
+    if QUICK and trials_path().exists():
+        trials_path().unlink()  # a smoke run starts over
+    if not args.report_only:
+        seeds = args.seeds[:1] if args.quick else args.seeds
+        if "pretrain" in args.stages:
+            stage_pretrain(args.quick)
+        if "rl" in args.stages:
+            run_all(rl_jobs(seeds, args.quick), args.jobs)
+        if "transfer" in args.stages:
+            run_all(transfer_jobs(seeds, args.quick), args.jobs)
+    if not args.quick:
+        report(command)
+
+
+if __name__ == "__main__":
+    main()

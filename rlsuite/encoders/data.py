@@ -1,0 +1,195 @@
+"""Frames for pretraining and probing, collected through the native vector envs.
+
+:func:`collect` steps one env id with a batch of sub-envs under a behaviour policy and keeps every
+frame in time order, with the episode boundaries and the env's true state variables (read from
+its batched core), so that one collection serves contrastive pretraining (anchors, later
+positives in the same episode, frame stacks) and the linear probe (frames → state).
+
+Behaviour policies (``policy``):
+- ``random``: uniform random actions.
+- ``scripted``: Racetrack — a lane-keeping controller (steer against heading error and lateral
+  offset, throttle/brake towards a speed target drawn per episode, noisy), so frames cover real
+  driving at all speeds instead of a car spinning on the grass; other envs — *sticky* random actions
+  (each held for 1–8 steps), which sweep arms and lanes much further than independent ones.
+- ``mixed`` (default): each step, each sub-env follows ``scripted`` with probability 0.7, else random.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+
+from rlsuite.config import ConfigError, EnvConfig, hp
+
+__all__ = ["DataSource", "FrameData", "collect", "state_variables"]
+
+
+@dataclass
+class DataSource:
+    id: str = hp("rlsuite/Racetrack-v0", "env id; its kwargs must give pixel observations")
+    kwargs: dict[str, Any] = hp(default_factory=dict, doc="env constructor kwargs")
+    frames: int = hp(20_000, "frames to collect (summed over the sub-envs)", ge=1)
+    num_envs: int = hp(16, "sub-envs stepped in one batch", ge=1)
+    policy: Literal["random", "scripted", "mixed"] = hp(
+        "mixed", "behaviour policy (see rlsuite.encoders.data)"
+    )
+    seed: int = hp(0, "reset seed of the collection", ge=0)
+
+
+@dataclass
+class FrameData:
+    """``frames`` (T, N, H, W, C) uint8 in time order per sub-env; ``first`` (T, N): the time index of
+    each frame's episode start; ``states`` (T, N, V) float32 named ``state_names`` (may be V = 0)."""
+
+    frames: np.ndarray
+    first: np.ndarray
+    states: np.ndarray
+    state_names: list[str]
+    source: str
+
+    @property
+    def num_frames(self) -> int:
+        return self.frames.shape[0] * self.frames.shape[1]
+
+    def stacked(self, t: np.ndarray, n: np.ndarray, k: int) -> np.ndarray:
+        """Frames ``t`` of sub-envs ``n`` stacked with their ``k - 1`` predecessors along channels
+        (oldest first; the episode's first frame repeats before its start, as the agents stack)."""
+        parts = [self.frames[np.maximum(t - j, self.first[t, n]), n] for j in range(k - 1, -1, -1)]
+        return np.concatenate(parts, axis=-1)
+
+    def sample_pairs(
+        self, batch: int, shift: int, min_t: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, ...]:
+        """``batch`` anchors ``(t, n)`` with a positive ``t + s`` (``s`` uniform in 1..shift, 0 if
+        ``shift`` is 0) inside the same episode; ``t >= min_t``."""
+        T, N = self.first.shape
+        ts, ns, ps = [], [], []
+        count = 0
+        while count < batch:
+            t = rng.integers(min_t, T - max(shift, 0), size=2 * batch)
+            n = rng.integers(0, N, size=2 * batch)
+            s = rng.integers(1, shift + 1, size=2 * batch) if shift > 0 else np.zeros(2 * batch, np.int64)
+            ok = self.first[t + s, n] == self.first[t, n]
+            ts.append(t[ok]), ns.append(n[ok]), ps.append((t + s)[ok])
+            count += int(ok.sum())
+        return tuple(np.concatenate(a)[:batch] for a in (ts, ns, ps))
+
+
+# --------------------------------------------------------------------------------------------
+# True state variables, read from the env's batched core
+# --------------------------------------------------------------------------------------------
+def state_variables(envs: gym.vector.VectorEnv) -> tuple[list[str], np.ndarray]:
+    """The state variables the probe regresses on, ``(names, values (N, V))``, for our envs."""
+    core = getattr(envs.unwrapped, "core", None)
+    name = getattr(core, "name", "")
+    if name == "Racetrack":
+        values = [
+            core.car[:, 3] / 30.0,
+            core.heading_error / np.pi,
+            core.lateral / core.road_half_width,
+        ]
+        return ["speed", "heading_error", "lateral_offset"], np.stack(values, axis=1).astype(np.float32)
+    if name in ("Reacher", "Pusher"):
+        n = core.q.shape[1]
+        obs = core.state_obs
+        names = [f"cos_q{i}" for i in range(n)] + [f"sin_q{i}" for i in range(n)]
+        columns = [obs[:, i] for i in range(2 * n)]
+        k = 3 * n
+        if name == "Reacher":
+            names += ["target_x", "target_y"]
+            columns += [obs[:, k], obs[:, k + 1]]
+        else:
+            names += ["puck_x", "puck_y"]
+            columns += [obs[:, k + 4], obs[:, k + 5]]
+        return names, np.stack(columns, axis=1).astype(np.float32)
+    return [], np.zeros((envs.num_envs, 0), np.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# Behaviour policies
+# --------------------------------------------------------------------------------------------
+class _Policy:
+    def __init__(self, envs: gym.vector.VectorEnv, kind: str, rng: np.random.Generator) -> None:
+        self.envs, self.kind, self.rng = envs, kind, rng
+        self.space = envs.single_action_space
+        n = envs.num_envs
+        self.core = getattr(envs.unwrapped, "core", None)
+        self.racetrack = getattr(self.core, "name", "") == "Racetrack"
+        self.held = envs.action_space.sample()
+        self.hold = np.zeros(n, np.int64)
+        self.target_speed = rng.uniform(6.0, 24.0, n)
+
+    def random(self) -> np.ndarray:
+        return self.envs.action_space.sample()
+
+    def scripted(self) -> np.ndarray:
+        n = self.envs.num_envs
+        if not self.racetrack:  # sticky random actions
+            renew = self.hold <= 0
+            if renew.any():
+                fresh = self.random()
+                self.held[renew] = fresh[renew]
+                self.hold[renew] = self.rng.integers(1, 9, int(renew.sum()))
+            self.hold -= 1
+            return self.held.copy()
+        core = self.core
+        lateral = core.lateral / core.road_half_width
+        steer = -1.5 * core.heading_error - 0.6 * lateral + self.rng.normal(0, 0.3, n)
+        redraw = self.rng.random(n) < 0.01
+        self.target_speed[redraw] = self.rng.uniform(6.0, 24.0, int(redraw.sum()))
+        pedal = np.clip((self.target_speed - core.car[:, 3]) / 3.0, -1, 1)
+        steer = np.clip(steer, -1, 1)
+        if isinstance(self.space, gym.spaces.Discrete):
+            s = np.digitize(steer, [-0.33, 0.33])  # 0 right, 1 straight, 2 left
+            p = np.digitize(pedal, [-0.33, 0.33])  # 0 brake, 1 coast, 2 throttle
+            return (3 * s + p + self.space.start).astype(np.int64)
+        return np.stack([steer, pedal], axis=1).astype(np.float32)
+
+    def __call__(self) -> np.ndarray:
+        if self.kind == "random":
+            return self.random()
+        actions = self.scripted()
+        if self.kind == "mixed":
+            explore = self.rng.random(len(actions)) < 0.3
+            if explore.any():
+                actions[explore] = self.random()[explore]
+        return actions
+
+
+def collect(source: DataSource) -> FrameData:
+    """Step ``source`` for ``source.frames`` frames and keep them all (see the module docstring)."""
+    from rlsuite.training import make_envs
+
+    envs = make_envs(EnvConfig(id=source.id, num_envs=source.num_envs, kwargs=dict(source.kwargs)))
+    try:
+        space = envs.single_observation_space
+        if not (isinstance(space, gym.spaces.Box) and space.dtype == np.uint8 and len(space.shape) == 3):
+            raise ConfigError(
+                f"data: {source.id} with kwargs {source.kwargs} gives {space} observations; encoders take "
+                "uint8 (H, W, C) frames, e.g. kwargs: {obs_type: pixels}"
+            )
+        rng = np.random.default_rng(source.seed)
+        envs.action_space.seed(source.seed)
+        policy = _Policy(envs, source.policy, rng)
+        n = source.num_envs
+        steps = -(-source.frames // n)
+        frames = np.empty((steps, n, *space.shape), np.uint8)
+        first = np.zeros((steps, n), np.int64)
+        names, values = state_variables(envs)
+        states = np.empty((steps, n, values.shape[1]), np.float32)
+        obs, _ = envs.reset(seed=source.seed)
+        episode_first = np.zeros(n, np.int64)
+        previous_done = np.zeros(n, bool)
+        for t in range(steps):
+            frames[t], first[t] = obs, episode_first
+            states[t] = state_variables(envs)[1]
+            obs, _, terminated, truncated, _ = envs.step(policy())
+            # NEXT_STEP autoreset: frame t + 1 is a reset observation iff the step before ended an episode
+            episode_first[previous_done] = t + 1
+            previous_done = terminated | truncated
+    finally:
+        envs.close()
+    return FrameData(frames, first, states, names, source.id)
