@@ -86,6 +86,7 @@ def save_encoder(encoder: nn.Module, stem: str | Path, metadata: dict[str, Any] 
     tmp = weights.with_name(weights.name + ".tmp")
     state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
     save_file(state, str(tmp))
+    os.chmod(tmp, 0o644)  # safetensors writes 0600; a checkpoint is meant to be shared (and packaged)
     meta = {
         "format": FORMAT,
         **encoder.spec(),

@@ -61,21 +61,38 @@ class FrameData:
         return np.concatenate(parts, axis=-1)
 
     def sample_pairs(
-        self, batch: int, shift: int, min_t: int, rng: np.random.Generator
-    ) -> tuple[np.ndarray, ...]:
-        """``batch`` anchors ``(t, n)`` with a positive ``t + s`` (``s`` uniform in 1..shift, 0 if
-        ``shift`` is 0) inside the same episode; ``t >= min_t``."""
+        self, batch: int, shift: int, rng: np.random.Generator, clip: int = 1
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``batch`` anchors ``(t, n)`` and their positives ``t + shift`` in the same episode.
+
+        Anchors come in clips of ``clip`` consecutive frames of one episode (ATC samples batches of
+        subsequences): the other frames of a clip are the hardest negatives, and telling a frame's
+        successor from its neighbours' needs the motion (speed, joint rates), not just the scene.
+        """
         T, N = self.first.shape
-        ts, ns, ps = [], [], []
+        clip = max(1, min(clip, batch))
+        span = clip - 1 + shift
+        if T <= span:
+            raise ConfigError(
+                f"data: {self.source} has {T} frames per sub-env, fewer than a clip and its positive need "
+                f"({span + 1}); collect more frames, use fewer num_envs, or a shorter objective.clip_length"
+            )
+        starts_t, starts_n = [], []
         count = 0
-        while count < batch:
-            t = rng.integers(min_t, T - max(shift, 0), size=2 * batch)
-            n = rng.integers(0, N, size=2 * batch)
-            s = rng.integers(1, shift + 1, size=2 * batch) if shift > 0 else np.zeros(2 * batch, np.int64)
-            ok = self.first[t + s, n] == self.first[t, n]
-            ts.append(t[ok]), ns.append(n[ok]), ps.append((t + s)[ok])
+        clips = -(-batch // clip)
+        while count < clips:
+            t = rng.integers(0, T - span, size=2 * clips)
+            n = rng.integers(0, N, size=2 * clips)
+            ok = (
+                self.first[t + span, n] == self.first[t, n]
+            )  # the whole clip and its positives in one episode
+            starts_t.append(t[ok]), starts_n.append(n[ok])
             count += int(ok.sum())
-        return tuple(np.concatenate(a)[:batch] for a in (ts, ns, ps))
+        t0 = np.concatenate(starts_t)[:clips]
+        n0 = np.concatenate(starts_n)[:clips]
+        t = (t0[:, None] + np.arange(clip)).ravel()[:batch]
+        n = np.repeat(n0, clip)[:batch]
+        return t, n, t + shift
 
 
 # --------------------------------------------------------------------------------------------

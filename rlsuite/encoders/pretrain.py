@@ -6,7 +6,7 @@ A pretraining config (validated like the training configs; see
     data:                         # one or more frame sources (rlsuite.encoders.data.DataSource)
       - {id: rlsuite/Racetrack-v0, kwargs: {obs_type: pixels, track: random, …}, frames: 60000}
     encoder:   {type: compact, features_dim: 64, frame_stack: 2}
-    objective: {name: atc, temporal_shift: 3}
+    objective: {name: atc, temporal_shift: 1, clip_length: 8}
     train:     {steps: 3000, batch_size: 256, learning_rate: 1e-3, shift_pad: 2, color_jitter: 0.1}
     probe:     {fit: [sources], test: [sources]}      # optional: rlsuite.encoders.probe
     output:    null               # also copy the encoder here (e.g. the shipped-encoder folder)
@@ -44,7 +44,10 @@ class ObjectiveConfig:
     name: Literal["atc", "curl"] = hp(
         "atc", "atc: temporal contrast (Stooke et al., 2021); curl (Laskin et al., 2020)"
     )
-    temporal_shift: int = hp(3, "ATC: the positive is 1..k steps after the anchor", ge=1)
+    temporal_shift: int = hp(1, "ATC: the positive is this many steps after the anchor", ge=1)
+    clip_length: int = hp(
+        8, "anchors come in clips of this many consecutive frames (ATC; 1: independent frames)", ge=1
+    )
     momentum: float | None = hp(None, "EMA rate of the target encoder (default: atc 0.01, curl 0.05)")
     hidden_dim: int = hp(256, "ATC: width of the residual predictor", ge=1)
 
@@ -149,6 +152,13 @@ def pretrain(config: PretrainConfig, progress: bool = True) -> Path:
     generator.manual_seed(t.seed)
     rng = np.random.default_rng(t.seed)
     shift = config.objective.temporal_shift if config.objective.name == "atc" else 0
+    for i, source in enumerate(config.data):
+        per_env = -(-source.frames // source.num_envs)
+        if per_env <= config.objective.clip_length - 1 + shift:
+            raise ConfigError(
+                f"data[{i}]: {source.frames} frames over {source.num_envs} sub-envs is {per_env} per sub-env, "
+                f"too few for clips of {config.objective.clip_length} frames {shift} step(s) apart"
+            )
 
     run = Run.create(
         config.log.run_dir, config.log.name or f"pretrain-{config.objective.name}", to_dict(config)
@@ -172,7 +182,7 @@ def pretrain(config: PretrainConfig, progress: bool = True) -> Path:
             for data, count in zip(datasets, counts):
                 if count == 0:
                     continue
-                ts, ns, ps = data.sample_pairs(int(count), shift, 0, rng)
+                ts, ns, ps = data.sample_pairs(int(count), shift, rng, config.objective.clip_length)
                 anchors.append(data.stacked(ts, ns, spec.frame_stack))
                 positives.append(data.stacked(ps, ns, spec.frame_stack))
             anchor = torch.from_numpy(np.concatenate(anchors)).to(device)

@@ -170,7 +170,10 @@ def test_pretrain_probe_train_path_from_the_cli(tmp_path, capsys):
         "encoder": {"type": "compact", "features_dim": 16, "frame_stack": 2},
         "objective": {"name": "atc", "temporal_shift": 2},
         "train": {"steps": 6, "batch_size": 32, "log_every": 2, "image_every": 3, "device": "cpu"},
-        "probe": {"fit": [{**source, "seed": 5}], "test": [{**source, "kwargs": {**PIXELS, "track": "oval"}, "seed": 6}]},
+        "probe": {
+            "fit": [{**source, "seed": 5}],
+            "test": [{**source, "kwargs": {**PIXELS, "track": "oval"}, "seed": 6}],
+        },
         "output": str(tmp_path / "shipped" / "mine"),
         "log": {"run_dir": str(tmp_path / "runs")},
     }  # fmt: skip
