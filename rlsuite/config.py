@@ -93,7 +93,9 @@ class TrainConfig:
     eval_every: int = hp(10_000, "env steps between greedy evaluations (0: only at the end)", ge=0)
     eval_episodes: int = hp(10, "episodes per evaluation", ge=1)
     eval_num_envs: int = hp(4, "evaluation envs stepped in one batch", ge=1)
-    checkpoint_every: int = hp(0, "env steps between checkpoints (0: only best and last)", ge=0)
+    checkpoint_every: int = hp(
+        0, "env steps between saves of checkpoints/last, which --resume continues from (0: at the end only)", ge=0
+    )
     seed: int = hp(0, "one seed for numpy, torch, the envs and the action spaces", ge=0)
 
 

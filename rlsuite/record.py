@@ -72,18 +72,14 @@ def record_run(
     import imageio.v2 as imageio
 
     from rlsuite.config import algorithm_class
-    from rlsuite.training import TEST_SEED_OFFSET, load_run_config, make_agent_envs
+    from rlsuite.training import TEST_SEED_OFFSET, load_run_config, make_agent_envs, resolve_run_checkpoint
 
     if episodes < 1:
         raise ConfigError(f"--episodes: got {episodes}; must be >= 1")
     _writer_check(fmt)
     run_dir = Path(run_dir)
     config = load_run_config(run_dir)
-    ckpt = run_dir / "checkpoints" / checkpoint
-    if not ckpt.is_dir() and checkpoint == "best":
-        ckpt = run_dir / "checkpoints" / "last"
-    if not ckpt.is_dir():
-        raise ConfigError(f"checkpoint {checkpoint!r} not found in {run_dir}")
+    ckpt = resolve_run_checkpoint(run_dir, checkpoint)
     config.env.kwargs = {**config.env.kwargs, "render_mode": "rgb_array"}
     try:
         envs = make_agent_envs(config, 1)

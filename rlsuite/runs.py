@@ -5,7 +5,7 @@ A run directory is ``<run_dir>/<name>-<YYYYmmdd-HHMMSS>/``::
     config.yaml      the fully resolved config the run was started with
     events.out.tfevents.*   TensorBoard scalars, text and hparams
     metrics.csv      the same scalars as ``step,wall_time,tag,value`` rows, for scripts
-    checkpoints/     ``last/``, ``best/`` and periodic ``step_<N>/`` agent checkpoints
+    checkpoints/     ``last/`` (end of training, and every ``train.checkpoint_every`` steps) and ``best/``
     eval/            evaluation results (``rlsuite eval`` writes here too)
 
 Scalar names are shared by every agent (ours, SB3's, RLlib's) so one TensorBoard compares them:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import gymnasium as gym
 import numpy as np
 
+from rlsuite.checkpoints import CheckpointError, find_checkpoint, write_checkpoint
 from rlsuite.config import Config, ConfigError, EnvConfig, apply_overrides, from_dict, read_yaml, to_dict
 from rlsuite.runs import SCALARS, Run
 
@@ -253,6 +254,7 @@ class Monitor:
         self._last_sps = 0.0
         self._closed = False
         self._last_eval_step = -1
+        self._eval_seconds = 0.0  # cumulative time spent in evaluations (time/eval_seconds)
 
     # ---------------------------------------------------------------- agent-facing API
     def on_step(
@@ -298,7 +300,7 @@ class Monitor:
             self.evaluate(global_step)
             self._next_eval = _next_multiple(global_step, self.config.train.eval_every)
         if global_step >= self._next_checkpoint:
-            self.checkpoint(global_step, f"step_{global_step}")
+            self.checkpoint(global_step, "last")  # what --resume continues from after a crash
             self._next_checkpoint = _next_multiple(global_step, self.config.train.checkpoint_every)
         now = time.perf_counter()
         if now - self._last_time >= self.config.log.log_every_s:
@@ -314,13 +316,15 @@ class Monitor:
         train = self.config.train
         if self._eval_envs is None:
             self._eval_envs = make_agent_envs(self.config, min(train.eval_num_envs, train.eval_episodes))
+        start = time.perf_counter()
         result = evaluate(
             lambda obs, starts: self.agent.act(obs, deterministic=True, episode_start=starts),
             self._eval_envs,
             train.eval_episodes,
             seed=train.seed + EVAL_SEED_OFFSET,
         )
-        self.run.log(step, result)
+        self._eval_seconds += time.perf_counter() - start
+        self.run.log(step, {**result, "time/eval_seconds": self._eval_seconds})
         self.last_eval = result
         self._last_eval_step = step
         mean = result[SCALARS["eval_return_mean"]]
@@ -332,11 +336,15 @@ class Monitor:
         return result
 
     def checkpoint(self, step: int, name: str) -> Path:
-        path = self.run.checkpoints_dir / name
-        self.agent.save(path)
+        """Save the agent and this monitor's state as ``checkpoints/NAME``, crash-safely
+        (:func:`rlsuite.checkpoints.write_checkpoint`: written aside, checksummed, renamed in)."""
         state = {"best_eval": self.best_eval, "episodes": self.episodes, "global_step": step}
-        (path / "monitor.json").write_text(json.dumps(state))
-        return path
+
+        def save(directory: Path) -> None:
+            self.agent.save(directory)
+            (directory / "monitor.json").write_text(json.dumps(state))
+
+        return write_checkpoint(self.run.checkpoints_dir / name, save)
 
     def close(self) -> None:
         """Final evaluation (unless one just ran), the ``last`` checkpoint, flush the logs."""
@@ -378,7 +386,10 @@ def _next_multiple(step: int, every: int) -> int:
 
 
 def _read_monitor_state(run: Run) -> dict[str, Any]:
-    return _read_json(run.checkpoints_dir / "last" / "monitor.json")
+    try:
+        return _read_json(find_checkpoint(run.checkpoints_dir, "last") / "monitor.json")
+    except CheckpointError:
+        return {}
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -412,9 +423,11 @@ def train(
     try:
         if resume is not None:
             run = Run.open(resume)
-            checkpoint = run.checkpoints_dir / "last"
-            if not checkpoint.is_dir():
-                raise FileNotFoundError(f"{run.dir} has no checkpoints/last to resume from")
+            try:
+                checkpoint = find_checkpoint(run.checkpoints_dir, "last")
+            except CheckpointError as error:
+                run.close()
+                raise FileNotFoundError(f"{run.dir}: nothing to resume from ({error})") from None
             agent = agent_cls.load(checkpoint, config, envs)
             run.log_text("resume", f"resumed at step {agent.global_step}", agent.global_step)
         else:
@@ -429,6 +442,20 @@ def train(
     finally:
         envs.close()
     return run.dir
+
+
+def resolve_run_checkpoint(run_dir: Path, name: str) -> Path:
+    """An intact checkpoint ``name`` of a run (``best`` falls back to ``last``); a clear error otherwise."""
+    checkpoints = run_dir / "checkpoints"
+    for candidate in [name, "last"] if name == "best" else [name]:
+        try:
+            return find_checkpoint(checkpoints, candidate)
+        except CheckpointError:
+            continue
+    available = sorted(p.name for p in checkpoints.glob("*") if p.is_dir() and not p.name.startswith("."))
+    raise ConfigError(
+        f"checkpoint {name!r} not found (or not intact) in {run_dir}; available: {available or 'none'}"
+    )
 
 
 def load_run_config(run_dir: str | Path, overrides: list[str] | None = None) -> Config:
@@ -447,15 +474,7 @@ def evaluate_run(
 
     run_dir = Path(run_dir)
     config = load_run_config(run_dir)
-    ckpt = run_dir / "checkpoints" / checkpoint
-    if not ckpt.is_dir():
-        available = sorted(p.name for p in (run_dir / "checkpoints").glob("*") if p.is_dir())
-        if checkpoint == "best" and "last" in available:
-            ckpt = run_dir / "checkpoints" / "last"
-        else:
-            raise ConfigError(
-                f"checkpoint {checkpoint!r} not found in {run_dir}; available: {available or 'none'}"
-            )
+    ckpt = resolve_run_checkpoint(run_dir, checkpoint)
     agent_cls = get_algo(config.agent.algo)
     train_cfg = config.train
     episodes = train_cfg.eval_episodes if episodes is None else episodes

@@ -47,6 +47,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from rlsuite.checkpoints import CheckpointError, find_checkpoint
 from rlsuite.config import ConfigError, build, from_dict, hp, read_yaml, set_key, to_dict
 
 __all__ = ["SweepSpec", "load_sweep", "run_sweep", "variants"]
@@ -300,8 +301,11 @@ def run_trial(params: dict[str, Any], *, base: dict[str, Any], sweep_dir: str, m
     if checkpoint is not None:
         with checkpoint.as_directory() as directory:
             state = json.loads((Path(directory) / "trial.json").read_text())
-        if (Path(state["run_dir"]) / "checkpoints" / "last").is_dir():
+        try:  # an intact checkpoints/last (or its previous copy) to resume from
+            find_checkpoint(Path(state["run_dir"]) / "checkpoints", "last")
             resume = state["run_dir"]
+        except CheckpointError:
+            resume = None
     started = time.perf_counter()
     node_id = ray.get_runtime_context().get_node_id()
 

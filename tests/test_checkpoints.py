@@ -1,0 +1,146 @@
+"""Crash-safe checkpoints: checksummed, swapped in by rename, the previous good one used on damage,
+and a training process killed with SIGKILL at random points resumes from its last checkpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rlsuite.checkpoints import CheckpointError, find_checkpoint, verify_checkpoint, write_checkpoint
+
+
+def save_text(text: str):
+    def save(directory: Path) -> None:
+        (directory / "model.bin").write_bytes(text.encode() * 100)
+        (directory / "agent.json").write_text(json.dumps({"text": text}))
+
+    return save
+
+
+def test_a_checkpoint_is_checksummed_and_the_previous_one_kept(tmp_path):
+    write_checkpoint(tmp_path / "last", save_text("one"))
+    write_checkpoint(tmp_path / "last", save_text("two"))
+    assert verify_checkpoint(tmp_path / "last") is None
+    assert json.loads((tmp_path / "last" / "agent.json").read_text())["text"] == "two"
+    assert json.loads((tmp_path / ".last.prev" / "agent.json").read_text())["text"] == "one"
+    assert find_checkpoint(tmp_path, "last") == tmp_path / "last"
+    assert not (tmp_path / ".last.tmp").exists()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "delete"])
+def test_a_damaged_checkpoint_is_detected_and_the_previous_good_one_used(tmp_path, damage):
+    write_checkpoint(tmp_path / "last", save_text("one"))
+    write_checkpoint(tmp_path / "last", save_text("two"))
+    model = tmp_path / "last" / "model.bin"
+    if damage == "truncate":
+        model.write_bytes(model.read_bytes()[:10])
+    elif damage == "flip":
+        data = bytearray(model.read_bytes())
+        data[3] ^= 1
+        model.write_bytes(bytes(data))
+    else:
+        model.unlink()
+    assert verify_checkpoint(tmp_path / "last") is not None
+    with pytest.warns(RuntimeWarning, match="using .last.prev instead"):
+        found = find_checkpoint(tmp_path, "last")
+    assert json.loads((found / "agent.json").read_text())["text"] == "one"
+
+
+def test_an_unfinished_write_is_never_taken_for_a_checkpoint(tmp_path):
+    (tmp_path / ".last.tmp").mkdir()
+    (tmp_path / ".last.tmp" / "model.bin").write_bytes(b"half")  # killed before its manifest
+    with pytest.raises(CheckpointError, match="no intact checkpoint 'last'"):
+        find_checkpoint(tmp_path, "last")
+    write_checkpoint(tmp_path / "last", save_text("one"))  # a later write replaces the leftover
+    assert find_checkpoint(tmp_path, "last") == tmp_path / "last"
+
+
+def test_killed_between_the_two_renames_the_pending_copy_is_used(tmp_path):
+    write_checkpoint(tmp_path / "last", save_text("one"))
+    write_checkpoint(tmp_path / ".pending", save_text("two"))
+    os.replace(tmp_path / "last", tmp_path / ".last.prev")
+    os.replace(tmp_path / ".pending", tmp_path / ".last.tmp")  # a complete copy, not yet renamed in
+    with pytest.warns(RuntimeWarning):
+        found = find_checkpoint(tmp_path, "last")
+    assert json.loads((found / "agent.json").read_text())["text"] == "two"
+
+
+CONFIG = """
+env: {id: rlsuite/Racetrack-v0, num_envs: 8, kwargs: {action_type: discrete}}
+agent: {algo: dqn, learning_starts: 300, batch_size: 64, net_arch: [32], save_replay_buffer: true,
+        buffer_size: 20000, train_freq: 1}
+train: {total_steps: 6000, eval_every: 0, eval_episodes: 2, checkpoint_every: 200, seed: 3, device: cpu}
+log: {run_dir: RUNS, name: killed, progress: lines, log_every_s: 0.2}
+"""
+
+
+def _train(args: list[str], cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "rlsuite.cli", "train", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_sigkill_at_random_points_then_resume_finishes_the_run(tmp_path):
+    """Kill `rlsuite train` with SIGKILL three times at random moments (some land inside a checkpoint
+    write), resume each time: every resume starts from an intact checkpoint at or after the previous
+    one, with its step counter, optimiser, schedules, RNG and replay buffer, and the run finishes."""
+    from rlsuite.agents.dqn import DQNAgent
+    from rlsuite.training import load_run_config, make_agent_envs
+
+    config = tmp_path / "config.yaml"
+    config.write_text(CONFIG.replace("RUNS", str(tmp_path / "runs")))
+    rng = np.random.default_rng(0)
+    run_dir = None
+    resumed_at = []
+    for attempt in range(4):
+        args = [str(config)] if run_dir is None else ["--resume", str(run_dir)]
+        process = _train(args, tmp_path)
+        if attempt == 3:  # the last one runs to the end
+            out, _ = process.communicate(timeout=300)
+            assert process.returncode == 0, out
+            break
+        # wait until it is training (a progress line), then kill it at a random moment
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            line = process.stdout.readline()
+            if line.startswith("step "):
+                break
+        time.sleep(rng.uniform(0.05, 0.8))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        process.stdout.close()
+        run_dir = run_dir or next((tmp_path / "runs").glob("killed-*"))
+        checkpoint = find_checkpoint(run_dir / "checkpoints", "last")
+        step = json.loads((checkpoint / "agent.json").read_text())["global_step"]
+        assert not resumed_at or step >= resumed_at[-1]
+        resumed_at.append(step)
+
+        # the checkpoint reloads whole: counters, optimiser moments, RNG, replay
+        cfg = load_run_config(run_dir)
+        envs = make_agent_envs(cfg)
+        try:
+            agent = DQNAgent.load(checkpoint, cfg, envs)
+            assert agent.global_step == step
+            if step >= 300 + 64:
+                assert agent.num_updates > 0 and len(agent.optimizer.state) > 0
+                assert len(agent.replay) > 0
+        finally:
+            envs.close()
+
+    final = find_checkpoint(run_dir / "checkpoints", "last")
+    assert json.loads((final / "agent.json").read_text())["global_step"] == 6000
+    assert verify_checkpoint(final) is None
