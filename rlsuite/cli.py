@@ -334,6 +334,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"rlsuite {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:  # the failures a user can act on, without a traceback
+        from rlsuite.agents.base import NonFiniteError
+        from rlsuite.checkpoints import CheckpointError
+
+        if not isinstance(error, (NonFiniteError, CheckpointError)):
+            raise
+        print(f"rlsuite {args.command}: error: {error}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

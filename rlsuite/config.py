@@ -94,9 +94,16 @@ class TrainConfig:
     eval_episodes: int = hp(10, "episodes per evaluation", ge=1)
     eval_num_envs: int = hp(4, "evaluation envs stepped in one batch", ge=1)
     checkpoint_every: int = hp(
-        0, "env steps between saves of checkpoints/last, which --resume continues from (0: at the end only)", ge=0
+        0,
+        "env steps between saves of checkpoints/last, which --resume continues from (0: at the end only)",
+        ge=0,
     )
     seed: int = hp(0, "one seed for numpy, torch, the envs and the action spaces", ge=0)
+    nonfinite: Literal["stop", "skip"] = hp(
+        "stop",
+        "NaN/inf in observations, rewards or losses stops training with the step and the last checkpoint; "
+        "skip: our DQN skips (and counts) updates whose loss or gradients are not finite instead",
+    )
 
 
 @dataclass

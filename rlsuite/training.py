@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import gymnasium as gym
 import numpy as np
 
+from rlsuite.agents.base import NonFiniteError
 from rlsuite.checkpoints import CheckpointError, find_checkpoint, write_checkpoint
 from rlsuite.config import Config, ConfigError, EnvConfig, apply_overrides, from_dict, read_yaml, to_dict
 from rlsuite.runs import SCALARS, Run
@@ -269,6 +270,8 @@ class Monitor:
     ) -> bool:
         """Record one vector step; returns ``False`` when training should stop (see
         :class:`rlsuite.agents.base.StepMonitor`; ``same_step=True`` for same-step autoreset)."""
+        if not np.isfinite(rewards).all():
+            self._nonfinite(global_step, "reward", np.flatnonzero(~np.isfinite(rewards)), rewards)
         live = np.ones_like(self._prev_done) if same_step else ~self._prev_done
         self._returns += np.where(live, rewards, 0.0)
         self._lengths += live
@@ -308,8 +311,29 @@ class Monitor:
         return True
 
     def log(self, step: int, scalars: dict[str, float]) -> None:
-        """Log an agent's own scalars (``losses/*``, ``charts/epsilon``, …)."""
+        """Log an agent's own scalars (``losses/*``, ``charts/epsilon``, …); a non-finite loss stops
+        training (:class:`NonFiniteError`) after it is logged."""
         self.run.log(step, scalars)
+        for tag, value in scalars.items():
+            if tag.startswith("losses/") and not math.isfinite(value):
+                self._nonfinite(step, tag, None, value)
+
+    def _nonfinite(self, step: int, quantity: str, where: Any, value: Any) -> None:
+        """Stop training: name the step, the quantity and the checkpoint to go back to."""
+        self.run.flush()
+        last = self.run.checkpoints_dir / "last"
+        try:
+            found = find_checkpoint(self.run.checkpoints_dir, "last")
+            state = _read_json(found / "monitor.json")
+            checkpoint = f"The last checkpoint is {found} (step {state.get('global_step', '?')})"
+        except CheckpointError:
+            checkpoint = f"No checkpoint was saved yet ({last} does not exist; set train.checkpoint_every)"
+        detail = f" in sub-env(s) {list(map(int, where))[:8]}" if where is not None else ""
+        shown = value if where is None else np.asarray(value)[where][:8].tolist()
+        raise NonFiniteError(
+            f"step {step}: {quantity} is not finite{detail} ({shown}); training stopped. {checkpoint}; "
+            "resume from it with `rlsuite train --resume RUN_DIR` once the cause is fixed"
+        )
 
     # ---------------------------------------------------------------- evaluation and checkpoints
     def evaluate(self, step: int) -> dict[str, float]:

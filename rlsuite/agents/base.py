@@ -33,7 +33,12 @@ if TYPE_CHECKING:
 
     from rlsuite.config import Config
 
-__all__ = ["Agent", "RandomAgent", "StepMonitor", "resolve_device"]
+__all__ = ["Agent", "NonFiniteError", "RandomAgent", "StepMonitor", "resolve_device"]
+
+
+class NonFiniteError(RuntimeError):
+    """NaN or infinity in observations, rewards, losses or gradients: training stops (the message
+    names the step, the quantity and the last checkpoint)."""
 
 
 class StepMonitor(Protocol):

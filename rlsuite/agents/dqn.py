@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-from rlsuite.agents.base import Agent, StepMonitor, resolve_device
+from rlsuite.agents.base import Agent, NonFiniteError, StepMonitor, resolve_device
 from rlsuite.agents.networks import QHead, QNetwork, RandomShift, build_encoder, is_image_space
 from rlsuite.agents.replay import Batch, ReplayBuffer, stack_frames
 from rlsuite.config import ConfigError, hp, to_dict
@@ -283,6 +283,9 @@ class DQNAgent(Agent):
         self._prev_done = np.zeros(self.num_envs, dtype=bool)
         self._step_data = np.zeros((5, self.num_envs), dtype=np.float32)
         self._stats: tuple[torch.Tensor, ...] | None = None
+        self._float_obs = np.issubdtype(self.observation_space.dtype, np.floating)
+        self._skip_nonfinite = config.train.nonfinite == "skip"
+        self.skipped_updates = 0
         self._logged_updates = 0
 
     # ----------------------------------------------------------------------------- schedules
@@ -359,6 +362,12 @@ class DQNAgent(Agent):
         truncated: np.ndarray,
     ) -> None:
         """Send one vector step to the device (two copies) and write it to the replay buffer."""
+        if self._float_obs and not np.isfinite(next_obs).all():
+            rows = np.flatnonzero(~np.isfinite(next_obs).reshape(len(next_obs), -1).all(axis=1))
+            raise NonFiniteError(
+                f"step {self.global_step}: observation of sub-env(s) {rows[:8].tolist()} is not finite; training "
+                "stopped (the run directory's checkpoints/last is the state to resume from once the env is fixed)"
+            )
         data = self._step_data
         data[0], data[1], data[2], data[3], data[4] = actions, rewards, terminated, truncated, self._prev_done
         data_t = self._to_device(data)
@@ -432,6 +441,16 @@ class DQNAgent(Agent):
         loss.backward()
         grads = [w.grad for w in self._trainable]
         grad_norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+        if self._skip_nonfinite and not bool(torch.isfinite(loss) & torch.isfinite(grad_norm)):
+            self.skipped_updates += 1  # train.nonfinite: skip (syncs the device once per update)
+            if self.skipped_updates in (1, 10, 100, 1000):
+                warnings.warn(
+                    f"step {self.global_step}: {self.skipped_updates} update(s) skipped so far: loss "
+                    f"{float(loss.detach())} / gradient norm {float(grad_norm)} not finite",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            return
         if p.max_grad_norm > 0:  # clip_grad_norm_, without its per-call bookkeeping
             torch._foreach_mul_(grads, (p.max_grad_norm / (grad_norm + 1e-6)).clamp(max=1.0))
         self.optimizer.step()
@@ -473,6 +492,8 @@ class DQNAgent(Agent):
             stats.update({"losses/td_loss": loss, "losses/q_values": q_mean, "losses/grad_norm": grad_norm})
         if self.params.prioritized_replay:
             stats["charts/per_beta"] = self.per_beta
+        if self._skip_nonfinite:
+            stats["charts/skipped_updates"] = float(self.skipped_updates)
         return stats
 
     # ============================================================================================
