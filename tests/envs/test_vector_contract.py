@@ -255,3 +255,19 @@ def test_single_env_checks_determinism_and_pickling(env_id: str, variant: dict) 
     frame = env.render()
     assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3 and frame.std() > 0
     env.close()
+
+
+@pytest.mark.parametrize(("env_id", "variant"), CASES, ids=CASE_IDS)
+def test_single_env_passes_sb3_check_env(env_id: str, variant: dict) -> None:
+    """Stable-Baselines3's own env checker, its warnings as errors (SB3 users meet these envs first)."""
+    sb3_checker = pytest.importorskip("stable_baselines3.common.env_checker")
+    kwargs = {**ENDINGS[env_id], **variant}
+    if kwargs.get("obs_type") == "pixels":
+        kwargs["pixel_shape"] = (36, 36)  # the contract's 24×24 is below SB3's CnnPolicy minimum (a policy limit)
+    env = gym.make(env_id, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # Highway's (vehicles, features) state is highway-env's Kinematics layout; SB3's MlpPolicy flattens it
+        warnings.filterwarnings("ignore", message="Your observation  has an unconventional shape")
+        sb3_checker.check_env(env.unwrapped, warn=True, skip_render_check=True)
+    env.close()
