@@ -72,7 +72,13 @@ def record_run(
     import imageio.v2 as imageio
 
     from rlsuite.config import algorithm_class
-    from rlsuite.training import TEST_SEED_OFFSET, load_run_config, make_agent_envs, resolve_run_checkpoint
+    from rlsuite.training import (
+        TEST_SEED_OFFSET,
+        load_agent,
+        load_run_config,
+        make_agent_envs,
+        resolve_run_checkpoint,
+    )
 
     if episodes < 1:
         raise ConfigError(f"--episodes: got {episodes}; must be >= 1")
@@ -86,7 +92,7 @@ def record_run(
     except ConfigError as error:
         raise ConfigError(f"{config.env.id} cannot render rgb_array frames: {error}") from None
     try:
-        agent = algorithm_class(config.agent.algo).load(ckpt, config, envs)
+        agent = load_agent(algorithm_class(config.agent.algo), ckpt, config, envs)
         seed = config.train.seed + TEST_SEED_OFFSET if seed is None else seed
         frames, returns = collect_frames(agent, envs, episodes, seed)
         fps = fps or float((getattr(envs, "metadata", None) or {}).get("render_fps") or 30)

@@ -452,7 +452,7 @@ def train(
             except CheckpointError as error:
                 run.close()
                 raise FileNotFoundError(f"{run.dir}: nothing to resume from ({error})") from None
-            agent = agent_cls.load(checkpoint, config, envs)
+            agent = load_agent(agent_cls, checkpoint, config, envs)
             run.log_text("resume", f"resumed at step {agent.global_step}", agent.global_step)
         else:
             agent = agent_cls(config, envs)
@@ -466,6 +466,19 @@ def train(
     finally:
         envs.close()
     return run.dir
+
+
+def load_agent(agent_cls: Any, checkpoint: Path, config: Config, envs: gym.vector.VectorEnv) -> Any:
+    """``agent_cls.load(checkpoint, …)`` with a clear error naming the checkpoint when its files cannot
+    be read (a damaged file, another format, a pickle in disguise: our loaders never unpickle)."""
+    try:
+        return agent_cls.load(checkpoint, config, envs)
+    except (ConfigError, NonFiniteError):
+        raise
+    except Exception as error:  # safetensors, JSON and shape errors of a bad checkpoint
+        raise ConfigError(
+            f"checkpoint {checkpoint} cannot be loaded by {config.agent.algo}: {type(error).__name__}: {error}"
+        ) from None
 
 
 def resolve_run_checkpoint(run_dir: Path, name: str) -> Path:
@@ -511,7 +524,7 @@ def evaluate_run(
     seed_everything(seed)
     envs = make_agent_envs(config, min(train_cfg.eval_num_envs, episodes))
     try:
-        agent = agent_cls.load(ckpt, config, envs)
+        agent = load_agent(agent_cls, ckpt, config, envs)
         result = evaluate(
             lambda obs, starts: agent.act(obs, deterministic=True, episode_start=starts), envs, episodes, seed
         )

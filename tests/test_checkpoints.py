@@ -144,3 +144,48 @@ def test_sigkill_at_random_points_then_resume_finishes_the_run(tmp_path):
     final = find_checkpoint(run_dir / "checkpoints", "last")
     assert json.loads((final / "agent.json").read_text())["global_step"] == 6000
     assert verify_checkpoint(final) is None
+
+
+class _Payload:
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.target}",))
+
+
+@pytest.mark.parametrize("algo", ["dqn", "q_learning"])
+def test_a_pickle_disguised_as_a_checkpoint_executes_nothing(tmp_path, capsys, algo):
+    """Our agents load safetensors and JSON only: a malicious pickle named like a checkpoint file is an
+    error that names the checkpoint, and its payload never runs."""
+    import pickle
+
+    from rlsuite.cli import main
+
+    common = ["train.total_steps=300", "train.eval_every=0", "train.eval_episodes=1", f"log.run_dir={tmp_path}",
+              "log.progress=none"]  # fmt: skip
+    if algo == "dqn":
+        args = ["train", "env.num_envs=2", "agent={algo: dqn, learning_starts: 100}", *common]
+    else:
+        args = [
+            "train",
+            str(Path(__file__).parents[1] / "experiments/configs/q_learning_grid_racetrack.yaml"),
+            *common,
+        ]
+    assert main(args) == 0
+    run_dir = next(tmp_path.glob("*-*"))
+    last = run_dir / "checkpoints" / "last"
+    target = tmp_path / "pwned"
+    for path in sorted(p for p in last.iterdir() if p.name != "MANIFEST.json"):
+        path.write_bytes(pickle.dumps(_Payload(str(target))))
+    (last / "MANIFEST.json").unlink()  # a checkpoint from before manifests: no checksum to catch it
+    for name in [p.name for p in (run_dir / "checkpoints").iterdir()]:
+        if name.startswith("."):
+            import shutil
+
+            shutil.rmtree(run_dir / "checkpoints" / name)
+    capsys.readouterr()
+    assert main(["eval", str(run_dir), "--checkpoint", "last", "--episodes", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be loaded" in err and str(last) in err and "Traceback" not in err
+    assert not target.exists()

@@ -63,13 +63,16 @@ def config(tmp_path, what, after, value, *extra):
 def test_a_nan_reward_stops_training_naming_step_quantity_and_checkpoint(tmp_path):
     with pytest.raises(
         NonFiniteError,
-        match=r"step \d+: reward is not finite in sub-env\(s\) \[[01, ]+\].*The last checkpoint is .*checkpoints/last \(step \d+\)",
+        match=r"step \d+: reward is not finite in sub-env\(s\) \[[01, ]+\].*"
+        r"The last checkpoint is .*checkpoints/last \(step \d+\)",
     ):
         train(config(tmp_path, "reward", 150, ".nan"))
 
 
 def test_a_nan_observation_stops_training(tmp_path):
-    with pytest.raises(NonFiniteError, match=r"step \d+: observation of sub-env\(s\) \[[01, ]+\] is not finite"):
+    with pytest.raises(
+        NonFiniteError, match=r"step \d+: observation of sub-env\(s\) \[[01, ]+\] is not finite"
+    ):
         train(config(tmp_path, "obs", 150, ".inf"))
 
 

@@ -263,7 +263,10 @@ def test_single_env_passes_sb3_check_env(env_id: str, variant: dict) -> None:
     sb3_checker = pytest.importorskip("stable_baselines3.common.env_checker")
     kwargs = {**ENDINGS[env_id], **variant}
     if kwargs.get("obs_type") == "pixels":
-        kwargs["pixel_shape"] = (36, 36)  # the contract's 24×24 is below SB3's CnnPolicy minimum (a policy limit)
+        kwargs["pixel_shape"] = (
+            36,
+            36,
+        )  # the contract's 24×24 is below SB3's CnnPolicy minimum (a policy limit)
     env = gym.make(env_id, **kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
