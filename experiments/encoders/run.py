@@ -43,13 +43,20 @@ SHIPPED = REPO / "rlsuite" / "encoders" / "pretrained"
 sys.path.insert(0, str(HERE.parent))
 from stamp import stamp  # noqa: E402
 
-RL = ["state", "frozen", "finetune", "scratch", "scratch_shift"]
+RL = ["state", "frozen", "finetune", "scratch", "scratch_shift", "frozen_lr1e-3", "scratch_shift_lr1e-3"]
 RL_LABELS = {
     "state": "state features (reference)",
     "frozen": "pixels, driving encoder frozen",
     "finetune": "pixels, driving encoder fine-tuned (lr × 0.1)",
     "scratch": "pixels, from scratch",
     "scratch_shift": "pixels, from scratch + random shift",
+    "frozen_lr1e-3": "pixels, driving encoder frozen, lr 1e-3 (tuned after the first table)",
+    "scratch_shift_lr1e-3": "pixels, from scratch + random shift, lr 1e-3 (tuned likewise)",
+}
+# Variants added after the first results: a config of the table above plus overrides.
+EXTRA = {
+    "frozen_lr1e-3": ("frozen", ["agent.learning_rate=1e-3"]),
+    "scratch_shift_lr1e-3": ("scratch_shift", ["agent.learning_rate=1e-3"]),
 }
 TRANSFER = {"highway": ["state", "frozen", "scratch"], "pusher": ["state", "frozen", "scratch"]}
 
@@ -161,7 +168,13 @@ def rl_jobs(seeds: list[int], quick: bool) -> list[tuple[str, Path, list[str]]]:
     jobs = []
     for seed in seeds:
         for variant in RL:
-            overrides = [f"train.seed={seed}", f"log.run_dir={RUNS / 'rl'}", f"log.name={variant}-s{seed}"]
+            config, extra = EXTRA.get(variant, (variant, []))
+            overrides = [
+                f"train.seed={seed}",
+                f"log.run_dir={RUNS / 'rl'}",
+                f"log.name={variant}-s{seed}",
+                *extra,
+            ]
             if quick:
                 overrides += [
                     "train.total_steps=2048",
@@ -169,13 +182,8 @@ def rl_jobs(seeds: list[int], quick: bool) -> list[tuple[str, Path, list[str]]]:
                     "train.eval_episodes=2",
                     "agent.learning_starts=512",
                 ]
-            jobs.append(
-                (
-                    f"rl/{variant}/s{seed}" + ("-quick" if quick else ""),
-                    CONFIGS / f"dqn_{variant}.yaml",
-                    overrides,
-                )
-            )
+            key = f"rl/{variant}/s{seed}" + ("-quick" if quick else "")
+            jobs.append((key, CONFIGS / f"dqn_{config}.yaml", overrides))
     return jobs
 
 
