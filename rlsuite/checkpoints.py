@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["CheckpointError", "find_checkpoint", "verify_checkpoint", "write_checkpoint"]
+__all__ = ["CheckpointError", "find_checkpoint", "sha256_file", "verify_checkpoint", "write_checkpoint"]
 
 MANIFEST = "MANIFEST.json"
 
@@ -32,7 +32,8 @@ class CheckpointError(RuntimeError):
     """No intact checkpoint of that name exists."""
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The SHA-256 hex digest of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -63,7 +64,7 @@ def write_checkpoint(final: str | Path, save: Callable[[Path], None]) -> Path:
     files = _files(tmp)
     for path in files:
         _fsync(path)
-    manifest = {str(p.relative_to(tmp)): {"sha256": _sha256(p), "bytes": p.stat().st_size} for p in files}
+    manifest = {str(p.relative_to(tmp)): {"sha256": sha256_file(p), "bytes": p.stat().st_size} for p in files}
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
     _fsync(tmp / MANIFEST)
     if final.exists():
@@ -94,7 +95,7 @@ def verify_checkpoint(directory: str | Path, require_manifest: bool = False) -> 
             return f"{name} is missing"
         if path.stat().st_size != entry["bytes"]:
             return f"{name} is truncated ({path.stat().st_size} of {entry['bytes']} bytes)"
-        if _sha256(path) != entry["sha256"]:
+        if sha256_file(path) != entry["sha256"]:
             return f"{name} does not match its checksum"
     return None
 

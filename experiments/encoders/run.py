@@ -1,7 +1,7 @@
 """Pixel encoders study: pretrain the shipped encoders, probe them, and measure pixel RL with them.
 
     python experiments/encoders/run.py                 # everything (~1.5 h on 2 cores), resumable
-    python experiments/encoders/run.py --stages rl     # one stage: pretrain | rl | transfer
+    python experiments/encoders/run.py --stages rl     # one stage: pretrain | bound | rl | transfer
     python experiments/encoders/run.py --report-only   # RESULTS.md and plots from finished runs
     python experiments/encoders/run.py --quick         # a smoke run of every stage (~5 min)
 
@@ -14,6 +14,9 @@ Stages:
    3 seeds: state features (the reference), pixels with the driving encoder frozen (its features
    replayed), fine-tuned, the same compact encoder from scratch, and from scratch + random shift.
    All pixel variants take 84×84 grayscale frames, 2 stacked, with the state DQN's settings.
+   **bound** — the probe's reference: the same architecture trained *supervised* on the probe's fit
+   frames (their true states), then probed the same way: how much of the state these frames and
+   this network can hold at all.
 3. **transfer** — the driving encoder on Highway pixels and the arm encoder on Pusher pixels (an
    env it was not pretrained on), frozen, against the same encoder from scratch and the state agent.
 
@@ -164,26 +167,56 @@ def stage_pretrain(quick: bool) -> None:
             f.write(json.dumps(record) + "\n")
 
 
+def stage_bound(quick: bool) -> None:
+    """The probe's reference: each encoder's architecture trained supervised on the probe's fit frames."""
+    import torch
+
+    from rlsuite.encoders.pretrain import load_pretrain_config
+    from rlsuite.encoders.probe import supervised_bound
+
+    torch.set_num_threads(1)
+    for name in ("driving", "arm"):
+        key = f"bound/{name}"
+        if key in finished():
+            print(f"{key}: already finished", flush=True)
+            continue
+        config = load_pretrain_config(CONFIGS / f"pretrain_{name}.yaml")
+        spec = config.encoder
+        start = time.perf_counter()
+        result = supervised_bound(
+            spec.type, spec.features_dim, spec.frame_stack, config.probe, steps=20 if quick else 1500
+        )
+        record = {"key": key, "rc": 0, "wall_s": round(time.perf_counter() - start, 1), "bound": result}
+        with open(trials_path(), "a") as f:
+            f.write(json.dumps(record) + "\n")
+        print(f"{key}: mean R² {result['r2_mean']:.3f} ({result['r2']})", flush=True)
+
+
+QUICK_OVERRIDES = [
+    "train.total_steps=2048",
+    "train.eval_every=1024",
+    "train.eval_episodes=2",
+    "agent.learning_starts=512",
+]
+
+
+def _job(key: str, config: Path, run_dir: Path, name: str, seed: int, extra: list[str], quick: bool) -> tuple:
+    """One `rlsuite train` job: ``(key, config, overrides)``."""
+    overrides = [f"train.seed={seed}", f"log.run_dir={run_dir}", f"log.name={name}", *extra]
+    if quick:
+        return (f"{key}-quick", config, [*overrides, *QUICK_OVERRIDES])
+    return (key, config, overrides)
+
+
 def rl_jobs(seeds: list[int], quick: bool) -> list[tuple[str, Path, list[str]]]:
     jobs = []
     for seed in seeds:
         for variant in RL:
             config, extra = EXTRA.get(variant, (variant, []))
-            overrides = [
-                f"train.seed={seed}",
-                f"log.run_dir={RUNS / 'rl'}",
-                f"log.name={variant}-s{seed}",
-                *extra,
-            ]
-            if quick:
-                overrides += [
-                    "train.total_steps=2048",
-                    "train.eval_every=1024",
-                    "train.eval_episodes=2",
-                    "agent.learning_starts=512",
-                ]
-            key = f"rl/{variant}/s{seed}" + ("-quick" if quick else "")
-            jobs.append((key, CONFIGS / f"dqn_{config}.yaml", overrides))
+            path = CONFIGS / f"dqn_{config}.yaml"
+            jobs.append(
+                _job(f"rl/{variant}/s{seed}", path, RUNS / "rl", f"{variant}-s{seed}", seed, extra, quick)
+            )
     return jobs
 
 
@@ -192,16 +225,10 @@ def transfer_jobs(seeds: list[int], quick: bool) -> list[tuple[str, Path, list[s
     for seed in seeds:
         for env, variants in TRANSFER.items():
             for variant in variants:
-                overrides = [f"train.seed={seed}", f"log.run_dir={RUNS / env}", f"log.name={variant}-s{seed}"]
-                if quick:
-                    overrides += [
-                        "train.total_steps=2048",
-                        "train.eval_every=1024",
-                        "train.eval_episodes=2",
-                        "agent.learning_starts=512",
-                    ]
-                key = f"{env}/{variant}/s{seed}" + ("-quick" if quick else "")
-                jobs.append((key, CONFIGS / f"{env}_{variant}.yaml", overrides))
+                path = CONFIGS / f"{env}_{variant}.yaml"
+                jobs.append(
+                    _job(f"{env}/{variant}/s{seed}", path, RUNS / env, f"{variant}-s{seed}", seed, [], quick)
+                )
     return jobs
 
 
@@ -233,29 +260,28 @@ def _return_at(trial: dict, seconds: float) -> float | None:
     return inside[-1] if inside else None
 
 
-def _backfill_eval_seconds() -> None:
-    """Add each run's total evaluation time (``time/eval_seconds``) to its record, from its run directory."""
+def _eval_seconds(trials: dict[str, dict]) -> None:
+    """Each run's total evaluation time (``time/eval_seconds``), read from its run directory while it
+    exists and kept in ``eval_seconds.json`` (the trials file is only ever appended to)."""
     from rlsuite.plots import read_scalars
 
-    path = trials_path()
-    if not path.is_file():
-        return
-    records = [json.loads(line) for line in path.read_text().splitlines()]
-    changed = False
-    for record in records:
-        run_dir = record.get("run_dir")
-        if record.get("rc") == 0 and "eval_seconds" not in record and run_dir and Path(run_dir).is_dir():
+    path = HERE / "eval_seconds.json"
+    known = json.loads(path.read_text()) if path.is_file() else {}
+    for key, trial in trials.items():
+        run_dir = trial.get("run_dir")
+        if key not in known and run_dir and Path(run_dir).is_dir() and "curve" in trial:
             scalars = read_scalars(run_dir)
             if "time/eval_seconds" in scalars:
-                record["eval_seconds"] = round(float(scalars["time/eval_seconds"][-1, 2]), 2)
-                changed = True
-    if changed:
-        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+                known[key] = round(float(scalars["time/eval_seconds"][-1, 2]), 2)
+        if key in known:
+            trial["eval_seconds"] = known[key]
+    if not QUICK:
+        path.write_text(json.dumps(known, indent=1, sort_keys=True))
 
 
 def report(command: list[str]) -> None:
-    _backfill_eval_seconds()
     trials = finished()
+    _eval_seconds(trials)
     out = ["# Pixel encoders: pretraining, linear probe, pixel RL and transfer\n", stamp(command)]
     out.append(
         "\nEverything below is regenerated by `python experiments/encoders/run.py --report-only` from the runs "
@@ -290,7 +316,12 @@ def report(command: list[str]) -> None:
         for which, label in (
             ("encoder", f"`{name}` (pretrained)"),
             ("random_init", "same architecture, random init"),
+            ("bound", "same architecture, trained *supervised* on the fit frames' states (a reference)"),
         ):
+            if which == "bound":
+                if f"bound/{name}" not in trials:
+                    continue
+                probe = {**probe, "bound": trials[f"bound/{name}"]["bound"]}
             r2 = probe[which]["r2"]
             out.append(
                 f"| {label} | "
@@ -413,7 +444,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--stages", nargs="+", default=["pretrain", "rl", "transfer"], choices=["pretrain", "rl", "transfer"]
+        "--stages",
+        nargs="+",
+        default=["pretrain", "bound", "rl", "transfer"],
+        choices=["pretrain", "bound", "rl", "transfer"],
+        help="pretrain | bound (the probe's supervised reference) | rl | transfer",
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=2, help="training runs at once (default 2: one per core)")
@@ -430,6 +465,8 @@ def main() -> None:
         seeds = args.seeds[:1] if args.quick else args.seeds
         if "pretrain" in args.stages:
             stage_pretrain(args.quick)
+        if "bound" in args.stages:
+            stage_bound(args.quick)
         if "rl" in args.stages:
             run_all(rl_jobs(seeds, args.quick), args.jobs)
         if "transfer" in args.stages:

@@ -13,7 +13,6 @@ Shipped encoders live in ``rlsuite/encoders/pretrained/`` and load by name, offl
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -23,6 +22,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from rlsuite.checkpoints import sha256_file
 from rlsuite.encoders.networks import build_encoder
 
 __all__ = ["PRETRAINED_DIR", "load_encoder", "resolve_checkpoint", "save_encoder", "shipped_encoders"]
@@ -51,14 +51,6 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
             f"{', '.join(shipped_encoders()) or 'none'}"
         )
     return weights
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _git_commit() -> str | None:
@@ -93,7 +85,7 @@ def save_encoder(encoder: nn.Module, stem: str | Path, metadata: dict[str, Any] 
         "rlsuite_version": rlsuite.__version__,
         "commit": _git_commit(),
         **(metadata or {}),
-        "sha256": _sha256(tmp),
+        "sha256": sha256_file(tmp),
     }
     meta_tmp = meta_path.with_name(meta_path.name + ".tmp")
     meta_tmp.write_text(json.dumps(meta, indent=2))
@@ -118,7 +110,7 @@ def load_encoder(
         raise ValueError(f"{meta_path}: not valid JSON ({error})") from None
     if not isinstance(meta, dict) or "type" not in meta or "observation_shape" not in meta:
         raise ValueError(f"{meta_path}: not an rlsuite encoder checkpoint (no type / observation_shape)")
-    if meta.get("sha256") and _sha256(weights) != meta["sha256"]:
+    if meta.get("sha256") and sha256_file(weights) != meta["sha256"]:
         raise ValueError(
             f"{weights}: checksum mismatch with {meta_path.name}; the file is corrupt or was changed"
         )

@@ -77,6 +77,23 @@ class _Encoder(nn.Module):
         }
 
 
+def _nature_torso(shape: tuple[int, int, int], widths: tuple[int, int, int]) -> tuple[nn.Sequential, int]:
+    """Conv 8×8/4, 4×4/2, 3×3/1 with ``widths`` filters and ReLUs, flattened; returns it and its output size."""
+    height, width, channels = shape
+    convs = nn.Sequential(
+        nn.Conv2d(channels, widths[0], kernel_size=8, stride=4),
+        nn.ReLU(),
+        nn.Conv2d(widths[0], widths[1], kernel_size=4, stride=2),
+        nn.ReLU(),
+        nn.Conv2d(widths[1], widths[2], kernel_size=3, stride=1),
+        nn.ReLU(),
+        nn.Flatten(),
+    )
+    with torch.no_grad():
+        flat = convs(torch.zeros(1, channels, height, width)).shape[1]
+    return convs, flat
+
+
 class CompactCNN(_Encoder):
     """A small conv encoder for CPUs: 16×8×8/4, 32×4×4/2, 32×3×3/1, linear, LayerNorm."""
 
@@ -85,17 +102,7 @@ class CompactCNN(_Encoder):
     def __init__(self, observation_shape: Sequence[int], features_dim: int = 64) -> None:
         height, width, channels = _shape(observation_shape, "CompactCNN", 36)
         super().__init__((height, width, channels), features_dim)
-        self.convs = nn.Sequential(
-            nn.Conv2d(channels, 16, kernel_size=8, stride=4),
-            nn.ReLU(),
-            nn.Conv2d(16, 32, kernel_size=4, stride=2),
-            nn.ReLU(),
-            nn.Conv2d(32, 32, kernel_size=3, stride=1),
-            nn.ReLU(),
-            nn.Flatten(),
-        )
-        with torch.no_grad():
-            flat = self.convs(torch.zeros(1, channels, height, width)).shape[1]
+        self.convs, flat = _nature_torso((height, width, channels), (16, 32, 32))
         self.linear = nn.Linear(flat, features_dim)
         self.norm = nn.LayerNorm(features_dim)
 
@@ -115,17 +122,7 @@ class NatureCNN(_Encoder):
     def __init__(self, observation_shape: Sequence[int], features_dim: int = 512) -> None:
         height, width, channels = _shape(observation_shape, "NatureCNN", 36)
         super().__init__((height, width, channels), features_dim)
-        self.convs = nn.Sequential(
-            nn.Conv2d(channels, 32, kernel_size=8, stride=4),
-            nn.ReLU(),
-            nn.Conv2d(32, 64, kernel_size=4, stride=2),
-            nn.ReLU(),
-            nn.Conv2d(64, 64, kernel_size=3, stride=1),
-            nn.ReLU(),
-            nn.Flatten(),
-        )
-        with torch.no_grad():
-            flat = self.convs(torch.zeros(1, channels, height, width)).shape[1]
+        self.convs, flat = _nature_torso((height, width, channels), (32, 64, 64))
         self.linear = nn.Sequential(nn.Linear(flat, features_dim), nn.ReLU())
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:

@@ -95,3 +95,40 @@ def probe_encoder(encoder: Any, frame_stack: int, config: Any, seed: int = 0) ->
         r2 = r2_scores(((x_test - mean) / std) @ weights + bias, y_test)
         result[which] = {"r2": dict(zip(names, map(float, r2))), "r2_mean": float(r2.mean())}
     return result
+
+
+def supervised_bound(
+    encoder_type: str, features_dim: int, frame_stack: int, config: Any, steps: int = 1500, seed: int = 0
+) -> dict[str, Any]:
+    """A reference for the probe: the same architecture trained *with* the state labels of the probe's
+    fit frames (regression, ``steps`` Adam steps of batch 128), then probed like any encoder. It says
+    how much of the state these frames and this network can hold at all; a self-supervised encoder's
+    gap to it is the objective's."""
+    import torch
+
+    from rlsuite.encoders.networks import build_encoder
+
+    fit, test = _collect_all(config.fit, "fit"), _collect_all(config.test, "test")
+    names = fit[0].state_names
+    frame_shape = fit[0].frames.shape[2:]
+    torch.manual_seed(seed)
+    encoder = build_encoder(encoder_type, (*frame_shape[:2], frame_shape[2] * frame_stack), features_dim)
+    head = torch.nn.Linear(features_dim, len(names))
+    optimizer = torch.optim.Adam([*encoder.parameters(), *head.parameters()], lr=1e-3)
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        data = fit[int(rng.integers(len(fit)))]
+        T, N = data.first.shape
+        t, n = rng.integers(0, T, 128), rng.integers(0, N, 128)
+        x = torch.from_numpy(data.stacked(t, n, frame_stack))
+        loss = ((head(encoder(x)) - torch.from_numpy(data.states[t, n])) ** 2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    y_fit = np.concatenate([d.states.reshape(-1, len(names)) for d in fit])
+    y_test = np.concatenate([d.states.reshape(-1, len(names)) for d in test])
+    x_fit = np.concatenate([encode_frames(encoder, d, frame_stack) for d in fit])
+    x_test = np.concatenate([encode_frames(encoder, d, frame_stack) for d in test])
+    mean, std, weights, bias = fit_ridge(x_fit, y_fit, config.ridge)
+    r2 = r2_scores(((x_test - mean) / std) @ weights + bias, y_test)
+    return {"r2": dict(zip(names, map(float, r2))), "r2_mean": float(r2.mean()), "steps": steps}
