@@ -126,7 +126,12 @@ def _cmd_record(args: argparse.Namespace) -> int:
     from rlsuite.record import record_run
 
     path, returns = record_run(
-        args.run_dir, episodes=args.episodes, fmt=args.format, checkpoint=args.checkpoint, seed=args.seed
+        args.run_dir,
+        episodes=args.episodes,
+        fmt=args.format,
+        checkpoint=args.checkpoint,
+        seed=args.seed,
+        show_agent_view=args.agent_view,
     )
     print(f"episode returns: {', '.join(f'{r:.2f}' for r in returns)}")
     print(f"video: {path}")
@@ -253,6 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default="best", help="checkpoint name under RUN_DIR/checkpoints")
     p.add_argument(
         "--seed", type=int, default=None, help="episode seed (default: rlsuite eval's held-out seed)"
+    )
+    p.add_argument(
+        "--agent-view",
+        action="store_true",
+        help="pixel agents: draw what the agent sees (its newest frame) beside the scene",
     )
     p.set_defaults(func=_cmd_record)
 

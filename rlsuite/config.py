@@ -99,6 +99,12 @@ class TrainConfig:
         ge=0,
     )
     seed: int = hp(0, "one seed for numpy, torch, the envs and the action spaces", ge=0)
+    video_every: int = hp(
+        0,
+        "env steps between evaluation videos (one greedy episode as RUN_DIR/videos/*.gif and in "
+        "TensorBoard's images tab; pixel agents also show what they see); 0: none",
+        ge=0,
+    )
     nonfinite: Literal["stop", "skip"] = hp(
         "stop",
         "NaN/inf in observations, rewards or losses stops training with the step and the last checkpoint; "

@@ -2,8 +2,10 @@
 
 The run's best (else last) checkpoint acts greedily in one env built from the run's own config with
 ``render_mode="rgb_array"`` (the env's whole-scene view, whatever the agent observes), on the
-held-out evaluation seed of ``rlsuite eval``. GIFs need only Pillow; MP4 needs imageio's bundled
-ffmpeg (``pip install -e ".[video]"``). Videos land in ``RUN_DIR/videos/`` and never replace one.
+held-out evaluation seed of ``rlsuite eval``. With ``--agent-view``, a pixel agent's own observation
+(the newest frame of its stack) is drawn beside the scene, scaled to its height. GIFs need only
+Pillow; MP4 needs imageio's bundled ffmpeg (``pip install -e ".[video]"``). Videos land in
+``RUN_DIR/videos/`` and never replace one.
 """
 
 from __future__ import annotations
@@ -37,12 +39,45 @@ def _writer_check(fmt: str) -> None:
             ) from None
 
 
-def collect_frames(agent: Any, envs: Any, episodes: int, seed: int) -> tuple[list[np.ndarray], list[float]]:
+def agent_view(envs: Any, obs: Any) -> np.ndarray | None:
+    """What the agent of sub-env 0 sees as an RGB image: its newest pixel observation (through a
+    frozen-encoder feature env, the newest raw frame), or ``None`` for non-image observations."""
+    if hasattr(envs, "last_frames"):
+        obs = envs.last_frames()
+    obs = np.asarray(obs)
+    if obs.ndim != 4 or obs.dtype != np.uint8:
+        return None
+    frame = obs[0]
+    channels = frame.shape[2]
+    frame = frame[:, :, -3:] if channels % 3 == 0 else frame[:, :, -1:]  # the newest frame of a stack
+    return np.repeat(frame, 3, axis=2) if frame.shape[2] == 1 else frame
+
+
+def side_by_side(scene: np.ndarray, view: np.ndarray | None) -> np.ndarray:
+    """The scene with the agent's view scaled (nearest pixel) to its height on the right."""
+    if view is None:
+        return scene
+    scale = max(1, scene.shape[0] // view.shape[0])
+    view = np.repeat(np.repeat(view, scale, axis=0), scale, axis=1)[: scene.shape[0]]
+    pad = np.zeros((scene.shape[0], view.shape[1], 3), np.uint8)
+    pad[: view.shape[0]] = view
+    gap = np.full((scene.shape[0], 4, 3), 255, np.uint8)
+    return np.concatenate([scene, gap, pad], axis=1)
+
+
+def collect_frames(
+    agent: Any, envs: Any, episodes: int, seed: int, show_agent_view: bool = False
+) -> tuple[list[np.ndarray], list[float]]:
     """Frames of ``episodes`` greedy episodes in sub-env 0 of ``envs`` (NEXT_STEP autoreset), and
-    their returns."""
+    their returns; with ``show_agent_view`` each frame has the agent's own pixels beside it."""
     frames, returns = [], []
     obs, _ = envs.reset(seed=seed)
-    frames.append(np.asarray(envs.render()[0]))
+
+    def frame() -> np.ndarray:
+        scene = np.asarray(envs.render()[0])
+        return side_by_side(scene, agent_view(envs, obs)) if show_agent_view else scene
+
+    frames.append(frame())
     episode_start = np.ones(envs.num_envs, dtype=bool)
     total = 0.0
     while len(returns) < episodes:
@@ -55,7 +90,7 @@ def collect_frames(agent: Any, envs: Any, episodes: int, seed: int) -> tuple[lis
             total = 0.0
             if len(returns) < episodes:  # the next step is the reset step: it renders the new start
                 obs, _, _, _, _ = envs.step(actions)
-        frames.append(np.asarray(envs.render()[0]))
+        frames.append(frame())
         episode_start = terminated | truncated if not done else np.ones(envs.num_envs, dtype=bool)
     return frames, returns
 
@@ -67,6 +102,7 @@ def record_run(
     checkpoint: str = "best",
     seed: int | None = None,
     fps: float | None = None,
+    show_agent_view: bool = False,
 ) -> tuple[Path, list[float]]:
     """Write a video of ``episodes`` greedy episodes of the run's agent; returns its path and returns."""
     import imageio.v2 as imageio
@@ -94,7 +130,7 @@ def record_run(
     try:
         agent = load_agent(algorithm_class(config.agent.algo), ckpt, config, envs)
         seed = config.train.seed + TEST_SEED_OFFSET if seed is None else seed
-        frames, returns = collect_frames(agent, envs, episodes, seed)
+        frames, returns = collect_frames(agent, envs, episodes, seed, show_agent_view)
         fps = fps or float((getattr(envs, "metadata", None) or {}).get("render_fps") or 30)
     finally:
         envs.close()

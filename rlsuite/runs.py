@@ -112,6 +112,13 @@ class _EventWriter:
         )
         self._write(step, Summary.Value(tag=tag, image=png))
 
+    def gif(self, tag: str, gif_bytes: bytes, height: int, width: int, step: int) -> None:
+        """An animated GIF in TensorBoard's images tab (how SummaryWriter.add_video stores videos)."""
+        from tensorboard.compat.proto.summary_pb2 import Summary
+
+        image = Summary.Image(height=height, width=width, colorspace=3, encoded_image_string=gif_bytes)
+        self._write(step, Summary.Value(tag=tag, image=image))
+
     def hparams(self, hparams: Mapping[str, Any], metric_tags: list[str]) -> None:
         """The hparams plugin's experiment + session-start summaries (what SummaryWriter writes)."""
         from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
@@ -214,6 +221,29 @@ class Run:
     def log_image(self, tag: str, image: Any, step: int = 0) -> None:
         """A uint8 image (H, W) or (H, W, C) to TensorBoard's images tab."""
         self._events.image(tag, image, step)
+
+    def log_video(self, tag: str, frames: list[Any], step: int, fps: float) -> Path:
+        """Frames (H, W, 3) uint8 as ``videos/<tag>-step_<step>.gif`` and as an animated image in
+        TensorBoard; long episodes keep every k-th frame (at most 300) and wide frames are halved."""
+        import io
+
+        import numpy as np
+        from PIL import Image
+
+        stride = max(1, -(-len(frames) // 300))
+        kept = [np.asarray(f, dtype=np.uint8) for f in frames[::stride]]
+        if kept[0].shape[1] > 320:
+            kept = [f[::2, ::2] for f in kept]
+        images = [Image.fromarray(f) for f in kept]
+        buffer = io.BytesIO()
+        duration = int(1000 * stride / max(fps, 1e-3))
+        images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0)
+        data = buffer.getvalue()
+        path = self.dir / "videos" / f"{tag.replace('/', '_')}-step_{int(step)}.gif"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+        self._events.gif(tag, data, kept[0].shape[0], kept[0].shape[1], step)
+        return path
 
     def log_hparams(self, hparams: Mapping[str, Any]) -> None:
         metrics = [SCALARS["eval_return_mean"], SCALARS["episode_return"]]

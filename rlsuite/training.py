@@ -17,6 +17,7 @@ Python use::
 from __future__ import annotations
 
 import collections
+import copy
 import gc
 import json
 import math
@@ -256,6 +257,7 @@ class Monitor:
         self._closed = False
         self._last_eval_step = -1
         self._eval_seconds = 0.0  # cumulative time spent in evaluations (time/eval_seconds)
+        self._next_video = _next_multiple(start, train.video_every) if train.video_every else 0
 
     # ---------------------------------------------------------------- agent-facing API
     def on_step(
@@ -351,6 +353,9 @@ class Monitor:
         self.run.log(step, {**result, "time/eval_seconds": self._eval_seconds})
         self.last_eval = result
         self._last_eval_step = step
+        if train.video_every and step >= self._next_video:
+            self._next_video = _next_multiple(step, train.video_every)
+            self.video(step)
         mean = result[SCALARS["eval_return_mean"]]
         if mean > self.best_eval:
             self.best_eval = mean
@@ -358,6 +363,22 @@ class Monitor:
         if self.on_evaluation is not None:
             self.on_evaluation(self, step, result)
         return result
+
+    def video(self, step: int) -> Path:
+        """One greedy episode (evaluation seed) rendered whole, the agent's own pixels beside it."""
+        from rlsuite.record import collect_frames
+
+        config = copy.deepcopy(self.config)
+        config.env.kwargs = {**config.env.kwargs, "render_mode": "rgb_array"}
+        envs = make_agent_envs(config, 1)
+        try:
+            frames, _ = collect_frames(
+                self.agent, envs, 1, self.config.train.seed + EVAL_SEED_OFFSET, show_agent_view=True
+            )
+            fps = float((getattr(envs, "metadata", None) or {}).get("render_fps") or 30)
+        finally:
+            envs.close()
+        return self.run.log_video("eval/video", frames, step, fps)
 
     def checkpoint(self, step: int, name: str) -> Path:
         """Save the agent and this monitor's state as ``checkpoints/NAME``, crash-safely

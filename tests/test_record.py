@@ -57,3 +57,65 @@ def test_record_writes_a_video_of_the_episodes(grid_run: Path, fmt: str, capsys)
 def test_record_rejects_a_bad_format_clearly(grid_run: Path, capsys) -> None:
     assert main(["record", str(grid_run), "--format", "avi"]) == 2
     assert "--format: got 'avi'; allowed: mp4, gif" in capsys.readouterr().err
+
+
+def test_train_video_every_writes_gifs_and_tensorboard_images(tmp_path: Path) -> None:
+    run_dir = train(
+        from_dict(
+            {
+                "env": {
+                    "id": "rlsuite/GridRacetrack-v0",
+                    "num_envs": 16,
+                    "kwargs": {"max_episode_steps": 40},
+                },
+                "agent": {"algo": "q_learning", "learning_rate": 0.5},
+                "train": {
+                    "total_steps": 8_000,
+                    "eval_every": 4_000,
+                    "eval_episodes": 2,
+                    "video_every": 4_000,
+                },
+                "log": {"run_dir": str(tmp_path), "progress": "none"},
+            }
+        )
+    )
+    videos = sorted((run_dir / "videos").glob("eval_video-step_*.gif"))
+    assert len(videos) == 2
+    frames = imageio.mimread(videos[0], memtest=False)
+    assert 2 <= len(frames) <= 41 and np.asarray(frames[0]).ndim == 3
+    events = next(run_dir.glob("events.out.tfevents.*")).read_bytes()
+    assert b"eval/video" in events and b"GIF89a" in events
+
+
+def test_record_agent_view_draws_the_pixels_the_agent_sees(tmp_path: Path) -> None:
+    run_dir = train(
+        from_dict(
+            {
+                "env": {
+                    "id": "rlsuite/Racetrack-v0",
+                    "num_envs": 4,
+                    "kwargs": {
+                        "obs_type": "pixels",
+                        "action_type": "discrete",
+                        "pixel_shape": 40,
+                        "grayscale": True,
+                    },
+                },
+                "agent": {
+                    "algo": "dqn",
+                    "learning_starts": 64,
+                    "batch_size": 8,
+                    "frame_stack": 2,
+                    "net_arch": [8],
+                },
+                "encoder": {"type": "compact", "features_dim": 8},
+                "train": {"total_steps": 128, "eval_every": 0, "eval_episodes": 1, "device": "cpu"},
+                "log": {"run_dir": str(tmp_path), "progress": "none"},
+            }
+        )
+    )
+    assert main(["record", str(run_dir), "--format", "gif", "--agent-view"]) == 0
+    (video,) = (run_dir / "videos").glob("*.gif")
+    frame = np.asarray(imageio.mimread(video, memtest=False)[0])
+    assert frame.shape[1] == 600 + 4 + 600  # the 600-px scene, a gap, the 40-px view scaled ×15
+    assert frame[:, 604:].std() > 0

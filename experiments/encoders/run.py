@@ -177,7 +177,7 @@ def stage_bound(quick: bool) -> None:
     torch.set_num_threads(1)
     for name in ("driving", "arm"):
         key = f"bound/{name}"
-        if key in finished():
+        if finished().get(key, {}).get("bound", {}).get("targets") == "standardised":
             print(f"{key}: already finished", flush=True)
             continue
         config = load_pretrain_config(CONFIGS / f"pretrain_{name}.yaml")

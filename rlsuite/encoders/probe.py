@@ -101,7 +101,8 @@ def supervised_bound(
     encoder_type: str, features_dim: int, frame_stack: int, config: Any, steps: int = 1500, seed: int = 0
 ) -> dict[str, Any]:
     """A reference for the probe: the same architecture trained *with* the state labels of the probe's
-    fit frames (regression, ``steps`` Adam steps of batch 128), then probed like any encoder. It says
+    fit frames (regression on the standardised variables, ``steps`` Adam steps of batch 128), then
+    probed like any encoder. It says
     how much of the state these frames and this network can hold at all; a self-supervised encoder's
     gap to it is the objective's."""
     import torch
@@ -116,19 +117,26 @@ def supervised_bound(
     head = torch.nn.Linear(features_dim, len(names))
     optimizer = torch.optim.Adam([*encoder.parameters(), *head.parameters()], lr=1e-3)
     rng = np.random.default_rng(seed)
+    y_fit = np.concatenate([d.states.reshape(-1, len(names)) for d in fit])
+    mean_y, std_y = torch.from_numpy(y_fit.mean(0)), torch.from_numpy(y_fit.std(0) + 1e-6)
     for _ in range(steps):
         data = fit[int(rng.integers(len(fit)))]
         T, N = data.first.shape
         t, n = rng.integers(0, T, 128), rng.integers(0, N, 128)
         x = torch.from_numpy(data.stacked(t, n, frame_stack))
-        loss = ((head(encoder(x)) - torch.from_numpy(data.states[t, n])) ** 2).mean()
+        target = (torch.from_numpy(data.states[t, n]) - mean_y) / std_y  # every variable weighs the same
+        loss = ((head(encoder(x)) - target) ** 2).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    y_fit = np.concatenate([d.states.reshape(-1, len(names)) for d in fit])
     y_test = np.concatenate([d.states.reshape(-1, len(names)) for d in test])
     x_fit = np.concatenate([encode_frames(encoder, d, frame_stack) for d in fit])
     x_test = np.concatenate([encode_frames(encoder, d, frame_stack) for d in test])
     mean, std, weights, bias = fit_ridge(x_fit, y_fit, config.ridge)
     r2 = r2_scores(((x_test - mean) / std) @ weights + bias, y_test)
-    return {"r2": dict(zip(names, map(float, r2))), "r2_mean": float(r2.mean()), "steps": steps}
+    return {
+        "r2": dict(zip(names, map(float, r2))),
+        "r2_mean": float(r2.mean()),
+        "steps": steps,
+        "targets": "standardised",
+    }
