@@ -99,6 +99,7 @@ def test_record_agent_view_draws_the_pixels_the_agent_sees(tmp_path: Path) -> No
                         "action_type": "discrete",
                         "pixel_shape": 40,
                         "grayscale": True,
+                        "max_episode_steps": 20,  # a short video: its 600 × 1204 frames are large
                     },
                 },
                 "agent": {
