@@ -129,6 +129,11 @@ class EncoderConfig:
         True, "frozen checkpoint only: the agent sees and replays features instead of frames (much cheaper)"
     )
 
+    @property
+    def feeds_features(self) -> bool:
+        """A frozen checkpoint whose features the agent sees instead of frames (the feature env)."""
+        return bool(self.checkpoint and self.freeze and self.store_features)
+
 
 @dataclass
 class LogConfig:

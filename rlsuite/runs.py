@@ -237,7 +237,9 @@ class Run:
         images = [Image.fromarray(f) for f in kept]
         buffer = io.BytesIO()
         duration = int(1000 * stride / max(fps, 1e-3))
-        images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0)
+        images[0].save(
+            buffer, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0
+        )
         data = buffer.getvalue()
         path = self.dir / "videos" / f"{tag.replace('/', '_')}-step_{int(step)}.gif"
         path.parent.mkdir(exist_ok=True)

@@ -90,23 +90,17 @@ def make_agent_envs(config: Config, num_envs: int | None = None) -> gym.vector.V
     :class:`rlsuite.encoders.transfer.FeatureObservations` when the config has a frozen pretrained
     encoder that stores features (the agent then sees features, not frames)."""
     envs = make_envs(config.env, num_envs)
-    if config.encoder is None or not config.encoder.checkpoint:
-        return envs
+    encoder = config.encoder
+    if encoder is None or not encoder.feeds_features:
+        return envs  # an agent that trains its encoder loads and checks the checkpoint itself
     try:
         from rlsuite.agents.base import resolve_device
-        from rlsuite.encoders.transfer import FeatureObservations, load_checked, uses_feature_env
+        from rlsuite.encoders.transfer import FeatureObservations, load_checked
 
         device = resolve_device(config.train.device)
-        encoder, meta = load_checked(config.encoder, envs.single_observation_space, device)
-        if not uses_feature_env(config.encoder):
-            return envs
-        frame_stack = getattr(config.agent.params, "frame_stack", meta["frame_stack"])
-        if frame_stack != meta["frame_stack"]:
-            raise ConfigError(
-                f"agent.frame_stack: got {frame_stack}; the encoder {config.encoder.checkpoint!r} takes "
-                f"{meta['frame_stack']} stacked frames: set agent.frame_stack: {meta['frame_stack']}"
-            )
-        return FeatureObservations(envs, encoder, meta["frame_stack"], device)
+        frame_stack = getattr(config.agent.params, "frame_stack", None)
+        network, meta = load_checked(encoder, envs.single_observation_space, device, frame_stack)
+        return FeatureObservations(envs, network, meta["frame_stack"], device)
     except BaseException:
         envs.close()
         raise

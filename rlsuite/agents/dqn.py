@@ -199,12 +199,7 @@ class DQNAgent(Agent):
         if image and encoder_config is not None and encoder_config.checkpoint:
             from rlsuite.encoders.transfer import load_checked
 
-            encoder, meta = load_checked(encoder_config, self.observation_space)
-            if meta["frame_stack"] != p.frame_stack:
-                raise ConfigError(
-                    f"agent.frame_stack: got {p.frame_stack}; the encoder {encoder_config.checkpoint!r} takes "
-                    f"{meta['frame_stack']} stacked frames: set agent.frame_stack: {meta['frame_stack']}"
-                )
+            encoder, _ = load_checked(encoder_config, self.observation_space, frame_stack=p.frame_stack)
         else:
             try:
                 encoder = build_encoder(

@@ -74,7 +74,6 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices
 
 from rlsuite.agents.base import Agent, StepMonitor, resolve_device
 from rlsuite.config import ConfigError, hp
-from rlsuite.encoders.transfer import uses_feature_env
 
 if TYPE_CHECKING:
     from rlsuite.config import Config
@@ -607,7 +606,7 @@ class SB3Agent(Agent):
     def __init__(self, config: Config, envs: gym.vector.VectorEnv, *, checkpoint: Path | None = None) -> None:
         super().__init__(config, envs)
         self._check_spaces()
-        if config.encoder is not None and not (uses_feature_env(config.encoder) and _is_ours(config.env.id)):
+        if config.encoder is not None and not (config.encoder.feeds_features and _is_ours(config.env.id)):
             raise ConfigError(
                 f"encoder: {self.algo} takes a pretrained encoder frozen, on our envs (encoder: {{checkpoint: "
                 "driving, freeze: true}): the policy then sees its features. To train a CNN with SB3, remove the "

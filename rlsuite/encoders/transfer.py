@@ -24,26 +24,17 @@ import numpy as np
 
 from rlsuite.config import ConfigError
 
-__all__ = ["FeatureObservations", "load_checked", "uses_feature_env"]
-
-
-def uses_feature_env(encoder_config: Any) -> bool:
-    """Whether a config's agent trains on encoded features rather than frames."""
-    return bool(
-        encoder_config is not None
-        and encoder_config.checkpoint
-        and encoder_config.freeze
-        and encoder_config.store_features
-    )
+__all__ = ["FeatureObservations", "load_checked"]
 
 
 def load_checked(
-    encoder_config: Any, frame_space: gym.Space, device: Any = "cpu"
+    encoder_config: Any, frame_space: gym.Space, device: Any = "cpu", frame_stack: int | None = None
 ) -> tuple[Any, dict[str, Any]]:
-    """Load ``encoder_config.checkpoint`` and check it takes this env's frames; ``(encoder, metadata)``.
+    """Load ``encoder_config.checkpoint`` and check it takes this env's frames (and, when given, the
+    agent's ``frame_stack``); ``(encoder, metadata)``.
 
-    A missing file, a corrupt one, or frames of another size or channel count are a
-    :class:`ConfigError` naming both shapes, before anything is trained.
+    A missing file, a corrupt one, frames of another size or channel count, or another frame stack are a
+    :class:`ConfigError` naming both sides, before anything is trained.
     """
     from rlsuite.encoders.checkpoint import load_encoder
 
@@ -59,6 +50,11 @@ def load_checked(
             f"(H, W, C); this env gives {shape or frame_space}. Use the env kwargs it was trained with "
             f"(e.g. pixel_shape: {expected[0] if expected else '?'}, grayscale: "
             f"{str(bool(expected) and expected[-1] == 1).lower()}, obs_type: pixels)"
+        )
+    if frame_stack is not None and frame_stack != meta["frame_stack"]:
+        raise ConfigError(
+            f"agent.frame_stack: got {frame_stack}; the encoder {encoder_config.checkpoint!r} takes "
+            f"{meta['frame_stack']} stacked frames: set agent.frame_stack: {meta['frame_stack']}"
         )
     return encoder, meta
 
