@@ -1,13 +1,23 @@
-"""``rlsuite bench envs``: steps/s of our envs (single and native vector) and of the peers users know.
+"""``rlsuite bench [envs|agents]``: the throughput table of our envs and agents, next to the peers
+users know, in one command (``--quick`` for a smoke run of every row).
 
-Random actions, drawn before the clock starts; the single env is stepped through ``gymnasium.make``
-(with its wrappers, as users get it) and reset on done; the vector env through
-``gymnasium.make_vec``. Every figure, ours and the peers' alike, is the best of ``repeats`` (3)
-timings of at least ``seconds`` each, the clock read every 16 steps — the machines are shared, so
-the best run is the least disturbed one, and both sides get the same chance. Peers (highway-env,
-Gymnasium's CarRacing and MuJoCo Reacher/Pusher) are timed in the same run when they are installed
-(``pip install -e ".[bench]"``), and each of our rows prints its ratio to the peer a user would
-otherwise pick.
+**Envs** (``rlsuite bench envs``): steps/s of our envs, single and native vector. Random actions,
+drawn before the clock starts; the single env is stepped through ``gymnasium.make`` (with its
+wrappers, as users get it) and reset on done; the vector env through ``gymnasium.make_vec``. Every
+figure, ours and the peers' alike, is the best of ``repeats`` (3) timings of at least ``seconds``
+each, the clock read every 16 steps — the machines are shared, so the best run is the least
+disturbed one, and both sides get the same chance. Peers (highway-env, Gymnasium's CarRacing and
+MuJoCo Reacher/Pusher) are timed in the same run when they are installed (``pip install -e
+".[bench]"``), and each of our rows prints its ratio to the peer a user would otherwise pick.
+
+**Agents** (``rlsuite bench agents``): training steps/s (env steps per second of ``agent.learn``,
+updates included, after a warm-up past ``learning_starts``) of our agents, each next to the same
+algorithm in Stable-Baselines3 at identical settings when SB3 is installed, on the env each library
+uses for that id through ``rlsuite train``: for our ids SB3 steps the same native vector env (through
+``SB3VecEnv``), so the ratio is the agents'; for Gymnasium's ids (CartPole) SB3 takes its usual
+``DummyVecEnv`` and we Gymnasium's vector env. Ours and the peer are timed by one routine
+(:func:`time_agent`, best of ``repeats``).
+A peer that is not installed is named at the end of the report, with how to install it.
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ import numpy as np
 
 import rlsuite  # noqa: F401  (registers our ids)
 
-__all__ = ["CASES", "PEERS", "main", "time_single", "time_vector"]
+__all__ = ["AGENT_CASES", "CASES", "PEERS", "main", "time_agent", "time_single", "time_vector"]
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,143 @@ PEERS: dict[str, tuple[str, str, dict[str, Any]]] = {
 }
 
 
+# --------------------------------------------------------------------------------------------
+# Agents
+# --------------------------------------------------------------------------------------------
+RACETRACK_STATE = {
+    "id": "rlsuite/Racetrack-v0",
+    "num_envs": 32,
+    "kwargs": {"obs_type": "state", "action_type": "discrete"},
+}
+# Our shipped Racetrack state DQN (experiments/configs/dqn_racetrack_state.yaml), without its
+# Double/dueling/prioritised switches (all off there too) so SB3 takes the very same settings.
+DQN_RACETRACK = {
+    "learning_rate": 5.0e-3,
+    "batch_size": 512,
+    "buffer_size": 200_000,
+    "learning_starts": 1000,
+    "gamma": 0.99,
+    "tau": 1.0,
+    "target_update_interval": 2000,
+    "train_freq": 2,
+    "gradient_steps": 1,
+    "exploration_fraction": 0.3,
+    "exploration_final_eps": 0.05,
+    "max_grad_norm": 10.0,
+    "n_steps": 3,
+}
+# RL Zoo's CartPole DQN: one env, 128 updates of a [256, 256] network every 256 steps.
+DQN_CARTPOLE = {
+    "learning_rate": 2.3e-3,
+    "batch_size": 64,
+    "buffer_size": 100_000,
+    "learning_starts": 1000,
+    "gamma": 0.99,
+    "target_update_interval": 10,
+    "train_freq": 256,
+    "gradient_steps": 128,
+    "exploration_fraction": 0.16,
+    "exploration_final_eps": 0.04,
+}
+
+
+@dataclass(frozen=True)
+class AgentCase:
+    label: str
+    config: dict[str, Any]  # env + agent sections of an rlsuite config
+    steps: int  # env steps per timing (the quick mode takes a quarter)
+    peer: dict[str, Any] | None = None  # the agent section of the peer, on the same env section
+
+
+AGENT_CASES: tuple[AgentCase, ...] = (
+    AgentCase(
+        "DQN, Racetrack state, 32 cars",
+        {
+            "env": RACETRACK_STATE,
+            "agent": {"algo": "dqn", **DQN_RACETRACK, "net_arch": [64, 64], "double_q": False},
+        },
+        16_384,
+        {"algo": "sb3.dqn", **DQN_RACETRACK, "policy_kwargs": {"net_arch": [64, 64]}},
+    ),
+    AgentCase(
+        "DQN, CartPole-v1, 1 env (RL Zoo settings)",
+        {
+            "env": {"id": "CartPole-v1", "num_envs": 1},
+            "agent": {"algo": "dqn", **DQN_CARTPOLE, "net_arch": [256, 256], "double_q": False, "n_steps": 1},
+        },
+        2048,
+        {"algo": "sb3.dqn", **DQN_CARTPOLE, "policy_kwargs": {"net_arch": [256, 256]}},
+    ),
+    AgentCase(
+        "Q-learning, GridRacetrack, 1024 envs",
+        {
+            "env": {"id": "rlsuite/GridRacetrack-v0", "num_envs": 1024},
+            "agent": {"algo": "q_learning", "learning_rate": 0.5},
+        },
+        1_048_576,
+    ),
+)
+
+SB3_PEER = "Stable-Baselines3"
+
+
+def time_agent(config: dict[str, Any], steps: int, repeats: int = 3, seed: int = 0) -> float:
+    """Best env steps/s of ``agent.learn`` over ``steps`` more steps, after a warm-up past
+    ``learning_starts`` (so every timing includes the updates); ours and peers alike."""
+    from rlsuite.config import algorithm_class, from_dict
+    from rlsuite.training import make_agent_envs, seed_everything
+
+    full = from_dict(
+        {
+            **config,
+            "train": {"total_steps": 10**9, "seed": seed, "device": "cpu", "eval_every": 0},
+            "log": {"progress": "none"},
+        }
+    )
+    seed_everything(seed)
+    envs = make_agent_envs(full)
+    try:
+        agent = algorithm_class(full.agent.algo)(full, envs)
+        warmup = int(config["agent"].get("learning_starts", 0)) + max(steps // 8, full.env.num_envs)
+        agent.learn(warmup)
+        best = 0.0
+        for _ in range(repeats):
+            start_step, start = agent.global_step, time.perf_counter()
+            agent.learn(start_step + steps)
+            best = max(best, (agent.global_step - start_step) / (time.perf_counter() - start))
+    finally:
+        envs.close()
+    return best
+
+
+def run_agents(quick: bool, peers: bool, repeats: int) -> tuple[str, list[str]]:
+    """Time every agent case (and its SB3 peer) and return the markdown table and missing peers."""
+    lines = [
+        "| agent | env steps timed | ours steps/s | peer | peer steps/s | ours / peer |",
+        "|---|---:|---:|---|---:|---:|",
+    ]
+    have_sb3 = peers and _peer_available("stable_baselines3")
+    for case in AGENT_CASES:
+        steps = case.steps // 4 if quick else case.steps
+        ours = time_agent(case.config, steps, repeats)
+        if case.peer is None:
+            lines.append(f"| {case.label} | {steps:,} | {_fmt(ours)} | none | | |")
+        elif not have_sb3:
+            lines.append(f"| {case.label} | {steps:,} | {_fmt(ours)} | {SB3_PEER}: not installed | | |")
+        else:
+            theirs = time_agent({**case.config, "agent": case.peer}, steps, repeats)
+            lines.append(
+                f"| {case.label} | {steps:,} | {_fmt(ours)} | {SB3_PEER} {case.peer['algo']}, same settings "
+                f"| {_fmt(theirs)} | {_ratio(ours / theirs)} |"
+            )
+        print(lines[-1], flush=True)
+    missing = [] if have_sb3 or not peers else [f'{SB3_PEER} (`pip install -e ".[sb3]"`)']
+    return "\n".join(lines), missing
+
+
+# --------------------------------------------------------------------------------------------
+# Envs
+# --------------------------------------------------------------------------------------------
 CHUNK = 16  # single-env steps between clock reads (a slow peer overshoots `seconds` by at most this)
 
 
@@ -177,8 +324,10 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
 
-def run(ids: list[str] | None, seconds: float, peers: bool) -> str:
-    """Time every case (and peer) and return the markdown report."""
+def run_envs(
+    ids: list[str] | None, seconds: float, peers: bool, repeats: int = 3, max_batch: int | None = None
+) -> tuple[str, list[str]]:
+    """Time every env case (and its peer) and return the markdown tables and the missing peers."""
     registered = set(gym.registry)
     lines = [
         "| env | single steps/s | target | vector steps/s (batch) | target | vector / single | targets met |",
@@ -194,35 +343,47 @@ def run(ids: list[str] | None, seconds: float, peers: bool) -> str:
                 "| — | — |"
             )
             continue
-        single = time_single(case.env_id, case.kwargs, seconds)
-        vector = time_vector(case.env_id, case.kwargs, case.batch, seconds)
+        batch = case.batch if max_batch is None else min(case.batch, max_batch)
+        single = time_single(case.env_id, case.kwargs, seconds, repeats)
+        vector = time_vector(case.env_id, case.kwargs, batch, seconds, repeats)
         results[case.label] = single
         met = "yes" if single >= case.single_target and vector >= case.vector_target else "**no**"
+        if batch != case.batch:
+            met = "(smaller batch)"
         lines.append(
-            f"| {case.label} | {_fmt(single)} | {_fmt(case.single_target)} | {_fmt(vector)} ({case.batch}) "
+            f"| {case.label} | {_fmt(single)} | {_fmt(case.single_target)} | {_fmt(vector)} ({batch}) "
             f"| {_fmt(case.vector_target)} | {_ratio(vector / single)} | {met} |"
         )
         print(lines[-1], flush=True)
-    report = "\n".join(lines)
+    missing: list[str] = []
     if peers:
-        peer_lines = ["", "| peer (single env) | steps/s | our env | ours / peer |", "|---|---:|---|---:|"]
+        lines += ["", "| peer (single env) | steps/s | our env | ours / peer |", "|---|---:|---|---:|"]
         for label, (module, env_id, kwargs) in PEERS.items():
             ours = [c for c in CASES if c.peer == label and c.label in results]
-            if not ours or not _peer_available(module):
-                peer_lines.append(f"| {label} | not installed | | |")
+            if not ours:
+                continue
+            if not _peer_available(module):
+                lines.append(f"| {label} | not installed | | |")
+                missing.append(f"{label} (`{PEER_INSTALL[module]}`)")
                 continue
             try:
-                speed = time_single(env_id, kwargs, seconds)  # timed exactly as ours
+                speed = time_single(env_id, kwargs, seconds, repeats)  # timed exactly as ours
             except Exception as error:  # report, never crash the whole table
-                peer_lines.append(f"| {label} | failed: {type(error).__name__} | | |")
+                lines.append(f"| {label} | failed: {type(error).__name__} | | |")
                 continue
             for case in ours:
-                peer_lines.append(
+                lines.append(
                     f"| {label} | {_fmt(speed)} | {case.label} | {_ratio(results[case.label] / speed)} |"
                 )
-                print(peer_lines[-1], flush=True)
-        report += "\n" + "\n".join(peer_lines)
-    return report
+                print(lines[-1], flush=True)
+    return "\n".join(lines), missing
+
+
+PEER_INSTALL = {
+    "highway_env": "pip install highway-env",
+    "Box2D": "pip install box2d",
+    "mujoco": "pip install mujoco",
+}
 
 
 def main(args: argparse.Namespace) -> int:
@@ -239,15 +400,32 @@ def main(args: argparse.Namespace) -> int:
         ).stdout.strip()  # fmt: skip
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
+    what = args.what or "all"
+    repeats = 1 if args.quick else 3
+    seconds = min(args.seconds, 0.05) if args.quick else args.seconds
+    timing = f"best of {repeats} × {seconds:g} s" if what != "agents" else f"best of {repeats}"
     header = (
-        f"rlsuite {rlsuite.__version__} (commit {commit}) env speed, random actions, best of 3 × "
-        f"{args.seconds:g} s for ours and the peers alike; {datetime.date.today()}; "
+        f"rlsuite {rlsuite.__version__} (commit {commit}) throughput{' (--quick)' if args.quick else ''}, "
+        f"{timing} for ours and the peers alike; {datetime.date.today()}; "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, no GPU used, "
         f"numpy {np.__version__}, gymnasium {gym.__version__}\n\n"
         f"`{' '.join(['rlsuite', *sys.argv[1:]])}`\n"
     )
     print(header, flush=True)
-    report = header + "\n" + run(args.ids, args.seconds, args.peers) + "\n"
+    sections, missing = [], []
+    if what in ("envs", "all"):
+        table, lost = run_envs(args.ids, seconds, args.peers, repeats, 64 if args.quick else None)
+        sections.append("## Envs (random actions)\n\n" + table)
+        missing += lost
+    if what in ("agents", "all"):
+        table, lost = run_agents(args.quick, args.peers, repeats)
+        sections.append("## Agents (training env steps/s, updates included)\n\n" + table)
+        missing += lost
+    if missing:
+        sections.append("Peers not installed (their rows are empty): " + "; ".join(missing) + ".")
+    elif not args.peers:
+        sections.append("Peers not timed (`--no-peers`).")
+    report = header + "\n" + "\n\n".join(sections) + "\n"
     print(report)
     if args.output:
         from pathlib import Path

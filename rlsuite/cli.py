@@ -9,7 +9,7 @@ rlsuite plot RUN_DIR… [--group-by K]  learning curves (mean ± std over seeds)
 rlsuite pretrain CONFIG [key=value…]  self-supervised encoder pretraining (CURL / ATC), then its probe
 rlsuite probe CONFIG --checkpoint C  linear probe: R² of the env's state from frozen features
 rlsuite sweep SWEEP.yaml [--resume]  seeds × hyper-parameters as Ray Tune trials (local Ray or --address)
-rlsuite bench envs                   env speed table, side by side with peers when installed
+rlsuite bench [envs|agents] [--quick]  env and agent throughput, side by side with installed peers
 rlsuite --version
 """
 
@@ -323,11 +323,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default=None, help="also write the result as JSON here")
     p.set_defaults(func=_cmd_probe)
 
-    p = sub.add_parser("bench", help="speed benchmarks (envs: steps/s table vs peers)")
-    p.add_argument("what", choices=["envs"], help="what to benchmark")
+    p = sub.add_parser("bench", help="throughput of our envs and agents, side by side with installed peers")
+    p.add_argument(
+        "what",
+        nargs="?",
+        choices=["envs", "agents", "all"],
+        default="all",
+        help="what to time (default: all)",
+    )
+    p.add_argument("--quick", action="store_true", help="a smoke run of every row: short timings, no repeats")
     p.add_argument("--ids", nargs="*", default=None, help="only these env ids (default: all registered)")
-    p.add_argument("--seconds", type=float, default=1.0, help="timing budget per measurement [s]")
-    p.add_argument("--peers", action=argparse.BooleanOptionalAction, default=True, help="also time peer envs")
+    p.add_argument("--seconds", type=float, default=1.0, help="env timing budget per measurement [s]")
+    p.add_argument(
+        "--peers", action=argparse.BooleanOptionalAction, default=True, help="also time the peers installed"
+    )
     p.add_argument("--output", default=None, help="also write the table (markdown) to this file")
     p.set_defaults(func=_cmd_bench)
     return parser

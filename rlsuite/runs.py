@@ -13,8 +13,8 @@ Scalar names are shared by every agent (ours, SB3's, RLlib's) so one TensorBoard
 ``eval/return_mean``, ``eval/return_std``, ``eval/length_mean``, ``eval/success_rate``,
 ``losses/*``. A new run never reuses an existing directory.
 
-The TensorBoard writer uses only the ``tensorboard`` package's protobufs (no torch, no
-TensorFlow), so tabular agents log without importing torch.
+Events are written with tensorboardX (a maintained writer that needs no TensorFlow); view them with
+``tensorboard --logdir runs``.
 """
 
 from __future__ import annotations
@@ -61,98 +61,52 @@ def create_run_dir(root: str | Path, name: str) -> Path:
 
 
 class _EventWriter:
-    """Minimal TensorBoard event-file writer on top of tensorboard's own protobufs."""
+    """TensorBoard events through tensorboardX's ``SummaryWriter`` (scalars, text, images, hparams),
+    all in the run directory itself.
+
+    Two things ``SummaryWriter`` does differently from what a run directory needs are done here on
+    its own summary builders and file writer: ``add_hparams`` would open a second run in a
+    sub-directory (the hparams belong to this run), and ``add_video`` needs moviepy (a GIF made
+    with Pillow is the same animated image summary).
+    """
 
     def __init__(self, logdir: Path) -> None:
-        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+        from tensorboardX import SummaryWriter
 
-        self._writer = EventFileWriter(str(logdir), flush_secs=10)
-
-    def _write(self, step: int, value: Any) -> None:
-        from tensorboard.compat.proto.event_pb2 import Event
-        from tensorboard.compat.proto.summary_pb2 import Summary
-
-        self._writer.add_event(Event(wall_time=time.time(), step=int(step), summary=Summary(value=[value])))
+        self._writer = SummaryWriter(str(logdir), flush_secs=10)
 
     def scalar(self, tag: str, value: float, step: int) -> None:
-        from tensorboard.compat.proto.summary_pb2 import Summary
-
-        self._write(step, Summary.Value(tag=tag, simple_value=float(value)))
+        self._writer.add_scalar(tag, value, int(step))
 
     def text(self, tag: str, text: str, step: int) -> None:
-        from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
-        from tensorboard.compat.proto.tensor_pb2 import TensorProto
-        from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
-
-        metadata = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="text"))
-        tensor = TensorProto(
-            dtype="DT_STRING",
-            string_val=[text.encode("utf-8")],
-            tensor_shape=TensorShapeProto(dim=[TensorShapeProto.Dim(size=1)]),
-        )
-        self._write(step, Summary.Value(tag=tag + "/text_summary", metadata=metadata, tensor=tensor))
+        self._writer.add_text(tag, text, int(step))
 
     def image(self, tag: str, image: Any, step: int) -> None:
-        """A (H, W) or (H, W, C) uint8 image, PNG-encoded (Pillow, which matplotlib brings)."""
-        import io
-
+        """A (H, W) or (H, W, C) uint8 image, PNG-encoded."""
         import numpy as np
-        from PIL import Image
-        from tensorboard.compat.proto.summary_pb2 import Summary
 
         pixels = np.asarray(image, dtype=np.uint8)
         if pixels.ndim == 3 and pixels.shape[2] == 1:
             pixels = pixels[:, :, 0]
-        buffer = io.BytesIO()
-        Image.fromarray(pixels).save(buffer, format="PNG")
-        height, width = pixels.shape[:2]
-        colorspace = 1 if pixels.ndim == 2 else pixels.shape[2]
-        png = Summary.Image(
-            height=height, width=width, colorspace=colorspace, encoded_image_string=buffer.getvalue()
-        )
-        self._write(step, Summary.Value(tag=tag, image=png))
+        self._writer.add_image(tag, pixels, int(step), dataformats="HW" if pixels.ndim == 2 else "HWC")
 
     def gif(self, tag: str, gif_bytes: bytes, height: int, width: int, step: int) -> None:
-        """An animated GIF in TensorBoard's images tab (how SummaryWriter.add_video stores videos)."""
-        from tensorboard.compat.proto.summary_pb2 import Summary
+        """An animated GIF in TensorBoard's images tab (what ``add_video`` stores)."""
+        from tensorboardX.proto.summary_pb2 import Summary
 
         image = Summary.Image(height=height, width=width, colorspace=3, encoded_image_string=gif_bytes)
-        self._write(step, Summary.Value(tag=tag, image=image))
+        self._add(Summary(value=[Summary.Value(tag=tag, image=image)]), step)
 
     def hparams(self, hparams: Mapping[str, Any], metric_tags: list[str]) -> None:
-        """The hparams plugin's experiment + session-start summaries (what SummaryWriter writes)."""
-        from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
-        from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+        """The hparams plugin's experiment and session summaries, in this run's own event file."""
+        from tensorboardX.summary import hparams as hparams_summaries
 
-        def summary_value(tag: str, content: plugin_data_pb2.HParamsPluginData) -> Any:
-            plugin = SummaryMetadata.PluginData(plugin_name="hparams", content=content.SerializeToString())
-            return Summary.Value(tag=tag, metadata=SummaryMetadata(plugin_data=plugin))
+        experiment, session_start, _ = hparams_summaries(dict(hparams), dict.fromkeys(metric_tags, 0.0))
+        self._add(experiment, 0)
+        self._add(session_start, 0)
 
-        experiment = api_pb2.Experiment(
-            hparam_infos=[api_pb2.HParamInfo(name=k) for k in hparams],
-            metric_infos=[api_pb2.MetricInfo(name=api_pb2.MetricName(tag=t)) for t in metric_tags],
-        )
-        self._write(
-            0,
-            summary_value(
-                "_hparams_/experiment", plugin_data_pb2.HParamsPluginData(version=0, experiment=experiment)
-            ),
-        )
-        start = plugin_data_pb2.SessionStartInfo()
-        for key, value in hparams.items():
-            if isinstance(value, bool):
-                start.hparams[key].bool_value = value
-            elif isinstance(value, (int, float)):
-                start.hparams[key].number_value = float(value)
-            else:
-                start.hparams[key].string_value = str(value)
-        self._write(
-            0,
-            summary_value(
-                "_hparams_/session_start_info",
-                plugin_data_pb2.HParamsPluginData(version=0, session_start_info=start),
-            ),
-        )
+    def _add(self, summary: Any, step: int) -> None:
+        self._writer._get_file_writer().add_summary(summary, int(step))  # what every add_* calls
 
     def flush(self) -> None:
         self._writer.flush()

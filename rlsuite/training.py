@@ -472,6 +472,7 @@ def train(
         else:
             agent = agent_cls(config, envs)
             run = Run.create(config.log.run_dir, default_run_name(config), to_dict(config))
+            log_observation_samples(run, config, agent)
         monitor = Monitor(run, agent, config, config.train.total_steps, on_evaluation)
         try:
             agent.learn(config.train.total_steps, monitor)
@@ -481,6 +482,50 @@ def train(
     finally:
         envs.close()
     return run.dir
+
+
+SAMPLE_SEED_OFFSET = 2_000_003  # the sample frames' envs share no seed with training or evaluation
+
+
+def log_observation_samples(run: Run, config: Config, agent: Any, count: int = 4) -> None:
+    """Pixel observations as TensorBoard images at the start of a run (``observations/samples``:
+    ``count`` frames of the training envs after a few random steps, the channels of a frame laid
+    out left to right unless they are RGB) and, for an agent that augments its batches (``agent.
+    augment``, e.g. DQN's ``random_shift_pad``), the same frames as its updates see them
+    (``observations/augmented``). State observations log nothing."""
+    envs = make_envs(config.env, count)
+    try:
+        space = envs.single_observation_space
+        if not (isinstance(space, gym.spaces.Box) and space.dtype == np.uint8 and len(space.shape) == 3):
+            return
+        seed = config.train.seed + SAMPLE_SEED_OFFSET
+        observations, _ = envs.reset(seed=seed)
+        envs.action_space.seed(seed)
+        for _ in range(8):
+            observations, *_ = envs.step(envs.action_space.sample())
+    finally:
+        envs.close()
+    run.log_image("observations/samples", _tile_observations(observations))
+    augment = getattr(agent, "augment", None)
+    if augment is not None:
+        import torch
+
+        views = augment(torch.as_tensor(observations), torch.Generator().manual_seed(seed))
+        run.log_image("observations/augmented", _tile_observations(views.numpy()))
+
+
+def _tile_observations(observations: np.ndarray) -> np.ndarray:
+    """(B, H, W, C) uint8 -> one image: a row per observation; RGB stays colour, other channel
+    counts (gray, stacked frames) are laid out side by side in gray."""
+    rows = []
+    for frame in observations:
+        if frame.shape[2] == 3:
+            rows.append(frame)
+        else:
+            rows.append(
+                np.repeat(np.concatenate(list(np.moveaxis(frame, 2, 0)), axis=1)[:, :, None], 3, axis=2)
+            )
+    return np.concatenate(rows, axis=0)
 
 
 def load_agent(agent_cls: Any, checkpoint: Path, config: Config, envs: gym.vector.VectorEnv) -> Any:

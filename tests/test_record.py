@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from rlsuite.cli import main
 from rlsuite.config import from_dict
@@ -87,7 +90,7 @@ def test_train_video_every_writes_gifs_and_tensorboard_images(tmp_path: Path) ->
     assert b"eval/video" in events and b"GIF89a" in events
 
 
-def test_record_agent_view_draws_the_pixels_the_agent_sees(tmp_path: Path) -> None:
+def test_a_pixel_dqn_run_records_mp4_and_gif_and_logs_its_observations(tmp_path: Path) -> None:
     run_dir = train(
         from_dict(
             {
@@ -108,6 +111,7 @@ def test_record_agent_view_draws_the_pixels_the_agent_sees(tmp_path: Path) -> No
                     "batch_size": 8,
                     "frame_stack": 2,
                     "net_arch": [8],
+                    "random_shift_pad": 4,
                 },
                 "encoder": {"type": "compact", "features_dim": 8},
                 "train": {"total_steps": 128, "eval_every": 0, "eval_episodes": 1, "device": "cpu"},
@@ -115,8 +119,25 @@ def test_record_agent_view_draws_the_pixels_the_agent_sees(tmp_path: Path) -> No
             }
         )
     )
+    # TensorBoard: four sample observations and the same frames randomly shifted, as the update sees them
+    events = EventAccumulator(str(run_dir), size_guidance={"images": 0})
+    events.Reload()
+    images = {}
+    for tag in ("observations/samples", "observations/augmented"):
+        (image,) = events.Images(tag)
+        images[tag] = np.asarray(Image.open(io.BytesIO(image.encoded_image_string)))
+        assert images[tag].shape[:2] == (4 * 40, 40)
+    assert not np.array_equal(images["observations/samples"], images["observations/augmented"])
+
     assert main(["record", str(run_dir), "--format", "gif", "--agent-view"]) == 0
     (video,) = (run_dir / "videos").glob("*.gif")
     frame = np.asarray(imageio.mimread(video, memtest=False)[0])
     assert frame.shape[1] == 600 + 4 + 600  # the 600-px scene, a gap, the 40-px view scaled ×15
     assert frame[:, 604:].std() > 0
+
+    pytest.importorskip("imageio_ffmpeg")
+    assert main(["record", str(run_dir), "--format", "mp4", "--episodes", "1"]) == 0
+    (video,) = (run_dir / "videos").glob("*.mp4")
+    frames = imageio.mimread(video, memtest=False)
+    assert len(frames) == 21  # the reset frame and 20 steps (max_episode_steps)
+    assert np.asarray(frames[0]).shape[:2] == (600, 600)

@@ -1,7 +1,10 @@
 """Run directories: never overwritten; TensorBoard reads what we write; metrics.csv mirrors it."""
 
 import csv
+import io
 
+import numpy as np
+from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from rlsuite.runs import Run, create_run_dir
@@ -12,13 +15,22 @@ def test_run_directories_are_never_reused(tmp_path):
     assert len(paths) == 5
 
 
-def test_tensorboard_reads_back_scalars_text_and_hparams(tmp_path):
+def test_tensorboard_reads_back_scalars_text_images_and_hparams(tmp_path):
     with Run.create(tmp_path, "demo", {"agent": {"algo": "q_learning", "gamma": 0.9}}) as run:
         for step in range(3):
             run.log(step * 10, {"charts/episode_return": step * 1.5, "losses/td_loss": 0.25})
+        gray = np.arange(12 * 20, dtype=np.uint8).reshape(12, 20)
+        run.log_image("obs/gray", gray[:, :, None], step=5)
+        run.log_image("obs/rgb", np.stack([gray, gray // 2, 255 - gray], axis=-1), step=5)
         run_dir = run.dir
-    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "tensors": 0})
+    assert len(list(run_dir.glob("events.out.tfevents.*"))) == 1  # one event file, in the run dir itself
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "tensors": 0, "images": 0})
     events.Reload()
+    for tag in ("obs/gray", "obs/rgb"):
+        (image,) = events.Images(tag)
+        decoded = np.asarray(Image.open(io.BytesIO(image.encoded_image_string)))
+        assert (image.step, image.height, image.width) == (5, 12, 20)
+        assert np.array_equal(decoded.reshape(12, 20, -1)[:, :, 0], gray)
     returns = events.Scalars("charts/episode_return")
     assert [(e.step, e.value) for e in returns] == [(0, 0.0), (10, 1.5), (20, 3.0)]
     assert "config/text_summary" in events.Tags()["tensors"]
