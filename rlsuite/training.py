@@ -382,8 +382,55 @@ class Monitor:
         def save(directory: Path) -> None:
             self.agent.save(directory)
             (directory / "monitor.json").write_text(json.dumps(state))
+            self._save_loop(directory)
 
         return write_checkpoint(self.run.checkpoints_dir / name, save)
+
+    def _save_loop(self, directory: Path) -> None:
+        """``loop.safetensors`` + ``loop.json``: the envs' own state (our native vector envs), the
+        agent's loop state and this monitor's episode counters — what an exact resume needs besides
+        the agent. Skipped for envs or agents that cannot give theirs (a resume then starts new
+        episodes)."""
+        get_state = getattr(self.agent.envs, "get_state", None)
+        loop = self.agent.loop_state()
+        if get_state is None or loop is None:
+            return
+        from safetensors.numpy import save_file
+
+        arrays, json_able = get_state()
+        tensors = {
+            **arrays,
+            **{f"agent.{k}": v for k, v in loop.items()},
+            "monitor.returns": self._returns,
+            "monitor.lengths": self._lengths,
+            "monitor.prev_done": self._prev_done,
+        }
+        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, directory / "loop.safetensors")
+        (directory / "loop.json").write_text(
+            json.dumps({"env": type(self.agent.envs).__name__, "state": json_able})
+        )
+
+    def restore_loop(self, checkpoint: Path) -> bool:
+        """Continue exactly where ``checkpoint`` was taken (envs mid-episode, the agent's loop, the
+        episode counters) when it holds that state for envs like these; ``False`` otherwise."""
+        set_state = getattr(self.agent.envs, "set_state", None)
+        path = checkpoint / "loop.safetensors"
+        if set_state is None or not path.is_file():
+            return False
+        from safetensors.numpy import load_file
+
+        meta = _read_json(checkpoint / "loop.json")
+        if meta.get("env") != type(self.agent.envs).__name__:
+            return False
+        tensors = load_file(path)
+        if tensors["env._elapsed"].shape != (self.agent.num_envs,):  # resumed with another env.num_envs
+            return False
+        set_state({k: v for k, v in tensors.items() if k.startswith(("env.", "core."))}, meta["state"])
+        self.agent.restore_loop_state({k[6:]: v for k, v in tensors.items() if k.startswith("agent.")})
+        self._returns[:] = tensors["monitor.returns"]
+        self._lengths[:] = tensors["monitor.lengths"]
+        self._prev_done[:] = tensors["monitor.prev_done"]
+        return True
 
     def close(self) -> None:
         """Final evaluation (unless one just ran), the ``last`` checkpoint, flush the logs."""
@@ -468,12 +515,15 @@ def train(
                 run.close()
                 raise FileNotFoundError(f"{run.dir}: nothing to resume from ({error})") from None
             agent = load_agent(agent_cls, checkpoint, config, envs)
-            run.log_text("resume", f"resumed at step {agent.global_step}", agent.global_step)
         else:
             agent = agent_cls(config, envs)
             run = Run.create(config.log.run_dir, default_run_name(config), to_dict(config))
             log_observation_samples(run, config, agent)
         monitor = Monitor(run, agent, config, config.train.total_steps, on_evaluation)
+        if resume is not None:
+            exact = monitor.restore_loop(checkpoint)
+            how = "mid-episode, as the checkpoint left the envs" if exact else "with new episodes"
+            run.log_text("resume", f"resumed at step {agent.global_step} {how}", agent.global_step)
         try:
             agent.learn(config.train.total_steps, monitor)
             monitor.close()

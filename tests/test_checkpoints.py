@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from safetensors.numpy import load_file
 
 from rlsuite.checkpoints import CheckpointError, find_checkpoint, verify_checkpoint, write_checkpoint
 
@@ -144,6 +145,63 @@ def test_sigkill_at_random_points_then_resume_finishes_the_run(tmp_path):
     final = find_checkpoint(run_dir / "checkpoints", "last")
     assert json.loads((final / "agent.json").read_text())["global_step"] == 6000
     assert verify_checkpoint(final) is None
+
+    # ... and it ends exactly where an uninterrupted run ends: the checkpoints hold the envs
+    # mid-episode (loop.safetensors), so DQN on the CPU is the same computation either way.
+    out, _ = _train([str(config), "log.name=whole"], tmp_path).communicate(timeout=300)
+    whole = find_checkpoint(next((tmp_path / "runs").glob("whole-*")) / "checkpoints", "last")
+    resumed, uninterrupted = (load_file(c / "model.safetensors") for c in (final, whole))
+    assert resumed.keys() == uninterrupted.keys()
+    differ = [k for k in resumed if not np.array_equal(resumed[k], uninterrupted[k])]
+    assert not differ, f"the resumed run differs from the uninterrupted one in {differ}"
+
+
+class Crash(Exception):
+    pass
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_a_resumed_tabular_run_ends_where_an_uninterrupted_one_does(tmp_path, exact):
+    """A crash (an exception after the step-4000 evaluation, before its checkpoint) and a resume
+    from the step-3000 checkpoint: the same Q-table as a run never stopped. Without the envs' state
+    in the checkpoint (``loop.safetensors`` removed), the resume starts new episodes and differs."""
+    from rlsuite.config import from_dict
+    from rlsuite.training import train
+
+    def config(name):
+        return from_dict(
+            {
+                "env": {"id": "rlsuite/GridRacetrack-v0", "num_envs": 8, "kwargs": {"max_episode_steps": 40}},
+                "agent": {"algo": "q_learning", "learning_rate": 0.5},
+                "train": {
+                    "total_steps": 6000,
+                    "eval_every": 2000,
+                    "eval_episodes": 2,
+                    "checkpoint_every": 1000,
+                },
+                "log": {"run_dir": str(tmp_path / name), "progress": "none"},
+            }
+        )
+
+    def crash_at_4000(monitor, step, result):
+        if step >= 4000:
+            raise Crash
+
+    whole = train(config("whole"))
+    with pytest.raises(Crash):
+        train(config("crashed"), on_evaluation=crash_at_4000)
+    (run_dir,) = (tmp_path / "crashed").iterdir()
+    last = find_checkpoint(run_dir / "checkpoints", "last")
+    assert json.loads((last / "monitor.json").read_text())["global_step"] == 3000
+    if not exact:
+        (last / "loop.safetensors").unlink()
+        (last / "MANIFEST.json").unlink()  # a checkpoint of an older version, without the envs' state
+    train(config("crashed"), resume=run_dir)
+
+    tables = [
+        np.load(find_checkpoint(d / "checkpoints", "last") / "q_table.npz")["q"] for d in (whole, run_dir)
+    ]
+    assert np.array_equal(*tables) == exact
 
 
 class _Payload:

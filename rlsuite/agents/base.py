@@ -119,6 +119,15 @@ class Agent(ABC):
     def save(self, directory: str | Path) -> None:
         """Write the agent to ``directory`` (created if needed)."""
 
+    def loop_state(self) -> dict[str, np.ndarray] | None:
+        """The training loop's state between two vector steps (current observations, done flags…),
+        for an exact resume together with the envs' own state; ``None`` when the agent has none to
+        give (a resume then starts new episodes)."""
+        return None
+
+    def restore_loop_state(self, state: dict[str, np.ndarray]) -> None:  # noqa: B027 (optional)
+        """Continue from :meth:`loop_state` (after the envs were restored to the same moment)."""
+
     def on_train_end(self, run_dir: Path) -> None:  # noqa: B027 (an optional hook, not abstract)
         """Called once when training ends; agents may write pictures or reports into ``run_dir``."""
 

@@ -276,6 +276,7 @@ class DQNAgent(Agent):
         self._act_frames: torch.Tensor | None = None  # stacks of act()'s callers (evaluation)
         self._warned_stacks = False
         self._prev_done = np.zeros(self.num_envs, dtype=bool)
+        self._replay_restored = False  # set by load() when the checkpoint held the buffer
         self._step_data = np.zeros((5, self.num_envs), dtype=np.float32)
         self._stats: tuple[torch.Tensor, ...] | None = None
         self._float_obs = np.issubdtype(self.observation_space.dtype, np.floating)
@@ -606,6 +607,22 @@ class DQNAgent(Agent):
         }
         (directory / "agent.json").write_text(json.dumps(meta, indent=2))
 
+    def loop_state(self) -> dict[str, np.ndarray] | None:
+        if self._obs is None:
+            return None
+        return {
+            "obs": self._obs.cpu().numpy(),
+            "frames": self._frames.cpu().numpy(),
+            "prev_done": self._prev_done.copy(),
+        }
+
+    def restore_loop_state(self, state: dict[str, np.ndarray]) -> None:
+        self._obs = torch.as_tensor(state["obs"], device=self.device)
+        self._frames = torch.as_tensor(state["frames"], device=self.device)
+        self._prev_done = state["prev_done"].astype(bool)
+        if not self._replay_restored:  # the buffer was not saved: it starts from these observations
+            self.replay.start(self._obs)
+
     def _modules_to_save(self) -> list[tuple[str, torch.nn.Module]]:
         modules = [("q_network", self.q_network), ("target_network", self.target_network)]
         if self.aux is not None:  # its encoder is the Q-network's: saved there, skipped here
@@ -647,6 +664,7 @@ class DQNAgent(Agent):
             agent.replay.load_state_dict(
                 load_file(directory / "replay.safetensors", device=str(agent.device)), meta["replay"]
             )
+            agent._replay_restored = True
         return agent
 
 

@@ -93,6 +93,7 @@ class TabularAgent(Agent):
     def __init__(self, config: Config, envs: gym.vector.VectorEnv) -> None:
         super().__init__(config, envs)
         self.update = self.update_rule or self.params.update
+        self._loop: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # states, actions, prev_done
         if not isinstance(self.action_space, gym.spaces.Discrete):
             raise ConfigError(
                 f"agent.algo: {config.agent.algo!r} needs a Discrete action space; {config.env.id!r} has "
@@ -173,12 +174,14 @@ class TabularAgent(Agent):
     # ------------------------------------------------------------------ learning
     def learn(self, total_steps: int, monitor: StepMonitor | None = None) -> None:
         p = self.params
-        seed = self.config.train.seed + self.global_step  # a resumed run does not replay its first episodes
-        obs, _ = self.envs.reset(seed=seed)
-        self.envs.action_space.seed(seed)
-        states = self.states(obs)
-        actions = self._explore(self._rows(states).argmax(axis=1), self.epsilon)
-        prev_done = np.zeros(self.num_envs, dtype=bool)
+        if self._loop is None:
+            seed = self.config.train.seed + self.global_step  # a resumed run does not replay its episodes
+            obs, _ = self.envs.reset(seed=seed)
+            self.envs.action_space.seed(seed)
+            states = self.states(obs)
+            actions = self._explore(self._rows(states).argmax(axis=1), self.epsilon)
+            self._loop = (states, actions, np.zeros(self.num_envs, dtype=bool))
+        states, actions, prev_done = self._loop
         next_log = self.global_step
         while self.global_step < total_steps:
             next_obs, rewards, terminated, truncated, infos = self.envs.step(actions + self._action_start)
@@ -202,6 +205,7 @@ class TabularAgent(Agent):
             )
             prev_done = terminated | truncated
             states, actions = next_states, next_actions
+            self._loop = (states, actions, prev_done)  # what a checkpoint taken now continues from
             if monitor is not None:
                 if self.global_step >= next_log:
                     monitor.log(
@@ -269,6 +273,15 @@ class TabularAgent(Agent):
         td_count[flat] = 0.0
 
     # ------------------------------------------------------------------ checkpoints
+    def loop_state(self) -> dict[str, np.ndarray] | None:
+        if self._loop is None:
+            return None
+        states, actions, prev_done = self._loop
+        return {"states": states, "actions": actions, "prev_done": prev_done}
+
+    def restore_loop_state(self, state: dict[str, np.ndarray]) -> None:
+        self._loop = (state["states"], state["actions"], state["prev_done"].astype(bool))
+
     def save(self, directory: str | Path) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)

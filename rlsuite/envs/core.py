@@ -435,6 +435,48 @@ class CoreVectorEnv(gym.vector.VectorEnv):
         self._autoreset = np.zeros(self.num_envs, dtype=bool)  # rows that reset on the next step
         self._window: HumanWindow | None = None
 
+    # ---------------------------------------------------------------- snapshots (exact resume)
+    def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Everything that evolves: the core's arrays and numbers (its random streams included, and
+        those of the rlsuite objects it holds), the time-limit and autoreset counters, and the
+        seeding generator: ``(arrays, json_able)`` for a checkpoint (safetensors + JSON, no pickle).
+        :meth:`set_state` on an env made with the same arguments continues exactly from here."""
+        arrays: dict[str, np.ndarray] = {"env._elapsed": self._elapsed, "env._autoreset": self._autoreset}
+        numbers: dict[str, Any] = {}
+        _collect_state(self.core, "core", arrays, numbers)
+        generator = self.np_random.bit_generator.state
+        return {k: np.array(v, copy=True) for k, v in arrays.items()}, {
+            "numbers": numbers,
+            "np_random": generator,
+        }
+
+    def set_state(self, arrays: dict[str, np.ndarray], json_able: dict[str, Any]) -> None:
+        """Restore a :meth:`get_state` snapshot (a ``ValueError`` if it is not one of this env's)."""
+        mine, _ = self.get_state()
+        if set(mine) != set(arrays):
+            missing, extra = sorted(set(mine) - set(arrays)), sorted(set(arrays) - set(mine))
+            raise ValueError(
+                f"{self.core.name}: not a snapshot of this env (missing {missing[:4]}, extra {extra[:4]})"
+            )
+        for key, value in arrays.items():
+            owner, name = self._owner(key)
+            current = getattr(owner, name)
+            if current.shape == value.shape and current.dtype == value.dtype:
+                np.copyto(current, value)  # in place: other references to the array see it too
+            else:
+                setattr(owner, name, np.array(value, dtype=current.dtype, copy=True))
+        for key, value in json_able["numbers"].items():
+            owner, name = self._owner(key)
+            setattr(owner, name, type(getattr(owner, name))(value))
+        self.np_random.bit_generator.state = json_able["np_random"]
+
+    def _owner(self, key: str) -> tuple[Any, str]:
+        *path, name = key.split(".")
+        owner: Any = self if path[0] == "env" else self.core
+        for part in path[1:]:
+            owner = getattr(owner, part)
+        return owner, name
+
     def _reset_mask(self, options: dict[str, Any] | None) -> np.ndarray:
         mask = None if options is None else options.get("reset_mask")
         if mask is None:
@@ -553,6 +595,21 @@ class CoreVectorEnv(gym.vector.VectorEnv):
         if getattr(self, "_window", None) is not None:  # also when __init__ failed early
             self._window.close()
             self._window = None
+
+
+def _collect_state(obj: Any, prefix: str, arrays: dict[str, np.ndarray], numbers: dict[str, Any]) -> None:
+    """Arrays and plain numbers of ``obj`` and of the rlsuite objects it holds (spaces, configs and
+    other libraries' objects are not state)."""
+    for name, value in vars(obj).items():
+        key = f"{prefix}.{name}"
+        if isinstance(value, np.ndarray):
+            arrays[key] = value
+        elif isinstance(value, bool | int | float | np.number) and not isinstance(value, np.bool_):
+            numbers[key] = value.item() if isinstance(value, np.number) else value
+        elif type(value).__module__.startswith("rlsuite.") and hasattr(value, "__dict__"):
+            params = getattr(value, "__dataclass_params__", None)
+            if params is None or not params.frozen:  # a frozen dataclass is configuration
+                _collect_state(value, key, arrays, numbers)
 
 
 # --------------------------------------------------------------------------------------------
