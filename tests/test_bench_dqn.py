@@ -1,7 +1,9 @@
-"""The DQN benchmark script runs end to end (tiny budget, no SB3) and writes its report where told."""
+"""The DQN-vs-SB3 study script runs end to end (tiny budget, no SB3) and writes its record and report where
+told; its report regenerates from the recorded runs alone."""
 
 import csv
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "bench_dqn.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "dqn_vs_sb3" / "run.py"
 
 
 def load_bench():
@@ -22,8 +24,8 @@ def load_bench():
 
 def test_bench_dqn_writes_report_with_equal_steps_table(tmp_path):
     bench = load_bench()
-    committed = SCRIPT.parent / "results" / "dqn_cartpole.md"
-    before = committed.read_bytes() if committed.exists() else None
+    committed = [SCRIPT.parent / "RESULTS.md", *sorted((SCRIPT.parent / "data").glob("dqn_cartpole.*"))]
+    before = [path.read_bytes() for path in committed]
     bench.main(
         [
             "--algos", "ours", "random",
@@ -36,19 +38,32 @@ def test_bench_dqn_writes_report_with_equal_steps_table(tmp_path):
             "--results-dir", str(tmp_path),
         ]
     )  # fmt: skip
-    after = committed.read_bytes() if committed.exists() else None
-    assert after == before, "the benchmark wrote into experiments/results instead of --results-dir"
-    report = (tmp_path / "dqn_cartpole.md").read_text()
+    after = [path.read_bytes() for path in committed]
+    assert after == before, "the benchmark wrote into experiments/dqn_vs_sb3 instead of --results-dir"
+    report = (tmp_path / "RESULTS.md").read_text()
     assert "Mean greedy return over the seeds at equal env steps" in report
     assert "| ours | " in report
     # every seed crossed the (trivial) threshold at its first evaluation
     assert "reached -1 on 2/2 seeds" in report
-    with open(tmp_path / "dqn_cartpole.csv") as f:
+    assert "- Data (1 run, each with its own line below): measured at commit" in report
+    assert (tmp_path / "plots" / "dqn_cartpole.png").is_file()
+    meta = json.loads((tmp_path / "data" / "dqn_cartpole.json").read_text())
+    assert meta["argv"][:2] == ["--algos", "ours"] and "--results-dir" not in meta["argv"]
+    assert meta["threshold"] == -1 and meta["total_steps"] == 1200
+    with open(tmp_path / "data" / "dqn_cartpole.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["algo"] for r in rows] == ["ours", "random", "ours", "random"]
     ours = [r for r in rows if r["algo"] == "ours"]
     assert all(int(r["steps"]) >= 1200 for r in ours)
     assert all(len(r["curve"].split(";")) >= 3 for r in ours)
+
+    # the report again, from the record alone: the same tables
+    (tmp_path / "RESULTS.md").unlink()
+    bench.main(["--report-only", "--results-dir", str(tmp_path)])
+    again = (tmp_path / "RESULTS.md").read_text()
+    assert [line for line in again.splitlines() if line.startswith("|")] == [
+        line for line in report.splitlines() if line.startswith("|")
+    ]
 
 
 def test_equal_steps_table_matches_intervals_across_step_grids_and_pairs_seeds():

@@ -57,6 +57,18 @@ def test_record_writes_a_video_of_the_episodes(grid_run: Path, fmt: str, capsys)
     assert len(list((grid_run / "videos").glob(f"*.{fmt}"))) == 2
 
 
+def test_record_of_a_run_without_a_checkpoint_is_a_clear_error(
+    grid_run: Path, tmp_path: Path, capsys
+) -> None:
+    empty = tmp_path / "no-checkpoint"
+    (empty / "checkpoints").mkdir(parents=True)
+    (empty / "config.yaml").write_text((grid_run / "config.yaml").read_text())
+    assert main(["record", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint 'best' not found (or not intact)" in err and "available: none" in err
+    assert "Traceback" not in err and not (empty / "videos").exists()
+
+
 def test_record_rejects_a_bad_format_clearly(grid_run: Path, capsys) -> None:
     assert main(["record", str(grid_run), "--format", "avi"]) == 2
     assert "--format: got 'avi'; allowed: mp4, gif" in capsys.readouterr().err

@@ -1,18 +1,20 @@
 """Cross-framework baselines: our DQN, SB3 (DQN, PPO, SAC, TD3) and RLlib (PPO, DQN, SAC) on the
 same envs, the same env-step budget and the same evaluation, through one `rlsuite train` each.
 
-    python experiments/cross_framework.py                        # everything, 3 seeds (~1 h on 2 cores)
-    python experiments/cross_framework.py --envs cartpole --seeds 0 --jobs 1
-    python experiments/cross_framework.py --quick                # a smoke run of every cell (~5 min)
-    python experiments/cross_framework.py --report-only          # tables and plots from finished runs
+    python experiments/cross_framework/run.py                  # everything, 3 seeds (~1.5 h two at a time)
+    python experiments/cross_framework/run.py --envs cartpole --seeds 0 --jobs 1
+    python experiments/cross_framework/run.py --quick          # a smoke run of every cell (~5 min)
+    python experiments/cross_framework/run.py --report-only    # RESULTS.md and plots from trials.jsonl
 
 Every cell is a normal training run: the script writes its config to
-``experiments/runs/cross_framework/<env>/<algo>-s<seed>/config.yaml`` and runs
+``runs/cross_framework/<env>/<algo>-s<seed>.yaml`` and runs
 ``rlsuite train CONFIG`` in a subprocess with one torch/OpenMP thread (``--jobs`` of them at once;
 2 on a 2-core machine, so both cores are busy and every run gets one). RLlib samples in the driver
 process (``num_env_runners: 0``), so every run is one process on one core. A finished run is
-recorded in ``trials.jsonl`` and skipped when the script runs again, so an interrupted study
-continues where it stopped.
+recorded in ``trials.jsonl`` beside this script (with its final return, wall time and evaluation
+curve, the commit and the date: committed, so the report needs no run directory) and skipped when
+the script runs again, so an interrupted study continues where it stopped. ``--note`` lines (the
+machine's load, a cell left out) are kept in ``notes.json`` with the runs they describe.
 
 Reported per (env, algorithm): the greedy evaluation return of the *final* policy (train.seed +
 its evaluation offset: seeds no selection saw; no best-checkpoint picking) as mean ± std over seeds;
@@ -22,17 +24,18 @@ second of wall time. Learning curves: mean ± std over seeds of the periodic eva
 Settings: each library runs the settings its users would take — for SB3, RL Zoo's tuned
 hyper-parameters where RL Zoo has the env (CartPole); for RLlib, its tuned example where one
 exists (CartPole DQN); for our DQN, our shipped configs; elsewhere the algorithm family shares one
-set (all three DQNs the same hyper-parameters, both PPOs the same). ``SETTINGS`` below says which.
-Results: ``experiments/results/cross_framework.{md,csv,png}``.
+set (all three DQNs the same hyper-parameters, both PPOs the same). Each cell's ``settings`` says which.
+Results: ``RESULTS.md``, ``summary.csv`` and ``curves.png`` beside this script.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import datetime
+import importlib.util
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -42,13 +45,27 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent
-CONFIGS = ROOT / "configs"
-RUNS = ROOT / "runs" / "cross_framework"
-RESULTS = ROOT / "results"
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+CONFIGS = HERE.parent / "configs"
+RUNS = REPO / "runs" / "cross_framework"
+RESULTS = HERE
+NOTES = HERE / "notes.json"
 
-sys.path.insert(0, str(ROOT))
-from bench_dqn import SB3_ZOO  # noqa: E402  (RL Zoo's CartPole DQN, one definition)
+sys.path.insert(0, str(HERE.parent))
+from stamp import commit, stamp  # noqa: E402
+
+
+def _sb3_zoo() -> dict:
+    """RL Zoo's CartPole DQN, one definition: the DQN-vs-SB3 study's ``SB3_ZOO``."""
+    spec = importlib.util.spec_from_file_location("dqn_vs_sb3_run", HERE.parent / "dqn_vs_sb3" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module.SB3_ZOO
+
+
+SB3_ZOO = _sb3_zoo()
 
 
 def shipped(name: str) -> tuple[int, dict]:
@@ -335,7 +352,7 @@ def start_trial(config: dict, stem: Path) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     with (stem.parent / f"{stem.name}.log").open("w") as log:
         command = [sys.executable, "-m", "rlsuite.cli", "train", str(config_path)]
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
 
 
 def run_dir_of(log: Path) -> Path:
@@ -365,8 +382,10 @@ def record(studies: dict[str, Study], key: tuple[str, str, int], run_dir: Path, 
         "wall_s": round(wall, 2),
         "final_return": final,
         "curve": curve,
-        "run_dir": str(run_dir.relative_to(ROOT)),
+        "run_dir": _relative(run_dir),
         "settings": studies[env_key].cells[algo].settings,
+        "commit": commit(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
     with TRIALS.open("a") as f:
         f.write(json.dumps(entry) + "\n")
@@ -374,6 +393,13 @@ def record(studies: dict[str, Study], key: tuple[str, str, int], run_dir: Path, 
         f"{env_key:9s} {algo:10s} seed {seed}: eval {final:8.2f} after {steps:,} steps, {wall:6.1f} s",
         flush=True,
     )
+
+
+def _relative(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(REPO).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def adopt(studies: dict[str, Study]) -> None:
@@ -433,7 +459,7 @@ def run_study(studies: dict[str, Study], args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------
-TRIALS = RUNS / "trials.jsonl"
+TRIALS = HERE / "trials.jsonl"
 
 
 def read_trials() -> list[dict]:
@@ -448,7 +474,31 @@ def mean_std(values: list[float]) -> str:
     return f"{statistics.fmean(values):.1f} ± {statistics.stdev(values):.1f}"
 
 
-def report(studies: dict[str, Study], command: str, notes: list[str] = ()) -> None:
+def read_notes() -> dict:
+    """``notes.json``: the ``--note`` lines, and where the runs recorded without a commit were measured."""
+    return json.loads(NOTES.read_text()) if NOTES.is_file() else {"notes": []}
+
+
+def measured_of(trials: list[dict], notes: dict) -> list[dict]:
+    """The stamp's data lines: runs recorded with their commit (a span), and older runs without one."""
+    entries = []
+    if any("commit" not in t for t in trials):
+        entries.append({**notes["measured"], "label": "runs recorded without a commit"})
+    dated = [t for t in trials if "commit" in t]
+    if dated:
+        commits = list(dict.fromkeys(t["commit"] for t in dated))
+        dates = sorted(t["date"] for t in dated)
+        entries.append(
+            {
+                "label": f"{len(dated)} run{'' if len(dated) == 1 else 's'}",
+                "commit": commits[0] if len(commits) == 1 else f"{commits[0]}` … `{commits[-1]}",
+                "date": dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}",
+            }
+        )
+    return entries
+
+
+def report(studies: dict[str, Study], command: list[str]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -463,16 +513,16 @@ def report(studies: dict[str, Study], command: str, notes: list[str] = ()) -> No
     groups: dict[tuple[str, str], list[dict]] = {}
     for t in trials:
         groups.setdefault((t["env"], t["algo"]), []).append(t)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
+    recorded = read_notes()
+    notes = recorded["notes"]
     lines = [
         "# Cross-framework baselines: our DQN, Stable-Baselines3 and RLlib on the same envs",
         "",
-        f"Command: `{command}` (commit {commit}, {time.strftime('%Y-%m-%d')})",
-        "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), no GPU; Python "
-        f"{platform.python_version()}. Runs two at a time, each one process on one thread "
+        stamp(command, measured_of(trials, recorded)),
+        "Regenerated by `python experiments/cross_framework/run.py --report-only` from the runs recorded in "
+        "`trials.jsonl` (each with its evaluation curve) and the notes in `notes.json`; "
+        "`python experiments/cross_framework/run.py` runs every cell not recorded yet (delete `trials.jsonl` "
+        "to rerun the study from nothing). Runs two at a time, each one process on one thread "
         "(`OMP_NUM_THREADS=1`; RLlib samples in its driver process).",
         "",
         "Each row is one algorithm trained for the same env-step budget on 3 seeds by `rlsuite train`; "
@@ -481,7 +531,7 @@ def report(studies: dict[str, Study], command: str, notes: list[str] = ()) -> No
         "periodic evaluations included), median over seeds; **steps/s** is the budget over that wall time. "
         "Settings say where each algorithm's hyper-parameters come from: these compare libraries as "
         "their users would run them, not implementations at identical settings (for that, see "
-        "`dqn_cartpole-identical.md` and `dqn_racetrack-adapter-40k.md`).",
+        "`dqn_cartpole-identical` and `dqn_racetrack-adapter-40k` in `experiments/dqn_vs_sb3/RESULTS.md`).",
         "",
         *[f"Note: {note}" for note in notes],
         *([""] if notes else []),
@@ -522,7 +572,12 @@ def report(studies: dict[str, Study], command: str, notes: list[str] = ()) -> No
                 }
             )
         lines.append("")
-    lines += ["Learning curves (mean ± std over seeds, thin lines: seeds): `cross_framework.png`.", ""]
+    lines += [
+        "Learning curves (mean ± std over seeds, thin lines: seeds):",
+        "",
+        "![learning curves](curves.png)",
+        "",
+    ]
     lines += [
         "Per run:",
         "",
@@ -534,9 +589,9 @@ def report(studies: dict[str, Study], command: str, notes: list[str] = ()) -> No
             f"| {t['env']} | {t['algo']} | {t['seed']} | {t['steps']:,} | {t['final_return']:.1f} | "
             f"{t['wall_s']:.1f} | `{t['run_dir']}` |"
         )
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "cross_framework.md").write_text("\n".join(lines) + "\n")
-    with (RESULTS / "cross_framework.csv").open("w", newline="") as f:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    with (RESULTS / "summary.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(csv_rows[0]))
         writer.writeheader()
         writer.writerows(csv_rows)
@@ -556,9 +611,9 @@ def report(studies: dict[str, Study], command: str, notes: list[str] = ()) -> No
                 ]
         plot_curves(curves, title=studies[env_key].env_id, ax=ax, colors=colors)
     fig.tight_layout()
-    fig.savefig(RESULTS / "cross_framework.png")
+    fig.savefig(RESULTS / "curves.png")
     plt.close(fig)
-    print((RESULTS / "cross_framework.md").read_text())
+    print(f"written: {RESULTS / 'RESULTS.md'}")
 
 
 def main() -> None:
@@ -574,7 +629,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2,000 steps per cell into a scratch directory")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--adopt", action="store_true", help="record finished runs the script did not record")
-    parser.add_argument("--note", action="append", default=[], help="a line for the report (e.g. load)")
+    parser.add_argument(
+        "--note", action="append", default=[], help="a line for the report (e.g. load), kept in notes.json"
+    )
     args = parser.parse_args()
     studies = build_studies()
     if args.envs:
@@ -584,18 +641,28 @@ def main() -> None:
         studies = {k: v for k, v in studies.items() if k in args.envs}
     args.quick_steps = 2_000 if args.quick else None
     if args.quick:
-        global RUNS, TRIALS, RESULTS
-        RUNS = ROOT / "runs" / "cross_framework_quick"
+        global RUNS, TRIALS, RESULTS, NOTES
+        RUNS = REPO / "runs" / "cross_framework_quick"
         TRIALS = RUNS / "trials.jsonl"
         RESULTS = RUNS
+        NOTES = RUNS / "notes.json"
+    if args.note:
+        recorded = read_notes()
+        recorded["notes"] += args.note
+        NOTES.parent.mkdir(parents=True, exist_ok=True)
+        NOTES.write_text(json.dumps(recorded, indent=1, ensure_ascii=False) + "\n")
     if args.adopt:
         adopt(studies)
     elif not args.report_only:
         run_study(studies, args)
-    command = "python experiments/cross_framework.py " + " ".join(
-        a for a in sys.argv[1:] if not a.startswith("--note")
-    )
-    report(build_studies(), command.strip(), args.note)
+    command = ["experiments/cross_framework/run.py"]
+    skip = False
+    for a in sys.argv[1:]:  # the notes are in notes.json, not in the command
+        if skip or a.startswith("--note"):
+            skip = a == "--note"
+            continue
+        command.append(a)
+    report(build_studies(), command)
 
 
 if __name__ == "__main__":

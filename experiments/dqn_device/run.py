@@ -1,8 +1,11 @@
 """DQN speed by device: env steps/s and gradient updates/s of the same config on CPU and on CUDA.
 
-    python experiments/bench_dqn_device.py                         # every available device
-    python experiments/bench_dqn_device.py --devices cpu --steps 3000 --pixels-steps 1500   # a quick CPU check
-    python experiments/bench_dqn_device.py --bf16 --compile        # the optional CUDA switches too
+    python experiments/dqn_device/run.py                   # every available device, then RESULTS.md
+    python experiments/dqn_device/run.py --devices cpu --steps 3000 --pixels-steps 1500   # a quick CPU check
+    python experiments/dqn_device/run.py --bf16 --compile  # the optional CUDA switches too
+    python experiments/dqn_device/run.py --report-only     # RESULTS.md from measurements.json
+
+A measuring run replaces ``measurements.json`` (the rows of every device it timed) and RESULTS.md.
 
 Two workloads, each timed after a warm-up that fills the replay buffer past ``learning_starts``
 (so the timed part is the steady state: acting, storing, sampling and updating):
@@ -16,24 +19,23 @@ On a machine with a GPU this is the device check of issue 6 ("fast on CUDA"). On
 machines gymnasium is not installed: carry its wheels (see the device tool's README), e.g.
 ``pip download --no-deps --only-binary=:all: --python-version 3.12 -d .whl gymnasium==1.2.2
 farama-notifications`` here, then there ``pip install --no-index --no-deps --target /tmp/site
-.whl/*.whl && PYTHONPATH=/tmp/site:. python3 experiments/bench_dqn_device.py``.
+.whl/*.whl && PYTHONPATH=/tmp/site:. python3 experiments/dqn_device/run.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import platform
+import sys
 import time
 from pathlib import Path
 
-import torch
+HERE = Path(__file__).resolve().parent
+CONFIGS = HERE.parent / "configs"
+RECORD = HERE / "measurements.json"
+sys.path.insert(0, str(HERE.parent))
+from report import bars, read_record, write_record  # noqa: E402
+from stamp import measured_here, stamp  # noqa: E402
 
-import rlsuite
-from rlsuite.agents.dqn import DQNAgent
-from rlsuite.config import load_config
-from rlsuite.training import make_envs, seed_everything
-
-CONFIGS = Path(__file__).resolve().parent / "configs"
 WORKLOADS = {
     "racetrack-pixels": (
         "dqn_racetrack_pixels.yaml",
@@ -44,6 +46,12 @@ WORKLOADS = {
 
 
 def measure(workload: str, device: str, steps: int, bf16: bool, compile_: bool) -> dict[str, float]:
+    import torch
+
+    from rlsuite.agents.dqn import DQNAgent
+    from rlsuite.config import load_config
+    from rlsuite.training import make_envs, seed_everything
+
     name, overrides = WORKLOADS[workload]
     overrides = [
         *overrides,
@@ -73,40 +81,107 @@ def measure(workload: str, device: str, steps: int, bf16: bool, compile_: bool) 
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    available = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    parser.add_argument("--devices", nargs="+", default=available, choices=["cpu", "cuda"])
-    parser.add_argument("--steps", type=int, default=20_000, help="timed env steps (CartPole)")
-    parser.add_argument("--pixels-steps", type=int, default=4_000, help="timed env steps (Racetrack pixels)")
-    parser.add_argument("--bf16", action="store_true", help="also time agent.bf16=true (CUDA)")
-    parser.add_argument("--compile", action="store_true", help="also time agent.torch_compile=true (CUDA)")
-    args = parser.parse_args()
-    if "cuda" in args.devices and not torch.cuda.is_available():
-        parser.error("--devices cuda: no CUDA GPU is available here")
+def measure_all(args: argparse.Namespace, command: list[str]) -> dict:
+    import torch
 
-    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "none"
-    print(
-        f"rlsuite {rlsuite.__version__} DQN by device: {platform.machine()}, torch {torch.__version__}, "
-        f"GPU {gpu} (CPU: agent.torch_threads = 1 torch thread)\n"
-    )
-    print("| workload | device | bf16 | compile | env steps/s | updates/s |")
-    print("|---|---|---|---|---:|---:|")
+    import rlsuite
+
     variants = [(False, False)]
     variants += [(True, False)] if args.bf16 else []
     variants += [(False, True)] if args.compile else []
+    rows = []
     for workload in WORKLOADS:
         steps = args.pixels_steps if workload == "racetrack-pixels" else args.steps
         for device in args.devices:
             for bf16, compile_ in variants if device == "cuda" else [(False, False)]:
                 r = measure(workload, device, steps, bf16, compile_)
-                print(
-                    f"| {workload} | {device} | {bf16} | {compile_} | {r['env_steps_per_s']:,.0f} | "
-                    f"{r['updates_per_s']:,.0f} |",
-                    flush=True,
+                rows.append(
+                    {
+                        "workload": workload,
+                        "device": device,
+                        "bf16": bf16,
+                        "compile": compile_,
+                        "env_steps_per_s": r["env_steps_per_s"],
+                        "updates_per_s": r["updates_per_s"],
+                    }
                 )
+                print(rows[-1], flush=True)
+    notes = "" if torch.cuda.is_available() else "CPU only: no GPU on the machine that measured this."
+    return {
+        "measured": measured_here(command),
+        "rlsuite_version": rlsuite.__version__,
+        "steps": args.steps,
+        "pixels_steps": args.pixels_steps,
+        "rows": rows,
+        "notes": notes,
+    }
+
+
+def report(command: list[str]) -> None:
+    record = read_record(RECORD)
+    out = ["# DQN speed by device\n", stamp(command, record["measured"])]
+    out.append(
+        "\nRegenerated by `python experiments/dqn_device/run.py --report-only` from `measurements.json`; "
+        "`python experiments/dqn_device/run.py` measures every available device again and replaces it. "
+        f"rlsuite {record['rlsuite_version']}; timed after a warm-up that fills the replay buffer: "
+        f"{record['pixels_steps']:,} env steps of Racetrack pixels (`experiments/configs/dqn_racetrack_pixels.yaml`, "
+        f"Nature CNN) and {record['steps']:,} of CartPole (`experiments/configs/dqn_cartpole.yaml`); "
+        "on CPU, `agent.torch_threads` = 1 torch thread.\n\n"
+        "| workload | device | bf16 | compile | env steps/s | updates/s |\n|---|---|---|---|---:|---:|\n"
+    )
+    for r in record["rows"]:
+        out.append(
+            f"| {r['workload']} | {r['device']} | {r['bf16']} | {r['compile']} | {r['env_steps_per_s']:,.0f} | "
+            f"{r['updates_per_s']:,.0f} |\n"
+        )
+    if record.get("notes"):
+        out.append(f"\n{record['notes']}\n")
+    rows = record["rows"]
+    labels = [
+        f"{r['workload']} {r['device']}"
+        + (" bf16" if r["bf16"] else "")
+        + (" compile" if r["compile"] else "")
+        for r in rows
+    ]
+    bars(
+        HERE / "dqn_device.png",
+        labels,
+        {
+            "env steps/s": [r["env_steps_per_s"] for r in rows],
+            "updates/s": [r["updates_per_s"] for r in rows],
+        },
+        "DQN by device",
+        "per second (log scale)",
+        log=True,
+    )
+    out.append("\n![DQN by device](dqn_device.png)\n")
+    (HERE / "RESULTS.md").write_text("".join(out))
+    print(f"written: {HERE / 'RESULTS.md'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--devices", nargs="+", default=None, choices=["cpu", "cuda"], help="default: all here"
+    )
+    parser.add_argument("--steps", type=int, default=20_000, help="timed env steps (CartPole)")
+    parser.add_argument("--pixels-steps", type=int, default=4_000, help="timed env steps (Racetrack pixels)")
+    parser.add_argument("--bf16", action="store_true", help="also time agent.bf16=true (CUDA)")
+    parser.add_argument("--compile", action="store_true", help="also time agent.torch_compile=true (CUDA)")
+    parser.add_argument("--report-only", action="store_true", help="RESULTS.md from measurements.json")
+    args = parser.parse_args()
+    command = ["experiments/dqn_device/run.py", *sys.argv[1:]]
+    if not args.report_only:
+        import torch
+
+        available = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+        args.devices = args.devices or available
+        if "cuda" in args.devices and not torch.cuda.is_available():
+            parser.error("--devices cuda: no CUDA GPU is available here")
+        write_record(RECORD, measure_all(args, command))
+    report(command)
 
 
 if __name__ == "__main__":

@@ -6,31 +6,42 @@ evaluated greedily every ``--eval-every`` env steps on the same seeded evaluatio
 excluded for both. Reported per run: the training wall-clock and env steps until the mean
 evaluation return first reaches ``--threshold``, the evaluation at the end, the total training time.
 
-    python experiments/bench_dqn.py                                 # CartPole-v1, 5 seeds, both
-    python experiments/bench_dqn.py --seeds 0 1 --algos ours        # partial runs
-    python experiments/bench_dqn.py --ours-set agent.net_arch=[256,256] --tag rlzoo-net
-    python experiments/bench_dqn.py --env racetrack --seeds 0 1    # + SB3 on our config, random
-    python experiments/bench_dqn.py --per-update                    # one gradient step, same settings
-    python experiments/bench_dqn.py --env racetrack --algos ours sb3 sb3-set --sb3-set agent.train_freq=1
+    python experiments/dqn_vs_sb3/run.py --all           # every recorded run again, from nothing (hours)
+    python experiments/dqn_vs_sb3/run.py --report-only   # RESULTS.md and plots from data/*.csv + *.json
+    python experiments/dqn_vs_sb3/run.py                 # one run: CartPole-v1, 5 seeds, both
+    python experiments/dqn_vs_sb3/run.py --seeds 0 1 --algos ours        # partial runs
+    python experiments/dqn_vs_sb3/run.py --ours-set agent.net_arch=[256,256] --tag rlzoo-net
+    python experiments/dqn_vs_sb3/run.py --env racetrack --seeds 0 1    # + SB3 on our config, random
+    python experiments/dqn_vs_sb3/run.py --per-update                    # one gradient step, same settings
+    python experiments/dqn_vs_sb3/run.py --env racetrack --algos ours sb3 sb3-set --sb3-set agent.train_freq=1
 
 On CartPole-v1 SB3 runs at RL Zoo's tuned hyper-parameters (``SB3_ZOO``) on one env, as RL Zoo does;
 on our envs (``--env racetrack``, ``--env highway``) it gets our config's hyper-parameters — the
 names and meanings are SB3's — on as many envs, and the random (and constant-action) baselines are
 evaluated alongside.
 Torch runs on one CPU thread for both (``torch.set_num_threads(1)``), the fair and the fastest
-setting on our shared 2-core machines. Results go to ``experiments/results/dqn_<env>[-tag].{md,csv}``.
+setting on our shared 2-core machines.
+
+A run records ``data/dqn_<env>[-tag].csv`` (one row per algorithm and seed, with its evaluation
+curve) and ``.json`` (what it measured, its settings, the command to rerun it, and commit, date and
+machine), then regenerates ``RESULTS.md`` (every recorded run, the notes written with it in
+``notes/``, a plot per run in ``plots/``). ``--all`` reruns every recorded run with its recorded
+arguments (``argv`` in its ``.json``; the earlier Racetrack runs with the earlier config kept in
+``configs/``).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
-import os
-import platform
+import re
+import shlex
 import statistics
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,8 +52,28 @@ import rlsuite  # noqa: F401  (registers our envs)
 from rlsuite.config import Config, apply_overrides, from_dict, read_yaml
 from rlsuite.training import evaluate, make_envs, seed_everything
 
-ROOT = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent
+CONFIGS = HERE.parent / "configs"
 EVAL_SEED = 1_000_003
+sys.path.insert(0, str(HERE.parent))
+from stamp import measured_here, stamp  # noqa: E402
+
+# The recorded runs in the order RESULTS.md shows them (others follow, by name).
+ORDER = (
+    "dqn_cartpole-identical",
+    "dqn_cartpole",
+    "dqn_racetrack-adapter-40k",
+    "dqn_racetrack-40k",
+    "dqn_racetrack-15k-per-step",
+    "dqn_racetrack-20k",
+    "dqn_racetrack",
+    "dqn_racetrack-30k",
+    "dqn_racetrack-15k",
+    "dqn_racetrack-random-tracks",
+    "dqn_racetrack-nodueling",
+    "dqn_racetrack-dueling_tf1",
+    "dqn_highway",
+)
 
 # RL Zoo (hyperparams/dqn.yml) CartPole-v1, as quoted in issue 6. Other envs have no zoo entry:
 # SB3 gets our config's hyper-parameters (same names, same meaning) through sb3_params().
@@ -81,7 +112,7 @@ SB3_SHARED = (
 
 @dataclass
 class BenchEnv:
-    config: str  # our config in experiments/configs
+    config: str  # our shipped config in experiments/configs
     threshold: float = float("inf")  # eval return whose first crossing is timed
     total_steps: int = 50_000
     eval_every: int = 2_000
@@ -260,23 +291,20 @@ def run_baseline(name: str, config: Config, seed: int, args: argparse.Namespace)
 
 
 # --------------------------------------------------------------------------------------------
-def summarize(results: list[Result], args: argparse.Namespace, env_id: str, command: str) -> str:
+def summarize(results: list[Result], meta: dict) -> str:
+    """The tables and ratios of one run (``meta``: its ``.json``)."""
+    args = argparse.Namespace(
+        threshold=math.inf if meta["threshold"] is None else meta["threshold"],
+        total_steps=meta["total_steps"],
+        eval_every=meta["eval_every"],
+    )
     timed = np.isfinite(args.threshold)
+    native = meta["sb3_vecenv"] == "native" and meta["env_id"].startswith("rlsuite/")
     lines = [
-        f"# DQN benchmark: ours vs Stable-Baselines3 on {env_id}",
-        "",
-        f"Command: `{command}`",
-        "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared), "
-        f"{args.threads} torch thread(s), Python {platform.python_version()}, torch {torch.__version__}; "
-        "both agents on CPU, run alternately in one process. Clock = training wall-clock, evaluations "
-        f"excluded. Evaluation: {args.eval_episodes} greedy episodes every {args.eval_every:,} env steps "
-        "on separate seeded envs.",
-        "",
         "SB3's env: "
         + (
             "our native vector env through rlsuite's `SB3VecEnv` (the same env cost as ours)."
-            if args.sb3_vecenv == "native" and env_id.startswith("rlsuite/")
+            if native
             else "SB3's `DummyVecEnv` of single envs."
         ),
         "",
@@ -315,12 +343,6 @@ def summarize(results: list[Result], args: argparse.Namespace, env_id: str, comm
         for peer in (a for a in algos if a.startswith("sb3")):
             lines += ratio_lines(by_algo["ours"], by_algo[peer], peer, args, timed)
     lines += equal_steps_table(by_algo, args.eval_every)
-    lines += ["", "Evaluation curves (env steps: mean return):", ""]
-    for r in results:
-        if r.curve:
-            lines.append(
-                f"- {r.algo} seed {r.seed}: " + ", ".join(f"{s / 1000:g}k: {m:.0f}" for s, m in r.curve)
-            )
     return "\n".join(lines) + "\n"
 
 
@@ -464,7 +486,193 @@ def per_update_timing(updates: int = 1280) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> None:
+# --------------------------------------------------------------------------------------------
+# Records and the report
+# --------------------------------------------------------------------------------------------
+def write_csv(path: Path, results: list[Result]) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(list(Result.__dataclass_fields__))
+        for r in results:
+            curve = ";".join(f"{s}:{m:.1f}" for s, m in r.curve)
+            writer.writerow(
+                [r.algo, r.seed, r.threshold_time, r.threshold_step, r.final_return, r.final_length,
+                 r.train_time, r.steps, curve]
+            )  # fmt: skip
+
+
+def read_csv(path: Path) -> list[Result]:
+    """The results a run recorded (``write_csv``'s rows)."""
+    results = []
+    with path.open(newline="") as f:
+        for row in csv.DictReader(f):
+            points = [p.split(":") for p in row["curve"].split(";") if p]
+            results.append(
+                Result(
+                    algo=row["algo"],
+                    seed=int(row["seed"]),
+                    threshold_time=float(row["threshold_time"]) if row["threshold_time"] else None,
+                    threshold_step=int(row["threshold_step"]) if row["threshold_step"] else None,
+                    final_return=float(row["final_return"]),
+                    final_length=float(row["final_length"]),
+                    train_time=float(row["train_time"]),
+                    steps=int(row["steps"]),
+                    curve=[(int(float(s)), float(m)) for s, m in points],
+                )
+            )
+    return results
+
+
+def recorded_runs(out_dir: Path) -> list[str]:
+    """The stems of the runs recorded in ``out_dir/data``, in the report's order."""
+    stems = [p.stem for p in (out_dir / "data").glob("*.json")]
+    return sorted(stems, key=lambda stem: (ORDER.index(stem) if stem in ORDER else len(ORDER), stem))
+
+
+COLORS = {"ours": "tab:blue", "sb3": "tab:orange", "random": "tab:gray"}
+
+
+def plot(results: list[Result], path: Path, title: str) -> None:
+    """Evaluation return against env steps: thin lines are seeds, thick lines the mean over seeds at
+    the evaluation steps all seeds share (SB3's extra final evaluation is dropped there)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for r in results:
+        curves.setdefault(r.algo, []).append(
+            (np.array([s for s, _ in r.curve], float), np.array([m for _, m in r.curve], float))
+        )
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
+    for k, (algo, runs) in enumerate(sorted(curves.items())):
+        color = COLORS.get(algo, f"C{k + 3}")
+        if all(len(steps) == 1 for steps, _ in runs):  # a baseline evaluated once: a level line
+            level = float(np.mean([r[0] for _, r in runs]))
+            ax.axhline(level, color=color, linestyle="--", linewidth=1.2, label=f"{algo} ({level:.1f})")
+            continue
+        for steps, returns in runs:
+            ax.plot(steps, returns, color=color, alpha=0.25, linewidth=0.8)
+        shared = sorted(set.intersection(*(set(steps.tolist()) for steps, _ in runs)))
+        mean = [np.mean([r[list(s).index(x)] for s, r in runs]) for x in shared]
+        ax.plot(shared, mean, color=color, linewidth=2.2, label=f"{algo} (mean of {len(runs)} seeds)")
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("greedy evaluation return")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _numbers(text: str) -> list[str]:
+    return re.findall(r"-?\d[\d,]*(?:\.\d+)?", text)
+
+
+def run_section(stem: str, meta: dict, results: list[Result], out_dir: Path) -> list[str]:
+    measured = meta["measured"]
+    rerun = shlex.join(["python", "experiments/dqn_vs_sb3/run.py", *meta["argv"]])
+    recorded = f"`{meta['command']}`" + (f" {meta['command_note']}" if meta.get("command_note") else "")
+    lines = [
+        f"### {stem}",
+        "",
+        f"{meta['title'][0].upper()}{meta['title'][1:]}.",
+        "",
+        f"- Measured: commit `{measured['commit']}`, {measured['date']}, on {measured['machine']}"
+        + (f" ({measured['note']})" if measured.get("note") else ""),
+        f"- Command: {recorded}",
+        f"- Rerun: `{rerun}`",
+        f"- {meta['env_id']}; {meta['threads']} torch thread(s); both agents on CPU, run alternately in one "
+        "process; clock = training wall-clock, evaluations excluded; evaluation: "
+        f"{meta['eval_episodes']} greedy episodes every {meta['eval_every']:,} env steps on separate seeded envs.",
+        "",
+        summarize(results, meta),
+    ]
+    published = meta.get("published_summary")
+    if published and Counter(_numbers(published)) - Counter(_numbers(lines[-1])):
+        lines += [
+            "<details><summary>The summary as published with the measurement, by the script of that time: "
+            "some of its derived figures differ from the ones above (see the paragraph at the top), its data "
+            "does not</summary>",
+            "",
+            published,
+            "",
+            "</details>",
+            "",
+        ]
+    if any(len(r.curve) > 1 for r in results):
+        plot(results, out_dir / "plots" / f"{stem}.png", stem.replace("_", " "))
+        lines += [f"![{stem}](plots/{stem}.png)", ""]
+    notes = out_dir / "notes" / f"{stem}.md"
+    if notes.is_file():
+        lines += ["Notes written with the measurement:", "", notes.read_text(), ""]
+    return lines
+
+
+def report(out_dir: Path, command: list[str]) -> None:
+    stems = recorded_runs(out_dir)
+    metas = {stem: json.loads((out_dir / "data" / f"{stem}.json").read_text()) for stem in stems}
+    results = {stem: read_csv(out_dir / "data" / f"{stem}.csv") for stem in stems}
+    dated = sorted(stems, key=lambda stem: metas[stem]["measured"]["date"])
+    measured = []
+    if dated:
+        first, last = metas[dated[0]]["measured"], metas[dated[-1]]["measured"]
+        measured.append(
+            {
+                "label": f"{len(stems)} run{'' if len(stems) == 1 else 's'}, each with its own line below",
+                "commit": first["commit"] if len(dated) == 1 else f"{first['commit']}` … `{last['commit']}",
+                "date": first["date"] if len(dated) == 1 else f"{first['date']} to {last['date']}",
+            }
+        )
+    lines = ["# DQN: ours against Stable-Baselines3's, side by side", "", stamp(command, measured)]
+    lines += [
+        "Regenerated by `python experiments/dqn_vs_sb3/run.py --report-only` from the runs recorded in "
+        "`data/` (per run: a `.csv` with every algorithm and seed and its evaluation curve, a `.json` with "
+        "the settings, the command and where it was measured) and the notes written with them in "
+        "`notes/`; `python experiments/dqn_vs_sb3/run.py --all` reruns every run from nothing with its "
+        "recorded arguments, and the `Rerun:` line of each run reruns one (each replaces its own record). "
+        "Torch runs on one CPU thread for both agents; ratios measured side by side in one run are the "
+        "result, absolute speeds move with the machine's load. In the notes, `<run>.md` names the section "
+        "`<run>` below.",
+        "",
+        "The per-seed tables are the recorded data. The summaries under them are derived from it by "
+        "today's script, which differs from the one some runs were first published with: a seed that never "
+        "reaches the threshold counts as never in the median time (it was left out), the equal-steps table "
+        "matches evaluations by interval and gives the sample standard deviation (it matched exact steps and "
+        "gave the population one) and adds the paired difference per SB3 variant, and the curves are read "
+        "from the csv at its 0.1 precision (a mean's last digit can move by one). Where that changes a "
+        "figure, the summary as first published follows the new one, folded.",
+        "",
+        "| run | what |",
+        "|---|---|",
+    ]
+    lines += [f"| [{stem}](#{stem}) | {metas[stem]['title']} |" for stem in stems]
+    lines += ["", "## Runs", ""]
+    for stem in stems:
+        lines += run_section(stem, metas[stem], results[stem], out_dir)
+    for name, title in (
+        ("where_the_time_goes", "DQN on Racetrack: where the time goes"),
+        ("replay_memory", "DQN replay memory: 100k transitions of 84×84 grayscale frames, stack of 4"),
+    ):
+        path = out_dir / "notes" / f"{name}.md"
+        if path.is_file():
+            text = path.read_text()
+            text = text.split("\n", 1)[1].lstrip() if text.startswith("# ") else text
+            lines += [
+                f"## {title}",
+                "",
+                f"(A write-up kept in `notes/{name}.md`, not regenerated by a run.)",
+                "",
+            ]
+            lines += [text.rstrip(), ""]
+    (out_dir / "RESULTS.md").write_text("\n".join(lines))
+    print(f"written: {out_dir / 'RESULTS.md'}")
+
+
+def main(argv: list[str] | None = None, write_report: bool = True) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", choices=sorted(ENVS), default="cartpole")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
@@ -489,14 +697,31 @@ def main(argv: list[str] | None = None) -> None:
         help="SB3's env on our ids: our native vector env through rlsuite's SB3VecEnv (the same env cost "
         "as ours; the default) or SB3's DummyVecEnv of single envs (the results recorded before it)",
     )
-    parser.add_argument("--tag", default="", help="suffix of the result files")
-    parser.add_argument("--results-dir", type=Path, default=ROOT / "results", help="where the files go")
+    parser.add_argument("--tag", default="", help="suffix of the run's name (dqn_<env>[-tag])")
+    parser.add_argument("--title", default=None, help="what the run measures, for RESULTS.md")
+    parser.add_argument(
+        "--results-dir", type=Path, default=HERE, help="where data/, plots/ and RESULTS.md go (default: here)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads for both agents")
     parser.add_argument("--per-update", action="store_true", help="only time one gradient step of each")
+    parser.add_argument("--report-only", action="store_true", help="RESULTS.md from the recorded runs")
+    parser.add_argument("--all", action="store_true", help="rerun every recorded run, then RESULTS.md")
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    command = ["experiments/dqn_vs_sb3/run.py", *argv]
     if args.per_update:
         torch.set_num_threads(args.threads)
         print(per_update_timing())
+        return
+    if args.report_only:
+        report(args.results_dir, command)
+        return
+    if args.all:
+        for stem in recorded_runs(args.results_dir):
+            meta = json.loads((args.results_dir / "data" / f"{stem}.json").read_text())
+            print(f"== {stem}: {shlex.join(meta['argv'])}", flush=True)
+            main([*meta["argv"], "--results-dir", str(args.results_dir)], write_report=False)
+        report(args.results_dir, command)
         return
     bench = ENVS[args.env]
     args.total_steps = args.total_steps or bench.total_steps
@@ -519,13 +744,20 @@ def main(argv: list[str] | None = None) -> None:
                 )
     torch.set_num_threads(args.threads)
 
-    config_path = args.ours_config or ROOT / "configs" / bench.config
-    command = "python " + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])])
+    config_path = args.ours_config or CONFIGS / bench.config
     results: list[Result] = []
     stem = f"dqn_{args.env}" + (f"-{args.tag}" if args.tag else "")
-    out_dir = args.results_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
-    report = ""
+    data = args.results_dir / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    previous = data / f"{stem}.json"
+    title = args.title or (json.loads(previous.read_text())["title"] if previous.is_file() else stem)
+    notes = args.results_dir / "notes" / f"{stem}.md"
+    if notes.is_file():  # they describe the measurement this run replaces
+        old = json.loads(previous.read_text())["measured"]["commit"] if previous.is_file() else "earlier"
+        notes.rename(notes.with_name(f"{stem}.superseded-{old}.md"))
+        print(f"{notes} described the previous measurement: renamed to {stem}.superseded-{old}.md")
+    run_argv = [a for a in argv if a not in ("--results-dir", str(args.results_dir))]
+    meta = None
     for seed in args.seeds:
         overrides = [
             *args.ours_set,
@@ -535,6 +767,21 @@ def main(argv: list[str] | None = None) -> None:
         ]
         config = from_dict(apply_overrides(read_yaml(config_path), overrides))
         sb3_config = from_dict(apply_overrides(read_yaml(config_path), [*overrides, *args.sb3_set]))
+        if meta is None:
+            meta = {
+                "title": title,
+                "command": shlex.join(["python", *command]),
+                "argv": run_argv,
+                "env_id": config.env.id,
+                "threshold": args.threshold if math.isfinite(args.threshold) else None,
+                "total_steps": args.total_steps,
+                "eval_every": args.eval_every,
+                "eval_episodes": args.eval_episodes,
+                "threads": args.threads,
+                "sb3_vecenv": args.sb3_vecenv,
+                "measured": measured_here(command),
+            }
+            previous.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
         for algo in algos:
             if algo == "sb3":
                 result = run_sb3(config, seed, args, bench)
@@ -556,27 +803,11 @@ def main(argv: list[str] | None = None) -> None:
                 f"(length {result.final_length:.1f}); train {result.train_time:.1f}s",
                 flush=True,
             )
-            report = summarize(results, args, config.env.id, command)
-            (out_dir / f"{stem}.md").write_text(report)
-            with open(out_dir / f"{stem}.csv", "w", newline="") as f:
-                writer = csv.writer(f)
-                writer.writerow(list(Result.__dataclass_fields__))
-                for r in results:
-                    curve = ";".join(f"{s}:{m:.1f}" for s, m in r.curve)
-                    writer.writerow(
-                        [
-                            r.algo,
-                            r.seed,
-                            r.threshold_time,
-                            r.threshold_step,
-                            r.final_return,
-                            r.final_length,
-                            r.train_time,
-                            r.steps,
-                            curve,
-                        ]
-                    )
-    print(report)
+            write_csv(data / f"{stem}.csv", results)
+    if meta is not None:
+        print(summarize(results, meta))
+    if write_report:
+        report(args.results_dir, command)
 
 
 if __name__ == "__main__":

@@ -1,26 +1,43 @@
-"""Env speed of this checkout against an earlier one, measured in one run: did a refactor cost speed?
+"""Env throughput study: steps/s of every env against the issue targets and the peers, and the
+env-core port (issue 12) against the commit before it.
 
-Usage (the env-core port of issue 12 was measured against the commit before it)::
+    python experiments/envs/run.py                    # both parts (several minutes), then RESULTS.md
+    python experiments/envs/run.py --parts speed      # one part: speed | port
+    python experiments/envs/run.py --report-only      # RESULTS.md and plots from the recorded data
 
-    git worktree add /tmp/baseline 196e2e7
-    python experiments/bench_env_port.py --baseline /tmp/baseline --rounds 3 \\
-        --output experiments/results/env_core_port.md
+**speed** (``env_speed.json``): every env single (``gymnasium.make``, with its wrappers, as users
+get it) and native vector (``gymnasium.make_vec``), and the peers a user would otherwise pick
+(highway-env, Gymnasium's CarRacing and MuJoCo Reacher/Pusher, when installed:
+``pip install -e ".[bench]"``, else ``--no-peers``), all timed by the same code as ``rlsuite bench
+envs`` (:mod:`rlsuite.bench`): random actions drawn before the clock starts, best of 3 timings of
+``--seconds`` each.
 
-Each timing runs in a fresh subprocess that imports rlsuite from one of the two trees (PYTHONPATH),
-so both are timed by the same code below, alternately (baseline, current, baseline, …), and each
-figure is the best of ``--rounds`` (the machines are shared: the best run is the least disturbed).
-Random actions drawn before the clock starts; the single env through ``gymnasium.make`` (with its
-wrappers, as users get it), the vector env through ``gymnasium.make_vec`` (the native one).
+**port** (``core_port.json``): env speed of this checkout against an earlier one (``--baseline-commit``,
+by default 196e2e7, the commit before the port; checked out into a temporary git worktree, or
+``--baseline DIR``), measured in one run. Each timing runs in a fresh subprocess that imports rlsuite
+from one of the two trees (PYTHONPATH), so both are timed by the same code below, alternately
+(baseline, current, baseline, …), and each figure is the best of ``--rounds`` (the machines are
+shared: the best run is the least disturbed).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+SPEED = HERE / "env_speed.json"
+PORT = HERE / "core_port.json"
+sys.path.insert(0, str(HERE.parent))
+from report import bars, read_record, write_record  # noqa: E402
+from stamp import commit, measured_here, stamp  # noqa: E402
 
 CASES = [  # (label, env id, kwargs valid in both trees, vector batch)
     ("GridRacetrack", "rlsuite/GridRacetrack-v0", {}, 1024),
@@ -69,6 +86,68 @@ print(json.dumps({"single": single, "vector": steps / (time.perf_counter() - sta
 """
 
 
+# --------------------------------------------------------------------------------------------
+# Measuring
+# --------------------------------------------------------------------------------------------
+def measure_speed(seconds: float, peers: bool, command: list[str]) -> dict:
+    """Every case of :mod:`rlsuite.bench` (and its peers), timed exactly as ``rlsuite bench envs``."""
+    import gymnasium as gym
+    import numpy as np
+
+    import rlsuite
+    from rlsuite.bench import CASES as BENCH_CASES
+    from rlsuite.bench import PEERS, time_single, time_vector
+
+    repeats = 3
+    cases, singles = [], {}
+    for case in BENCH_CASES:
+        single = time_single(case.env_id, case.kwargs, seconds, repeats)
+        vector = time_vector(case.env_id, case.kwargs, case.batch, seconds, repeats)
+        singles[case.label] = single
+        cases.append(
+            {
+                "label": case.label,
+                "single": single,
+                "single_target": case.single_target,
+                "vector": vector,
+                "batch": case.batch,
+                "vector_target": case.vector_target,
+                "vector_over_single": vector / single,
+                "targets_met": single >= case.single_target and vector >= case.vector_target,
+            }
+        )
+        print(f"{case.label}: single {single:,.0f}, vector {vector:,.0f} steps/s", flush=True)
+    peer_rows = []
+    for label, (module, env_id, kwargs) in PEERS.items() if peers else ():
+        ours = [c for c in BENCH_CASES if c.peer == label]
+        try:
+            importlib.import_module(module)
+            speed = time_single(env_id, kwargs, seconds, repeats)  # timed exactly as ours
+        except Exception as error:  # not installed, or failed: reported, never fatal
+            peer_rows.append({"peer": label, "single": None, "error": type(error).__name__})
+            continue
+        for case in ours:
+            peer_rows.append(
+                {
+                    "peer": label,
+                    "single": speed,
+                    "ours": case.label,
+                    "ours_over_peer": singles[case.label] / speed,
+                }
+            )
+        print(f"{label}: {speed:,.0f} steps/s", flush=True)
+    measured = measured_here(command)
+    measured["machine"] += f", numpy {np.__version__}, gymnasium {gym.__version__}"
+    return {
+        "measured": measured,
+        "rlsuite_version": rlsuite.__version__,
+        "repeats": repeats,
+        "seconds": seconds,
+        "cases": cases,
+        "peers": peer_rows,
+    }
+
+
 def time_tree(tree: Path, env_id: str, kwargs: dict, batch: int, seconds: float) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     out = subprocess.run(
@@ -78,51 +157,175 @@ def time_tree(tree: Path, env_id: str, kwargs: dict, batch: int, seconds: float)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--baseline", type=Path, required=True, help="checkout of the earlier commit")
-    parser.add_argument("--current", type=Path, default=Path(__file__).resolve().parents[1])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=1.0)
-    parser.add_argument("--output", type=Path)
-    args = parser.parse_args()
+def tree_commit(tree: Path) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=tree
+    ).stdout.strip()
 
-    def commit(tree: Path) -> str:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=tree
-        ).stdout.strip()
 
-    lines = [
-        f"Env speed, current tree (commit {commit(args.current)}, with uncommitted changes if any) against "
-        f"baseline (commit {commit(args.baseline)}), best of {args.rounds} alternating rounds × "
-        f"{args.seconds:g} s each; {os.cpu_count()} CPUs.",
-        "",
-        f"`python experiments/bench_env_port.py --baseline <checkout of {commit(args.baseline)}> "
-        f"--rounds {args.rounds} --seconds {args.seconds:g}`",
-        "",
-        "| env | single: baseline | current | current / baseline | vector (batch): baseline | current | "
-        "current / baseline |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    print("\n".join(lines), flush=True)
+def measure_port(baseline: Path, rounds: int, seconds: float, command: list[str]) -> dict:
+    cases = []
     for label, env_id, kwargs, batch in CASES:
         best = {"baseline": {"single": 0.0, "vector": 0.0}, "current": {"single": 0.0, "vector": 0.0}}
-        for _ in range(args.rounds):
-            for name, tree in (("baseline", args.baseline), ("current", args.current)):
-                result = time_tree(tree, env_id, kwargs, batch, args.seconds)
+        for _ in range(rounds):
+            for name, tree in (("baseline", baseline), ("current", REPO)):
+                result = time_tree(tree, env_id, kwargs, batch, seconds)
                 for key in ("single", "vector"):
                     best[name][key] = max(best[name][key], result[key])
         b, c = best["baseline"], best["current"]
-        lines.append(
-            f"| {label} | {b['single']:,.0f} | {c['single']:,.0f} | {c['single'] / b['single']:.2f} "
-            f"| {b['vector']:,.0f} ({batch}) | {c['vector']:,.0f} | {c['vector'] / b['vector']:.2f} |"
+        cases.append(
+            {
+                "label": label,
+                "batch": batch,
+                "baseline": b,
+                "current": c,
+                "single_ratio": c["single"] / b["single"],
+                "vector_ratio": c["vector"] / b["vector"],
+            }
         )
-        print(lines[-1], flush=True)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text("\n".join(lines) + "\n")
-    return 0
+        print(f"{label}: current / baseline single {cases[-1]['single_ratio']:.2f}, "
+              f"vector {cases[-1]['vector_ratio']:.2f}", flush=True)  # fmt: skip
+    measured = measured_here(command)
+    return {
+        "measured": measured,
+        "baseline_commit": tree_commit(baseline),
+        "current_commit": commit(),
+        "rounds": rounds,
+        "seconds": seconds,
+        "cases": cases,
+        "notes": "",
+    }
+
+
+def with_baseline(args: argparse.Namespace, command: list[str]) -> dict:
+    """The port part against ``--baseline``, or against ``--baseline-commit`` in a temporary worktree."""
+    if args.baseline is not None:
+        return measure_port(args.baseline, args.rounds, args.seconds, command)
+    with tempfile.TemporaryDirectory(prefix="envs-baseline-") as scratch:
+        tree = Path(scratch) / "baseline"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(tree), args.baseline_commit], cwd=REPO, check=True
+        )
+        try:
+            return measure_port(tree, args.rounds, args.seconds, command)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, check=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def _times(value: float) -> str:
+    return f"{value:,.0f}×" if value >= 10 else f"{value:.1f}×"
+
+
+def report(command: list[str]) -> None:
+    speed = read_record(SPEED) if SPEED.is_file() else None
+    port = read_record(PORT) if PORT.is_file() else None
+    measured = [{**r["measured"], "label": name} for name, r in (("speed", speed), ("port", port)) if r]
+    out = [
+        "# Env throughput: steps/s against the targets and the peers; the env-core port\n",
+        stamp(command, measured),
+    ]
+    out.append(
+        "\nRegenerated by `python experiments/envs/run.py --report-only` from `env_speed.json` and "
+        "`core_port.json` (the measured values); `python experiments/envs/run.py` measures both again and "
+        "replaces them. Ratios measured side by side in one run are the result; absolute speeds move with "
+        "the machine's load.\n"
+    )
+    if speed:
+        out.append(
+            f"\n## Steps/s of every env, single and native vector\n\nrlsuite {speed['rlsuite_version']}, random "
+            f"actions, best of {speed['repeats']} × {speed['seconds']:g} s for ours and the peers alike "
+            "(`rlsuite bench envs` times the same way). Targets: the issues', for the 2-core machine.\n\n"
+            "| env | single steps/s | target | vector steps/s (batch) | target | vector / single | targets met |\n"
+            "|---|---:|---:|---:|---:|---:|:---:|\n"
+        )
+        for c in speed["cases"]:
+            out.append(
+                f"| {c['label']} | {_fmt(c['single'])} | {_fmt(c['single_target'])} | {_fmt(c['vector'])} "
+                f"({c['batch']}) | {_fmt(c['vector_target'])} | {_times(c['vector_over_single'])} | "
+                f"{'yes' if c['targets_met'] else '**no**'} |\n"
+            )
+        if speed["peers"]:
+            out.append("\n| peer (single env) | steps/s | our env | ours / peer |\n|---|---:|---|---:|\n")
+            for p in speed["peers"]:
+                if p["single"] is None:
+                    out.append(f"| {p['peer']} | not timed ({p['error']}) | | |\n")
+                else:
+                    out.append(
+                        f"| {p['peer']} | {_fmt(p['single'])} | {p['ours']} | {_times(p['ours_over_peer'])} |\n"
+                    )
+        labels = [c["label"] for c in speed["cases"]]
+        bars(
+            HERE / "env_speed.png",
+            labels,
+            {
+                "single": [c["single"] for c in speed["cases"]],
+                "single target": [c["single_target"] for c in speed["cases"]],
+                "vector": [c["vector"] for c in speed["cases"]],
+                "vector target": [c["vector_target"] for c in speed["cases"]],
+            },
+            "env steps/s (log scale)",
+            "steps/s",
+            log=True,
+        )
+        out.append("\n![env speed](env_speed.png)\n")
+    if port:
+        out.append(
+            f"\n## The env-core port (issue 12): this tree against commit {port['baseline_commit']}\n\n"
+            f"Current tree: commit {port['current_commit']}; best of {port['rounds']} alternating rounds × "
+            f"{port['seconds']:g} s each, one fresh subprocess per timing.\n\n"
+            "| env | single: baseline | current | current / baseline | vector (batch): baseline | current | "
+            "current / baseline |\n|---|---:|---:|---:|---:|---:|---:|\n"
+        )
+        for c in port["cases"]:
+            b, k = c["baseline"], c["current"]
+            out.append(
+                f"| {c['label']} | {b['single']:,.0f} | {k['single']:,.0f} | {c['single_ratio']:.2f} "
+                f"| {b['vector']:,.0f} ({c['batch']}) | {k['vector']:,.0f} | {c['vector_ratio']:.2f} |\n"
+            )
+        if port.get("notes"):
+            out.append(f"\n{port['notes']}\n")
+        bars(
+            HERE / "core_port.png",
+            [c["label"] for c in port["cases"]],
+            {
+                "single": [c["single_ratio"] for c in port["cases"]],
+                "vector": [c["vector_ratio"] for c in port["cases"]],
+            },
+            f"env speed, commit {port['current_commit']} / {port['baseline_commit']}",
+            "current / baseline",
+        )
+        out.append("\n![core port](core_port.png)\n")
+    (HERE / "RESULTS.md").write_text("".join(out))
+    print(f"written: {HERE / 'RESULTS.md'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--parts", nargs="+", default=["speed", "port"], choices=["speed", "port"])
+    parser.add_argument("--seconds", type=float, default=1.0, help="length of one timing")
+    parser.add_argument("--no-peers", dest="peers", action="store_false", help="speed: skip the peers")
+    parser.add_argument("--baseline", type=Path, default=None, help="port: a checkout of the earlier commit")
+    parser.add_argument("--baseline-commit", default="196e2e7", help="port: the earlier commit (worktree)")
+    parser.add_argument("--rounds", type=int, default=3, help="port: alternating rounds (best is kept)")
+    parser.add_argument("--report-only", action="store_true", help="RESULTS.md from the recorded data")
+    args = parser.parse_args()
+    command = ["experiments/envs/run.py", *sys.argv[1:]]
+    if not args.report_only:
+        if "speed" in args.parts:
+            write_record(SPEED, measure_speed(args.seconds, args.peers, command))
+        if "port" in args.parts:
+            write_record(PORT, with_baseline(args, command))
+    report(command)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -1,10 +1,8 @@
 """RLlib PPO env-runner sampling on our Racetrack: our native vector env against RLlib's SyncVectorEnv.
 
-Usage::
-
-    python experiments/bench_rllib_sampling.py --output experiments/results/rllib_sampling.md
-
-Each case builds RLlib's PPO through rlsuite's adapter from ``experiments/configs/rllib_ppo_racetrack.yaml``
+The ``rllib`` part of the Ray study, run by ``python experiments/ray/run.py [--parts rllib]`` (which
+records ``rllib_sampling.json`` and writes RESULTS.md). Each case builds RLlib's PPO through rlsuite's
+adapter from ``experiments/configs/rllib_ppo_racetrack.yaml``
 (state observations, 9 discrete actions, [64, 64] MLP) and changes only where sampling happens and how the
 sub-envs are batched:
 
@@ -24,22 +22,15 @@ call is the least disturbed one. The env-step share comes from RLlib's own ``env
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import logging
 import os
-import platform
-import sys
 import time
 from pathlib import Path
 
-import ray
+from stamp import measured_here
 
-from rlsuite.agents.rllib import RLlibPPO
-from rlsuite.config import load_config
-from rlsuite.training import make_envs
-
-CONFIG = Path(__file__).parent / "configs" / "rllib_ppo_racetrack.yaml"
+CONFIG = Path(__file__).resolve().parent.parent / "configs" / "rllib_ppo_racetrack.yaml"
 MODES = ("vector_entry_point", "sync")
 
 
@@ -67,6 +58,10 @@ def on_runner(algorithm, remote: bool, func):
 
 def measure(num_env_runners: int, num_envs: int, steps: int, rounds: int) -> dict[str, tuple[float, float]]:
     """Both vectorisations built side by side and timed alternately; the best call of each."""
+    from rlsuite.agents.rllib import RLlibPPO
+    from rlsuite.config import load_config
+    from rlsuite.training import make_envs
+
     agents, algorithms = {}, {}
     try:
         for mode in MODES:
@@ -95,52 +90,73 @@ def measure(num_env_runners: int, num_envs: int, steps: int, rounds: int) -> dic
             agent.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--num-envs", type=int, nargs="+", default=[64], help="sub-envs per env runner")
-    parser.add_argument("--env-runners", type=int, nargs="+", default=[0, 1], help="env runner actors")
-    parser.add_argument("--steps", type=int, default=16_384, help="env steps per timed sample() call")
-    parser.add_argument("--rounds", type=int, default=5, help="timed calls per case (best is kept)")
-    parser.add_argument("--output", default=None, help="also write the markdown to this file")
-    args = parser.parse_args()
+def measure_all(
+    env_runners: list[int], num_envs: list[int], steps: int, rounds: int, command: list[str]
+) -> dict:
+    """Every (env runners, sub-envs) case: the raw record of the ``rllib`` part."""
+    import ray
 
     load_before = os.getloadavg()[0]
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level=logging.ERROR)
-    rows = ["| env runners | sub-envs each | vectorisation | env steps/s | env.step share | native / sync |"]
-    rows.append("|---:|---:|---|---:|---:|---:|")
-    for runners in args.env_runners:
-        for num_envs in args.num_envs:
-            results = measure(runners, num_envs, args.steps, args.rounds)
+    rows = []
+    for runners in env_runners:
+        for n in num_envs:
+            results = measure(runners, n, steps, rounds)
             ratio = results["vector_entry_point"][0] / results["sync"][0]
             for mode in MODES:
                 steps_per_s, env_share = results[mode]
-                where = "0 (driver)" if runners == 0 else str(runners)
-                cell = f"**{ratio:.2f}×**" if mode == "vector_entry_point" else ""
                 rows.append(
-                    f"| {where} | {num_envs} | {mode} | {steps_per_s:,.0f} | {env_share:.0%} | {cell} |"
+                    {
+                        "env_runners": runners,
+                        "num_envs": n,
+                        "mode": mode,
+                        "steps_per_s": steps_per_s,
+                        "env_step_share": env_share,
+                        "native_over_sync": ratio if mode == "vector_entry_point" else None,
+                    }
                 )
-            print(f"{runners} env runners × {num_envs} envs: native / sync = {ratio:.2f}", flush=True)
+            print(f"{runners} env runners × {n} envs: native / sync = {ratio:.2f}", flush=True)
     ray.shutdown()
-
-    command = "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
-    header = (
-        f"RLlib {ray.__version__} PPO env-runner sampling on rlsuite/Racetrack-v0 (state, discrete), "
-        f"{datetime.date.today().isoformat()}; {platform.machine()}, {os.cpu_count()} CPUs, shared (1-min "
-        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after); best of {args.rounds} "
-        f"sample() calls of {args.steps:,} env steps\n\n`{command}`\n"
+    measured = measured_here(command)
+    measured["date"] = datetime.date.today().isoformat()
+    measured["machine"] += (
+        f"; shared (1-min load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after)"
     )
-    notes = (
-        "\nenv steps/s: env steps of one `sample()` call over its wall time, in the process that samples. "
+    return {
+        "measured": measured,
+        "ray_version": ray.__version__,
+        "rounds": rounds,
+        "steps": steps,
+        "rows": rows,
+    }
+
+
+def report_lines(record: dict) -> list[str]:
+    """The markdown section of RESULTS.md for one record."""
+    lines = [
+        "## RLlib PPO env-runner sampling: our native vector env against RLlib's sync wrapper",
+        "",
+        f"RLlib {record['ray_version']} PPO on rlsuite/Racetrack-v0 (state, discrete; "
+        "`experiments/configs/rllib_ppo_racetrack.yaml`); best of "
+        f"{record['rounds']} sample() calls of {record['steps']:,} env steps.",
+        "",
+        "| env runners | sub-envs each | vectorisation | env steps/s | env.step share | native / sync |",
+        "|---:|---:|---|---:|---:|---:|",
+    ]
+    for r in record["rows"]:
+        where = "0 (driver)" if r["env_runners"] == 0 else str(r["env_runners"])
+        cell = f"**{r['native_over_sync']:.2f}×**" if r["native_over_sync"] is not None else ""
+        lines.append(
+            f"| {where} | {r['num_envs']} | {r['mode']} | {r['steps_per_s']:,.0f} | {r['env_step_share']:.0%} "
+            f"| {cell} |"
+        )
+    lines += [
+        "",
+        "env steps/s: env steps of one `sample()` call over its wall time, in the process that samples. "
         "env.step share: the part of that time spent inside the vector env's `step()` (RLlib's "
         "`env_step_timer`); the rest (the RLModule's forward pass, the connector pipelines, RLlib's "
         "per-sub-env episode bookkeeping in Python) is RLlib's own and the same for both, which bounds what "
-        "a faster env can gain. native / sync: the ratio of the two rows above it, measured side by side.\n"
-    )
-    text = header + "\n" + "\n".join(rows) + "\n" + notes
-    print("\n" + text)
-    if args.output:
-        Path(args.output).write_text(text)
-
-
-if __name__ == "__main__":
-    main()
+        "a faster env can gain. native / sync: the ratio of the two rows above it, measured side by side.",
+        "",
+    ]
+    return lines

@@ -13,11 +13,12 @@ The same PPO (same settings, seed and number of timesteps) learns on three ``Vec
 
 For each, the wall-clock of ``model.learn`` and the env steps per second it implies; then the
 env-only throughput (random actions, no policy, no learning). torch runs on one thread (steadier on
-a shared machine and fastest for these small networks). Prints the command and a header, the tables
-and the ratios, and writes the markdown report::
+a shared machine and fastest for these small networks). Records every timing, the ratios and the
+setup in ``measurements.json`` and writes RESULTS.md from it::
 
-    python experiments/bench_sb3_vecenv.py                       # 64 envs, 100k steps, seeds 0 1 2
-    python experiments/bench_sb3_vecenv.py --timesteps 20000 --seeds 0 --out /tmp/quick.md
+    python experiments/sb3_vecenv/run.py                      # 64 envs, 100k steps, seeds 0 1 2
+    python experiments/sb3_vecenv/run.py --timesteps 20000 --seeds 0   # a quick run (replaces the record)
+    python experiments/sb3_vecenv/run.py --report-only        # RESULTS.md from measurements.json
 """
 
 from __future__ import annotations
@@ -31,16 +32,13 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
-import stable_baselines3
-import torch
-from stable_baselines3 import PPO
-from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor
 
-import rlsuite  # noqa: F401  (registers our ids)
-from rlsuite.agents.sb3 import SB3VecEnv
+HERE = Path(__file__).resolve().parent
+RECORD = HERE / "measurements.json"
+sys.path.insert(0, str(HERE.parent))
+from report import bars, read_record, write_record  # noqa: E402
+from stamp import measured_here, stamp  # noqa: E402
 
 ENV_ID = "rlsuite/Racetrack-v0"
 ENV_KWARGS = {"obs_type": "state", "action_type": "discrete"}
@@ -48,7 +46,14 @@ BACKENDS = ("SB3VecEnv", "SubprocVecEnv", "DummyVecEnv")
 TARGETS = {"SubprocVecEnv": 3.0, "DummyVecEnv": 2.0}
 
 
-def make(backend: str, num_envs: int, seed: int, start_method: str | None = None) -> VecEnv:
+def make(backend: str, num_envs: int, seed: int, start_method: str | None = None):
+    import gymnasium as gym
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
+
+    import rlsuite  # noqa: F401  (registers our ids)
+    from rlsuite.agents.sb3 import SB3VecEnv
+
     if backend == "SB3VecEnv":
         venv = VecMonitor(SB3VecEnv(gym.make_vec(ENV_ID, num_envs=num_envs, **ENV_KWARGS)))
         venv.seed(seed)
@@ -66,6 +71,8 @@ def make(backend: str, num_envs: int, seed: int, start_method: str | None = None
 
 
 def bench_ppo(backend: str, args: argparse.Namespace, seed: int) -> dict[str, float]:
+    from stable_baselines3 import PPO
+
     start = time.perf_counter()
     venv = make(backend, args.num_envs, seed, args.start_method)
     build = time.perf_counter() - start
@@ -120,40 +127,25 @@ def fmt(x: float, digits: int = 1) -> str:
     return f"{x:,.{digits}f}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--num-envs", type=int, default=64)
-    parser.add_argument("--timesteps", type=int, default=100_000, help="PPO timesteps per run")
-    parser.add_argument("--n-steps", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=1024)
-    parser.add_argument("--n-epochs", type=int, default=4)
-    parser.add_argument("--learning-rate", type=float, default=3e-3)
-    parser.add_argument("--env-vector-steps", type=int, default=500, help="vector steps of the env-only runs")
-    parser.add_argument("--env-repeats", type=int, default=3, help="env-only timings per run (best kept)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
-    parser.add_argument(
-        "--start-method", default="fork", help="SubprocVecEnv start method (SB3's default: forkserver)"
-    )
-    parser.add_argument("--out", default="experiments/results/sb3_vecenv.md")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(1)
+def measure(args: argparse.Namespace, command: list[str]) -> dict:
+    import gymnasium as gym
+    import stable_baselines3
+    import torch
 
-    command = "python " + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])])
-    header = [
-        f"date: {datetime.now().strftime('%Y-%m-%d %H:%M')}",
+    torch.set_num_threads(1)
+    date = datetime.now().strftime("%Y-%m-%d %H:%M")
+    machine = (
         f"cores: {os.cpu_count()} (usable: {len(os.sched_getaffinity(0))}), load average at start: "
-        + " ".join(f"{x:.2f}" for x in os.getloadavg()),
-        f"python {platform.python_version()}, torch {torch.__version__} (1 thread), "
-        f"stable-baselines3 {stable_baselines3.__version__}, gymnasium {gym.__version__}, numpy {np.__version__}",
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+        + f"; python {platform.python_version()}, torch {torch.__version__} (1 thread), "
+        f"stable-baselines3 {stable_baselines3.__version__}, gymnasium {gym.__version__}, numpy {np.__version__}"
+    )
+    setup = (
         f"{ENV_ID} {ENV_KWARGS}, {args.num_envs} envs; PPO MlpPolicy [64, 64], n_steps={args.n_steps}, "
         f"batch_size={args.batch_size}, n_epochs={args.n_epochs}, learning_rate={args.learning_rate}, "
-        f"{args.timesteps:,} timesteps; seeds {args.seeds}; SubprocVecEnv start method {args.start_method}",
-    ]
-    print(f"$ {command}")
-    for line in header:
-        print(line)
-
+        f"{args.timesteps:,} timesteps; seeds {args.seeds}; SubprocVecEnv start method {args.start_method}"
+    )
+    print(f"{date}; {machine}\n{setup}", flush=True)
     ppo: dict[str, list[dict[str, float]]] = {b: [] for b in args.backends}
     env_only: dict[str, list[dict[str, float]]] = {b: [] for b in args.backends}
     for seed in args.seeds:
@@ -171,31 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"env  seed {seed} {backend:13s} {result['sps']:11,.0f} steps/s (random actions)", flush=True
             )
-
-    def median(results: list[dict[str, float]], key: str) -> float:
-        return statistics.median(r[key] for r in results)
-
-    lines = ["# SB3 PPO through SB3VecEnv vs SubprocVecEnv vs DummyVecEnv", ""]
-    lines += [f"`{command}`", ""] + [f"- {line}" for line in header] + [""]
-    lines += ["## PPO learning (`model.learn`, wall-clock)", ""]
-    lines += [
-        "| backend | seed | learn wall (s) | env steps/s | env build (s) | return (last 100 episodes) |"
-    ]
-    lines += ["|---|---|---|---|---|---|"]
-    for backend in args.backends:
-        for seed, r in zip(args.seeds, ppo[backend]):
-            lines.append(
-                f"| {backend} | {seed} | {fmt(r['wall_s'])} | {fmt(r['sps'], 0)} | {fmt(r['build_s'])} | "
-                f"{fmt(r['return'])} |"
-            )
-    lines += ["", f"## Env only (random actions, no policy; best of {args.env_repeats} timings)", ""]
-    lines += ["| backend | seed | env steps/s |", "|---|---|---|"]
-    for backend in args.backends:
-        for seed, r in zip(args.seeds, env_only[backend]):
-            lines.append(f"| {backend} | {seed} | {fmt(r['sps'], 0)} |")
-    lines += ["", "## Ratios (SB3VecEnv speed / other; median over seeds)", ""]
-    lines += ["| vs | PPO learn (target) | per seed | env only |", "|---|---|---|---|"]
-    print()
+    ratios = []
     if "SB3VecEnv" in args.backends:
         ours = ppo["SB3VecEnv"]
         for backend in args.backends:
@@ -203,39 +171,128 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             per_seed = [o["sps"] / t["sps"] for o, t in zip(ours, ppo[backend])]
             ratio = statistics.median(per_seed)
-            env_ratio = median(env_only["SB3VecEnv"], "sps") / median(env_only[backend], "sps")
+            env_ratio = statistics.median(r["sps"] for r in env_only["SB3VecEnv"]) / statistics.median(
+                r["sps"] for r in env_only[backend]
+            )
             target = TARGETS[backend]
-            verdict = "met" if ratio >= target else "missed"
-            lines.append(
-                f"| {backend} | {ratio:.2f}× (≥{target:.0f}×: {verdict}) | "
-                f"{', '.join(f'{r:.2f}×' for r in per_seed)} | {env_ratio:.1f}× |"
+            ratios.append(
+                {
+                    "vs": backend,
+                    "ppo": ratio,
+                    "target": target,
+                    "met": ratio >= target,
+                    "per_seed": per_seed,
+                    "env_only": env_ratio,
+                }
             )
-            print(
-                f"SB3VecEnv vs {backend}: PPO {ratio:.2f}× (target ≥{target:.0f}×, {verdict}; per seed "
-                f"{', '.join(f'{r:.2f}' for r in per_seed)}), env only {env_ratio:.1f}×"
-            )
-    lines += ["", "## Notes", ""]
     returns = np.array([[r["return"] for r in ppo[b]] for b in args.backends])  # (backend, seed)
     same = bool(np.allclose(returns, returns[:1], rtol=1e-4, atol=1e-4))
-    lines.append(
-        "- Same episodes on every backend: per seed, the last-100-episode returns are "
-        + ("equal across backends" if same else "**not** equal across backends")
-        + " (to float32 rounding: VecMonitor sums float32 rewards, Monitor float64). Same PPO, same "
-        "seeds; SB3VecEnv reproduces DummyVecEnv's episodes exactly (tests/agents/test_sb3.py), so the "
-        "backends differ only in speed."
+    notes = "\n".join(
+        [
+            "- Same episodes on every backend: per seed, the last-100-episode returns are "
+            + ("equal across backends" if same else "**not** equal across backends")
+            + " (to float32 rounding: VecMonitor sums float32 rewards, Monitor float64). Same PPO, same "
+            "seeds; SB3VecEnv reproduces DummyVecEnv's episodes exactly (tests/agents/test_sb3.py), so the "
+            "backends differ only in speed.",
+            "- `learn` time includes PPO's own work (policy forward per vector step, 4 epochs of updates per "
+            "4096-step rollout), the same for every backend; the env-only rows show the envs alone.",
+            "- Measured on a shared 2-core machine with other jobs running (see the load average above): "
+            "absolute figures vary by tens of percent between runs; the ratios are steadier.",
+        ]
     )
-    lines.append(
-        "- `learn` time includes PPO's own work (policy forward per vector step, 4 epochs of updates per "
-        "4096-step rollout), the same for every backend; the env-only rows show the envs alone."
+    measured = {**measured_here(command), "date": date, "machine": machine}
+    return {
+        "measured": measured,
+        "setup": setup,
+        "env_repeats": args.env_repeats,
+        "ppo": [{"backend": b, "seed": s, **r} for b in args.backends for s, r in zip(args.seeds, ppo[b])],
+        "env_only": [
+            {"backend": b, "seed": s, **r} for b in args.backends for s, r in zip(args.seeds, env_only[b])
+        ],
+        "ratios": ratios,
+        "notes": notes,
+    }
+
+
+def report(command: list[str]) -> None:
+    record = read_record(RECORD)
+    lines = [
+        "# SB3 PPO through SB3VecEnv vs SubprocVecEnv vs DummyVecEnv",
+        "",
+        stamp(command, record["measured"]),
+    ]
+    lines += [
+        "Regenerated by `python experiments/sb3_vecenv/run.py --report-only` from `measurements.json`; "
+        "`python experiments/sb3_vecenv/run.py` measures again and replaces it.",
+        "",
+        f"Setup: {record['setup']}.",
+        "",
+        "## PPO learning (`model.learn`, wall-clock)",
+        "",
+        "| backend | seed | learn wall (s) | env steps/s | env build (s) | return (last 100 episodes) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in record["ppo"]:
+        lines.append(
+            f"| {r['backend']} | {r['seed']} | {fmt(r['wall_s'])} | {fmt(r['sps'], 0)} | {fmt(r['build_s'])} | "
+            f"{fmt(r['return'])} |"
+        )
+    lines += ["", f"## Env only (random actions, no policy; best of {record['env_repeats']} timings)", ""]
+    lines += ["| backend | seed | env steps/s |", "|---|---|---|"]
+    for r in record["env_only"]:
+        lines.append(f"| {r['backend']} | {r['seed']} | {fmt(r['sps'], 0)} |")
+    lines += ["", "## Ratios (SB3VecEnv speed / other; median over seeds)", ""]
+    lines += ["| vs | PPO learn (target) | per seed | env only |", "|---|---|---|---|"]
+    for r in record["ratios"]:
+        verdict = "met" if r["met"] else "missed"
+        lines.append(
+            f"| {r['vs']} | {r['ppo']:.2f}× (≥{r['target']:.0f}×: {verdict}) | "
+            f"{', '.join(f'{x:.2f}×' for x in r['per_seed'])} | {r['env_only']:.1f}× |"
+        )
+    backends = list(dict.fromkeys(r["backend"] for r in record["ppo"]))
+
+    def median(rows: list[dict], backend: str) -> float:
+        return statistics.median(r["sps"] for r in rows if r["backend"] == backend)
+
+    bars(
+        HERE / "sb3_vecenv.png",
+        backends,
+        {
+            "PPO learn (median over seeds)": [median(record["ppo"], b) for b in backends],
+            "env only (median over seeds)": [median(record["env_only"], b) for b in backends],
+        },
+        "env steps/s, 64 Racetracks (log scale)",
+        "env steps/s",
+        log=True,
     )
-    lines.append(
-        "- Measured on a shared 2-core machine with other jobs running (see the load average above): "
-        "absolute figures vary by tens of percent between runs; the ratios are steadier."
+    lines += ["", "![steps/s by backend](sb3_vecenv.png)", "", "## Notes", "", record["notes"]]
+    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    print(f"written: {HERE / 'RESULTS.md'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
-    print(f"wrote {out}")
+    parser.add_argument("--num-envs", type=int, default=64)
+    parser.add_argument("--timesteps", type=int, default=100_000, help="PPO timesteps per run")
+    parser.add_argument("--n-steps", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--n-epochs", type=int, default=4)
+    parser.add_argument("--learning-rate", type=float, default=3e-3)
+    parser.add_argument("--env-vector-steps", type=int, default=500, help="vector steps of the env-only runs")
+    parser.add_argument("--env-repeats", type=int, default=3, help="env-only timings per run (best kept)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    parser.add_argument(
+        "--start-method", default="fork", help="SubprocVecEnv start method (SB3's default: forkserver)"
+    )
+    parser.add_argument("--report-only", action="store_true", help="RESULTS.md from measurements.json")
+    args = parser.parse_args(argv)
+    command = ["experiments/sb3_vecenv/run.py", *(argv if argv is not None else sys.argv[1:])]
+    if not args.report_only:
+        write_record(RECORD, measure(args, command))
+    report(command)
     return 0
 
 
