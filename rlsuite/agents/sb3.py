@@ -27,6 +27,12 @@ run through ``monitor.log``: ``train/learning_rate`` → ``charts/learning_rate`
 evaluations come from rlsuite's monitor like every agent's; nothing is printed and no separate
 TensorBoard directory is written.
 
+**Pretrained encoders** (``encoder: {checkpoint: driving, …}``, on our envs): frozen with
+``store_features`` (the default) the policy sees the feature env's features, like every agent; otherwise
+the encoder is the policy's features extractor (:class:`PretrainedEncoder`, on frames stacked by SB3's
+``VecFrameStack``), fine-tuned with the policy at its learning rate (``lr_scale`` must be 1: SB3 has
+one optimiser) or kept frozen.
+
 **Checkpoints** are SB3's own ``model.zip`` (plus ``agent.json``: algo, step). SB3's zip files hold
 pickled Python objects that are unpickled on load, unlike our agents' safetensors checkpoints: load
 only checkpoints you wrote yourself. Off-policy replay buffers are not saved; a resumed SAC/TD3/DQN run
@@ -69,7 +75,8 @@ from stable_baselines3.common.env_util import is_wrapped, make_vec_env
 from stable_baselines3.common.logger import KVWriter, Logger
 from stable_baselines3.common.noise import ActionNoise, NormalActionNoise, OrnsteinUhlenbeckActionNoise
 from stable_baselines3.common.preprocessing import is_image_space
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack, VecMonitor
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices
 
 from rlsuite.agents.base import Agent, StepMonitor, resolve_device
@@ -606,12 +613,9 @@ class SB3Agent(Agent):
     def __init__(self, config: Config, envs: gym.vector.VectorEnv, *, checkpoint: Path | None = None) -> None:
         super().__init__(config, envs)
         self._check_spaces()
-        if config.encoder is not None and not (config.encoder.feeds_features and _is_ours(config.env.id)):
-            raise ConfigError(
-                f"encoder: {self.algo} takes a pretrained encoder frozen, on our envs (encoder: {{checkpoint: "
-                "driving, freeze: true}): the policy then sees its features. To train a CNN with SB3, remove the "
-                "encoder section and set agent.policy_kwargs (features_extractor_class, …)"
-            )
+        self._frame_stack = 1
+        self._extractor = self._pretrained_extractor()
+        self._act_stack: np.ndarray | None = None
         self.device = resolve_device(config.train.device)
         self._owns_vec_env = not _is_ours(config.env.id)
         self.vec_env = self._make_vec_env(envs)
@@ -634,6 +638,42 @@ class SB3Agent(Agent):
         self.model.set_logger(Logger(folder=None, output_formats=[self._writer]))
 
     # ----------------------------------------------------------------- construction
+    def _pretrained_extractor(self) -> dict[str, Any] | None:
+        """A pretrained encoder inside SB3's policy (:class:`PretrainedEncoder`) for an ``encoder``
+        section whose features the agent does not see through the feature env: frozen with
+        ``store_features: false``, or fine-tuned (at the policy's learning rate: SB3 trains the whole
+        policy with one optimiser). ``None`` without one."""
+        encoder = self.config.encoder
+        if encoder is None or (encoder.feeds_features and _is_ours(self.config.env.id)):
+            return None
+        if encoder.checkpoint is None:
+            raise ConfigError(
+                f"encoder: {self.algo} takes a pretrained encoder (encoder.checkpoint: driving, arm or a path); "
+                "to train a CNN of SB3's own, remove the encoder section (CnnPolicy is the default for "
+                "images) or set agent.policy_kwargs.features_extractor_class"
+            )
+        if not _is_ours(self.config.env.id):
+            raise ConfigError(
+                f"encoder: {self.algo} takes a pretrained encoder on our envs (rlsuite/…), whose frames it "
+                f"was pretrained on; {self.config.env.id!r} is not one"
+            )
+        if not encoder.freeze and encoder.lr_scale != 1.0:
+            raise ConfigError(
+                f"encoder.lr_scale: got {encoder.lr_scale}; {self.algo} trains the whole policy with one "
+                "optimiser, so a fine-tuned encoder learns at the policy's rate: set encoder.lr_scale: 1 "
+                "(or freeze: true)"
+            )
+        if (self.params.policy_kwargs or {}).get("features_extractor_class") is not None:
+            raise ConfigError(
+                "agent.policy_kwargs.features_extractor_class: the encoder section already gives the "
+                "features extractor (a pretrained encoder); remove one of the two"
+            )
+        from rlsuite.encoders.transfer import load_checked
+
+        _, meta = load_checked(encoder, self.envs.single_observation_space)  # shapes: a clear error now
+        self._frame_stack = int(meta["frame_stack"])
+        return {"checkpoint": encoder.checkpoint, "freeze": encoder.freeze}
+
     def _check_spaces(self) -> None:
         space = self.action_space
         if isinstance(space, self.action_spaces):
@@ -647,7 +687,10 @@ class SB3Agent(Agent):
     def _make_vec_env(self, envs: gym.vector.VectorEnv) -> VecEnv:
         config = self.config
         if not self._owns_vec_env:
-            return VecMonitor(SB3VecEnv(envs))
+            vec_env: VecEnv = VecMonitor(SB3VecEnv(envs))
+            if self._extractor is not None and self._frame_stack > 1:  # the pretrained encoder's stack
+                vec_env = VecFrameStack(vec_env, self._frame_stack, channels_order="last")
+            return vec_env
         try:  # SB3's usual env: DummyVecEnv of Monitor-wrapped single envs
             return make_vec_env(
                 config.env.id,
@@ -666,6 +709,13 @@ class SB3Agent(Agent):
         kwargs["policy"] = kwargs["policy"] or _default_policy(self.observation_space)
         if kwargs.get("policy_kwargs") is not None:
             kwargs["policy_kwargs"] = _policy_kwargs(kwargs["policy_kwargs"])
+        if self._extractor is not None:
+            kwargs["policy_kwargs"] = {
+                **(kwargs.get("policy_kwargs") or {}),
+                "features_extractor_class": PretrainedEncoder,
+                "features_extractor_kwargs": dict(self._extractor),
+                "normalize_images": False,  # the encoder takes the uint8 values (it scales them itself)
+            }
         if "train_freq" in kwargs and isinstance(kwargs["train_freq"], list):
             kwargs["train_freq"] = tuple(kwargs["train_freq"])
         if kwargs.get("action_noise") is not None:
@@ -697,8 +747,25 @@ class SB3Agent(Agent):
     def act(
         self, obs: np.ndarray, deterministic: bool = True, episode_start: np.ndarray | None = None
     ) -> np.ndarray:
+        if self._extractor is not None and self._frame_stack > 1:
+            obs = self._stacked(obs, episode_start)
         actions, _ = self.model.predict(obs, episode_start=episode_start, deterministic=deterministic)
         return actions
+
+    def _stacked(self, obs: np.ndarray, episode_start: np.ndarray | None) -> np.ndarray:
+        """The callers' frames stacked as SB3's ``VecFrameStack`` stacks them in training (oldest
+        first along channels, zeros before an episode's first frame)."""
+        channels = obs.shape[-1]
+        shape = (*obs.shape[:-1], channels * self._frame_stack)
+        if self._act_stack is None or self._act_stack.shape != shape:
+            self._act_stack = np.zeros(shape, dtype=obs.dtype)
+            episode_start = np.ones(len(obs), dtype=bool)
+        stack = np.roll(self._act_stack, -channels, axis=-1)
+        if episode_start is not None:
+            stack[np.asarray(episode_start, dtype=bool)] = 0
+        stack[..., -channels:] = obs
+        self._act_stack = stack
+        return stack
 
     def save(self, directory: str | Path) -> None:
         """SB3's ``model.zip`` (pickled objects inside: trust only your own) and ``agent.json``."""
@@ -780,6 +847,25 @@ class SB3TD3(SB3Agent):
 
 
 AGENTS: tuple[type[SB3Agent], ...] = (SB3PPO, SB3A2C, SB3DQN, SB3SAC, SB3TD3)
+
+
+class PretrainedEncoder(BaseFeaturesExtractor):
+    """A pretrained rlsuite encoder (:mod:`rlsuite.encoders`) as SB3's features extractor.
+
+    SB3 hands images over channel-first (its ``VecTransposeImage``) and, with ``normalize_images:
+    false``, as floats of the uint8 values; the encoder takes them back channel-last as uint8. Each
+    instance loads the checkpoint afresh, so SB3's target networks get their own copy."""
+
+    def __init__(self, observation_space: spaces.Box, checkpoint: str, freeze: bool = False) -> None:
+        from rlsuite.encoders.checkpoint import load_encoder
+
+        encoder, _ = load_encoder(checkpoint)
+        super().__init__(observation_space, encoder.features_dim)
+        self.encoder = encoder.requires_grad_(not freeze)
+
+    def forward(self, observations: torch.Tensor) -> torch.Tensor:
+        frames = observations.permute(0, 2, 3, 1).round().clamp(0, 255).to(torch.uint8)
+        return self.encoder(frames)
 
 
 # ============================================================================================

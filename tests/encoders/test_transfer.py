@@ -239,6 +239,53 @@ def test_sb3_takes_a_frozen_encoder_and_sees_its_features(tmp_path, checkpoint):
     data["agent"] = {"algo": "sb3.dqn", "learning_starts": 64, "batch_size": 16, "buffer_size": 1000}
     run_dir = train(from_dict(data))
     assert (run_dir / "checkpoints" / "last").is_dir()
-    data["encoder"]["freeze"] = False
-    with pytest.raises(ConfigError, match="takes a pretrained encoder frozen"):
+
+
+@pytest.mark.parametrize("freeze", [False, True])
+def test_sb3_fine_tunes_or_freezes_the_encoder_inside_its_policy(tmp_path, checkpoint, freeze):
+    """Without the feature env (fine-tuning, or frozen with store_features: false) the encoder is SB3's
+    features extractor: frames stacked by VecFrameStack, trained with the policy unless frozen (the
+    target network holds its own copy), saved in SB3's zip and reloaded by `rlsuite eval`."""
+    pytest.importorskip("stable_baselines3")
+    from rlsuite.agents.sb3 import SB3DQN, PretrainedEncoder
+    from rlsuite.config import from_dict, to_dict
+    from rlsuite.encoders.checkpoint import load_encoder
+    from rlsuite.training import evaluate_run, load_agent, load_run_config, make_agent_envs
+
+    data = to_dict(config(tmp_path, checkpoint, freeze=freeze, store_features=False))
+    data["agent"] = {
+        "algo": "sb3.dqn", "learning_starts": 64, "batch_size": 16, "buffer_size": 1000, "learning_rate": 0.01,
+    }  # fmt: skip
+    run_dir = train(from_dict(data))
+    cfg = load_run_config(run_dir)
+    envs = make_agent_envs(cfg)
+    try:
+        agent = load_agent(SB3DQN, run_dir / "checkpoints" / "last", cfg, envs)
+        policy = agent.model.policy
+        online, target = policy.q_net.features_extractor, policy.q_net_target.features_extractor
+        assert isinstance(online, PretrainedEncoder) and online is not target
+        assert agent.model.observation_space.shape == (2, 40, 40)  # 2 stacked frames, channel-first
+        pretrained, _ = load_encoder(checkpoint)
+        trained = online.encoder.state_dict()
+        changed = [k for k, v in pretrained.state_dict().items() if not torch.equal(v, trained[k])]
+        assert bool(changed) != freeze, changed
+        assert all(p.requires_grad != freeze for p in online.parameters())
+        observations, _ = envs.reset(seed=0)
+        assert envs.action_space.contains(agent.act(observations, episode_start=np.ones(4, bool)))
+    finally:
+        envs.close()
+    assert np.isfinite(evaluate_run(run_dir, episodes=2)["eval/return_mean"])
+
+
+def test_sb3_refuses_what_it_cannot_do_with_an_encoder(tmp_path, checkpoint):
+    pytest.importorskip("stable_baselines3")
+    from rlsuite.config import from_dict, to_dict
+
+    data = to_dict(config(tmp_path, checkpoint, lr_scale=0.1))
+    data["agent"] = {"algo": "sb3.dqn", "learning_starts": 64, "batch_size": 16, "buffer_size": 1000}
+    with pytest.raises(ConfigError, match="encoder.lr_scale: got 0.1; sb3.dqn trains the whole policy"):
         train(from_dict(data))
+    data["encoder"] = {"checkpoint": None}
+    with pytest.raises(ConfigError, match="sb3.dqn takes a pretrained encoder"):
+        train(from_dict(data))
+    assert not list(tmp_path.glob("*/config.yaml"))
