@@ -36,7 +36,10 @@ are logged under our names (:data:`LEARNER_SCALARS`: ``losses/policy_loss``, ``l
 (our Nature-CNN, :func:`rlsuite.agents.networks.build_encoder`, sized by the ``encoder`` section) with
 a linear policy head and a linear value head. Its ``model_config["encoder_factory"]`` is where a
 pretrained encoder plugs in: any ``factory(observation_space, model_config) -> nn.Module`` with a
-``features_dim`` attribute (see :func:`image_module_spec`).
+``features_dim`` attribute (see :func:`image_module_spec`). A frozen pretrained encoder from the config
+(``encoder: {checkpoint: driving, freeze: true}``) runs inside the env runners instead: their native
+vector envs are wrapped in the feature env (``FeatureObservations``), so the algorithm (any of them,
+DQN and SAC included) trains its default MLP module on the encoder's features.
 
 **Acting** (``act``, used by evaluation) runs the RLModule's ``forward_inference`` on the batch in the
 driver process (torch, CPU), takes the greedy action of its distribution and maps continuous actions
@@ -211,6 +214,10 @@ class RLlibParams:
     def __post_init__(self) -> None:
         if not self.fcnet_hiddens:
             raise ConfigError("fcnet_hiddens: got []; give at least one hidden layer, e.g. [256, 256]")
+        if any(size < 1 for size in self.fcnet_hiddens):
+            raise ConfigError(
+                f"fcnet_hiddens: got {self.fcnet_hiddens}; every hidden layer needs at least 1 unit"
+            )
         known = {f.name for f in dataclasses.fields(DefaultModelConfig)}
         for key in self.model:
             if key in ("fcnet_hiddens", "fcnet_activation"):
@@ -407,15 +414,24 @@ def image_module_spec(encoder_factory: Any = None, **model_config: Any) -> RLMod
 # ============================================================================================
 # Envs and Ray
 # ============================================================================================
-def _make_env(spec: gym.envs.registration.EnvSpec, env_config: dict[str, Any]) -> Any:
+def _make_env(
+    spec: gym.envs.registration.EnvSpec, env_config: dict[str, Any], encoder: str | None = None
+) -> Any:
     """The Ray env creator: RLlib adds ``num_envs`` when it wants our native vector env; without it, one
-    single env (RLlib batches those in a ``SyncVectorEnv``)."""
+    single env (RLlib batches those in a ``SyncVectorEnv``). With ``encoder`` (a frozen pretrained
+    encoder's checkpoint) the native vector env is wrapped in the feature env, inside the env runner."""
     kwargs = dict(env_config)
     num_envs = kwargs.pop("num_envs", None)
     if num_envs is None:
         env = gym.make(spec, **kwargs)
         return gym.wrappers.FlattenObservation(env) if _flattened(env.observation_space) else env
     env = gym.make_vec(spec, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+    if encoder is not None:
+        from rlsuite.encoders.checkpoint import load_encoder
+        from rlsuite.encoders.transfer import FeatureObservations
+
+        network, meta = load_encoder(encoder)
+        return FeatureObservations(env, network, meta["frame_stack"], "cpu")
     return gym.wrappers.vector.FlattenObservation(env) if _flattened(env.single_observation_space) else env
 
 
@@ -488,16 +504,34 @@ class RLlibAgent(Agent):
                 f"{self.observation_space}"
             )
         encoder = self.config.encoder
-        if encoder is not None and encoder.checkpoint is not None:
+        if encoder is not None and encoder.checkpoint is not None and not encoder.feeds_features:
             raise ConfigError(
-                f"encoder.checkpoint: pretrained encoders are not wired into {self.algo} yet; hand one to "
-                "rlsuite.agents.rllib.image_module_spec(encoder_factory=...) from Python, or remove the key"
+                f"encoder: {self.algo} takes a pretrained encoder frozen, its features computed in the env "
+                "runners (encoder: {checkpoint: driving, freeze: true}); to fine-tune one, hand it to "
+                "rlsuite.agents.rllib.image_module_spec(encoder_factory=...) from Python"
             )
+
+    @property
+    def _feature_encoder(self) -> str | None:
+        """The frozen encoder whose features the env runners compute (a shipped name or a path)."""
+        encoder = self.config.encoder
+        if encoder is None or not encoder.feeds_features:
+            return None
+        checkpoint = str(encoder.checkpoint)
+        stem = Path(checkpoint)
+        if stem.with_suffix(".safetensors").is_file():  # a path: absolute, for env runners elsewhere
+            return str(stem.resolve())
+        return checkpoint
 
     def _vectorize_mode(self) -> str:
         from rlsuite.envs.registration import registered_ids
 
         mode = self.params.gym_env_vectorize_mode
+        if self._feature_encoder is not None and mode == "sync":
+            raise ConfigError(
+                "agent.gym_env_vectorize_mode: a frozen pretrained encoder runs in our native vector env "
+                "(the feature env wraps it); use auto or vector_entry_point"
+            )
         if mode == "auto":
             return "vector_entry_point" if self._env_spec.id in registered_ids() else "sync"
         if mode == "vector_entry_point" and self._env_spec.vector_entry_point is None:
@@ -606,7 +640,9 @@ class RLlibAgent(Agent):
             torch.set_num_threads(self.params.torch_threads)
         self._owns_ray |= _connect_ray(self.params.address)
         self._check_resources()
-        register_env(self.config.env.id, functools.partial(_make_env, self._env_spec))
+        register_env(
+            self.config.env.id, functools.partial(_make_env, self._env_spec, encoder=self._feature_encoder)
+        )
         try:
             algorithm = self.rllib_config.build_algo()
         except ValueError as error:

@@ -397,3 +397,37 @@ def test_the_image_module_takes_an_encoder_from_a_factory() -> None:
     assert not any(p.requires_grad for p in module.encoder.parameters())
     out = module.forward_inference({"obs": torch.zeros((3, 12, 12, 3), dtype=torch.uint8)})
     assert out["action_dist_inputs"].shape == (3, 5)
+
+
+def test_a_frozen_pretrained_encoder_runs_inside_the_env_runners(tmp_path: Path) -> None:
+    """`encoder: {checkpoint, freeze: true}`: the env runners wrap their native vector env in the feature
+    env, so PPO trains its MLP module on the encoder's features; evaluation sees the same features."""
+    from rlsuite.encoders.checkpoint import save_encoder
+    from rlsuite.encoders.networks import build_encoder
+
+    torch.manual_seed(0)
+    stem = tmp_path / "encoder"
+    save_encoder(
+        build_encoder("compact", (40, 40, 2), 16), stem, {"frame_stack": 2, "frame_shape": [40, 40, 1]}
+    )
+    kwargs = {**RACETRACK_KWARGS, "obs_type": "pixels", "pixel_shape": 40, "grayscale": True}
+    data = {
+        "env": {"id": RACETRACK, "num_envs": 4, "kwargs": kwargs},
+        "agent": {"algo": "rllib.ppo", "fcnet_hiddens": [32], **FAST["rllib.ppo"]},
+        "encoder": {"checkpoint": str(stem), "freeze": True},
+        "train": {"total_steps": 256, "eval_every": 0, "eval_episodes": 2, "eval_num_envs": 2},
+        "log": {"run_dir": str(tmp_path / "runs"), "progress": "none"},
+    }
+    run_dir = train(from_dict(data))
+
+    values = metrics(run_dir)
+    assert values["losses/vf_loss"] and values["charts/episode_return"]
+    module = RLModule.from_checkpoint(
+        run_dir / "checkpoints/last/rllib/learner_group/learner/rl_module/default_policy"
+    )
+    assert module.observation_space.shape == (16,)  # the encoder's features, not frames
+    assert np.isfinite(evaluate_run(run_dir, episodes=2)["eval/return_mean"])
+
+    data["encoder"]["freeze"] = False
+    with pytest.raises(ConfigError, match="rllib.ppo takes a pretrained encoder frozen"):
+        train(from_dict(data))
