@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 import types
 import typing
@@ -42,6 +43,10 @@ __all__ = [
     "set_key",
     "to_dict",
 ]
+
+
+MAX_NUM_ENVS = 2**20  # env.num_envs and train.eval_num_envs (as rlsuite.envs.core.MAX_NUM_ENVS)
+MAX_RUN_NAME_BYTES = 200  # log.name: a file name holds 255 bytes, the timestamp suffix takes ~20
 
 
 class ConfigError(ValueError):
@@ -71,7 +76,7 @@ def hp(
 @dataclass
 class EnvConfig:
     id: str = hp("rlsuite/GridRacetrack-v0", "Gymnasium id (ours are rlsuite/<Name>-v<N>)")
-    num_envs: int = hp(8, "environments stepped in one batch", ge=1)
+    num_envs: int = hp(8, "environments stepped in one batch", ge=1, le=MAX_NUM_ENVS)
     kwargs: dict[str, Any] = hp(default_factory=dict, doc="constructor kwargs of the env")
 
     def __post_init__(self) -> None:
@@ -92,7 +97,7 @@ class TrainConfig:
     device: Literal["auto", "cpu", "cuda"] = hp("auto", "torch device; auto picks cuda when present")
     eval_every: int = hp(10_000, "env steps between greedy evaluations (0: only at the end)", ge=0)
     eval_episodes: int = hp(10, "episodes per evaluation", ge=1)
-    eval_num_envs: int = hp(4, "evaluation envs stepped in one batch", ge=1)
+    eval_num_envs: int = hp(4, "evaluation envs stepped in one batch", ge=1, le=MAX_NUM_ENVS)
     checkpoint_every: int = hp(
         0,
         "env steps between saves of checkpoints/last, which --resume continues from (0: at the end only)",
@@ -143,6 +148,14 @@ class LogConfig:
         "auto", "progress display: a bar on a terminal, periodic lines otherwise"
     )
     log_every_s: float = hp(5.0, "seconds between progress lines and SPS scalars", gt=0)
+
+    def __post_init__(self) -> None:
+        # The run directory is named <name>-<YYYYmmdd-HHMMSS>[-k]: it must fit in a file name.
+        if self.name is not None and len(self.name.encode("utf-8")) > MAX_RUN_NAME_BYTES:
+            raise ConfigError(
+                f"log.name: got a name of {len(self.name.encode('utf-8'))} bytes; "
+                f"at most {MAX_RUN_NAME_BYTES} (UTF-8), as it names the run directory"
+            )
 
 
 @dataclass
@@ -210,11 +223,19 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
             if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
                 return int(value)  # 1e6 in YAML is a float; accept whole numbers
             raise ConfigError(f"{key}: got {value!r} ({type(value).__name__}); expected an integer")
+        if not -(2**63) <= value < 2**63:  # numpy, torch and TensorBoard take 64-bit integers
+            raise ConfigError(f"{key}: got {value!r}; expected an integer in [-2**63, 2**63)")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}: got {value!r} ({type(value).__name__}); expected a number")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond 1.8e308
+            number = math.inf
+        if not math.isfinite(number):  # .nan / .inf in YAML: never a meaningful setting
+            raise ConfigError(f"{key}: got {value!r}; expected a finite number")
+        return number
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{key}: got {value!r} ({type(value).__name__}); expected a string")
@@ -400,9 +421,14 @@ def parse_overrides(overrides: list[str]) -> list[tuple[list[str], Any]]:
         try:
             value = yaml.safe_load(raw) if raw != "" else ""
         except yaml.YAMLError as error:
-            raise ConfigError(f"override {item!r}: value is not valid YAML ({error})") from None
+            raise ConfigError(f"override {item!r}: value is not valid YAML ({_one_line(error)})") from None
         parsed.append((key.split("."), value))
     return parsed
+
+
+def _one_line(error: BaseException) -> str:
+    """A (YAML parser's) multi-line message on one line, for ``rlsuite …: error: …``."""
+    return " ".join(str(error).split())
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -449,9 +475,16 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {error}") from None
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {_one_line(error)}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"config file {str(path)!r} cannot be read: {_one_line(error)}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {str(path)!r}: expected a mapping of sections (env: …, agent: …), "
+            f"got a {type(data).__name__}"
+        )
     return {} if data is None else data
 
 

@@ -517,7 +517,13 @@ def train(
             agent = load_agent(agent_cls, checkpoint, config, envs)
         else:
             agent = agent_cls(config, envs)
-            run = Run.create(config.log.run_dir, default_run_name(config), to_dict(config))
+            try:
+                run = Run.create(config.log.run_dir, default_run_name(config), to_dict(config))
+            except OSError as error:  # a path through a file, no permission, a read-only disk
+                raise ConfigError(
+                    f"log.run_dir: cannot create a run directory in {config.log.run_dir!r}: "
+                    f"{error.strerror or error}"
+                ) from None
             log_observation_samples(run, config, agent)
         monitor = Monitor(run, agent, config, config.train.total_steps, on_evaluation)
         if resume is not None:

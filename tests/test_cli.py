@@ -178,3 +178,12 @@ def test_bench_envs_prints_the_speed_table(tmp_path, capsys):
     row = next(line for line in out_file.read_text().splitlines() if line.startswith("| GridRacetrack"))
     single, vector = row.split("|")[2], row.split("|")[4]
     assert float(single.replace(",", "")) > 0 and "(1024)" in vector
+
+
+def test_a_run_dir_that_cannot_be_made_is_a_clear_error(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    args = ("train", "train.total_steps=64", "train.eval_every=0", f"log.run_dir={blocker / 'runs'}")
+    assert run_cli(*args) == 2
+    err = capsys.readouterr().err
+    assert "log.run_dir: cannot create a run directory in" in err and "Traceback" not in err

@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-from rlsuite.agents.base import Agent, NonFiniteError, StepMonitor, resolve_device
+from rlsuite.agents.base import Agent, NonFiniteError, StepMonitor, memory_checked, resolve_device
 from rlsuite.agents.networks import QHead, QNetwork, RandomShift, build_encoder, is_image_space
 from rlsuite.agents.replay import Batch, ReplayBuffer, stack_frames
 from rlsuite.config import ConfigError, hp, to_dict
@@ -151,11 +151,19 @@ class DQNParams:
             )
         if not self.net_arch:
             raise ConfigError("net_arch: got []; give at least one hidden layer, e.g. [64, 64]")
+        if any(size < 1 for size in self.net_arch):
+            raise ConfigError(f"net_arch: got {self.net_arch}; every hidden layer needs at least 1 unit")
 
 
 # ============================================================================================
 # The agent
 # ============================================================================================
+MEMORY_SIZES = (
+    "agent.buffer_size, agent.batch_size, agent.net_arch, agent.n_steps, agent.frame_stack, "
+    "encoder.features_dim or env.num_envs"
+)  # what sizes the agent's memory, named when it does not fit
+
+
 class DQNAgent(Agent):
     """DQN on a batch of envs with discrete actions and vector or channel-last ``uint8`` image observations.
 
@@ -169,6 +177,10 @@ class DQNAgent(Agent):
     Params = DQNParams
 
     def __init__(self, config: Config, envs: gym.vector.VectorEnv) -> None:
+        with memory_checked(MEMORY_SIZES):  # networks and replay buffer
+            self._build(config, envs)
+
+    def _build(self, config: Config, envs: gym.vector.VectorEnv) -> None:
         super().__init__(config, envs)
         p: DQNParams = self.params
         self.device = torch.device(resolve_device(config.train.device))
@@ -303,6 +315,10 @@ class DQNAgent(Agent):
     # ----------------------------------------------------------------------------- collection loop
     def learn(self, total_steps: int, monitor: StepMonitor | None = None) -> None:
         """Collect and train until ``global_step`` reaches ``total_steps`` (continues after a resume)."""
+        with memory_checked(MEMORY_SIZES):  # training batches
+            self._learn(total_steps, monitor)
+
+    def _learn(self, total_steps: int, monitor: StepMonitor | None) -> None:
         p = self.params
         if self.schedule_steps is None:
             self.schedule_steps = total_steps

@@ -79,7 +79,7 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack, VecMonitor
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices
 
-from rlsuite.agents.base import Agent, StepMonitor, resolve_device
+from rlsuite.agents.base import Agent, StepMonitor, memory_checked, resolve_device
 from rlsuite.config import ConfigError, hp
 
 if TYPE_CHECKING:
@@ -621,16 +621,17 @@ class SB3Agent(Agent):
         self.vec_env = self._make_vec_env(envs)
         self._writer = MonitorWriter()
         try:
-            if checkpoint is None:
-                self.model = self.sb3_class(
-                    env=self.vec_env,
-                    seed=config.train.seed,
-                    device=self.device,
-                    verbose=0,
-                    **self._sb3_kwargs(),
-                )
-            else:
-                self.model = self.sb3_class.load(checkpoint, env=self.vec_env, device=self.device)
+            with memory_checked("agent.buffer_size, agent.batch_size, agent.policy_kwargs or env.num_envs"):
+                if checkpoint is None:
+                    self.model = self.sb3_class(
+                        env=self.vec_env,
+                        seed=config.train.seed,
+                        device=self.device,
+                        verbose=0,
+                        **self._sb3_kwargs(),
+                    )
+                else:
+                    self.model = self.sb3_class.load(checkpoint, env=self.vec_env, device=self.device)
         except (AssertionError, ValueError, TypeError) as error:
             if self._owns_vec_env:
                 self.vec_env.close()

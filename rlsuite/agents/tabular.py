@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 import gymnasium as gym
 import numpy as np
 
-from rlsuite.agents.base import Agent, StepMonitor
+from rlsuite.agents.base import Agent, StepMonitor, memory_checked
 from rlsuite.config import ConfigError, hp, to_dict
 from rlsuite.envs.wrappers import Discretizer
 
@@ -125,9 +125,12 @@ class TabularAgent(Agent):
         self.n_actions = int(self.action_space.n)
         self._action_start = int(self.action_space.start)
         tables = 2 if self.update == "double_q_learning" else 1
-        self.q = np.full((tables, self.n_states, self.n_actions), self.params.initial_value, dtype=np.float64)
-        self._td_sum = np.zeros(self.q.size)  # scratch for averaging duplicated (s, a) in a batch
-        self._td_count = np.zeros(self.q.size)
+        with memory_checked("agent.bins (the Q table has a row per cell)"):
+            self.q = np.full(
+                (tables, self.n_states, self.n_actions), self.params.initial_value, dtype=np.float64
+            )
+            self._td_sum = np.zeros(self.q.size)  # scratch for averaging duplicated (s, a) in a batch
+            self._td_count = np.zeros(self.q.size)
         self._ones = np.ones(self.n_actions)
         self.rng = np.random.default_rng(config.train.seed)
         self.epsilon = self.params.epsilon_start

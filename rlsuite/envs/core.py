@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import operator
+import warnings
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
@@ -48,6 +49,8 @@ __all__ = [
     "CoreEnv",
     "CoreVectorEnv",
     "HumanWindow",
+    "MAX_NUM_ENVS",
+    "MAX_REWARD_WEIGHT",
     "check_bool",
     "check_choice",
     "check_image_shape",
@@ -59,6 +62,8 @@ __all__ = [
 
 RENDER_MODES = ("rgb_array", "human")
 MAX_HUMAN_TILES = 16  # render_mode="human" on a vector env shows up to this many sub-envs in a grid
+MAX_NUM_ENVS = 2**20  # sub-envs of one native vector env (more is a typo, not a batch)
+MAX_REWARD_WEIGHT = 1e6  # |reward weights and penalties|: beyond, sums of reward terms may overflow
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,7 +192,10 @@ def parse_actions(env: str, space: gym.Space, actions: Any, batch: int | None) -
     """Actions as a batch: ``(B,)`` int64 for ``Discrete``, ``(B, *shape)`` float64 for ``Box``.
 
     ``batch=None`` reads one action of ``space`` (the single env); otherwise ``batch`` of them.
-    Anything outside the space (wrong shape or type, out of bounds, NaN) is a ``ValueError``."""
+    Anything outside the space (wrong shape or type, out of bounds, NaN) is a ``ValueError``: a
+    ``Discrete`` action is an integer (not a bool or a float), a ``Box`` holds int or float values
+    (not bools, strings, complex numbers, objects or masked values); ``Box`` values within 1e-6 of
+    a bound (float32 rounding) are clipped to it."""
     what = "action" if batch is None else f"actions (a batch of {batch})"
     if isinstance(space, gym.spaces.Discrete):
         low, high = int(space.start), int(space.start + space.n)
@@ -217,12 +225,18 @@ def parse_actions(env: str, space: gym.Space, actions: Any, batch: int | None) -
         return index
     if isinstance(space, gym.spaces.Box):
         shape = space.shape if batch is None else (batch, *space.shape)
+        numbers = f"{env}: {what} must be real numbers {_bounds(space)} of shape {shape}, got {actions!r}"
+        if isinstance(actions, np.ma.MaskedArray) and np.ma.getmaskarray(actions).any():
+            raise ValueError(f"{numbers} (masked values)")
         try:
-            values = np.array(actions, dtype=np.float64)  # a copy: never the caller's array
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"{env}: {what} must be numbers {_bounds(space)} of shape {shape}, got {actions!r}"
-            ) from None
+            with warnings.catch_warnings():  # e.g. numpy's ComplexWarning: complex is refused below
+                warnings.simplefilter("ignore")
+                raw = np.asarray(actions)
+        except (TypeError, ValueError):  # ragged nested sequences
+            raise ValueError(numbers) from None
+        if raw.dtype.kind not in "iuf":  # not str, bool, complex, object, datetime …: no silent cast
+            raise ValueError(f"{numbers} (dtype {raw.dtype})")
+        values = raw.astype(np.float64)  # a copy: never the caller's array
         if values.shape != shape:
             raise ValueError(f"{env}: {what} must have shape {shape}, got shape {values.shape}: {actions!r}")
         low, high = space.low, space.high
@@ -419,12 +433,18 @@ class CoreVectorEnv(gym.vector.VectorEnv):
         **kwargs: Any,
     ) -> None:
         name = self.core_class.name
-        self.num_envs = check_int(name, "num_envs", num_envs, 1)
+        self.num_envs = check_int(name, "num_envs", num_envs, 1, MAX_NUM_ENVS)
         if max_episode_steps is not None:
             max_episode_steps = check_int(name, "max_episode_steps", max_episode_steps, 1)
         self.max_episode_steps = max_episode_steps
         self.render_mode = check_render_mode(name, render_mode)
-        self.core = self.core_class(self.num_envs, **kwargs)
+        try:
+            self.core = self.core_class(self.num_envs, **kwargs)
+        except MemoryError:
+            raise ValueError(
+                f"{name}: num_envs={self.num_envs} sub-envs (with these kwargs) do not fit in memory; "
+                "use fewer"
+            ) from None
         self.metadata = {**type(self).metadata, "render_fps": self.core.render_fps}
         self.single_observation_space = self.core.single_observation_space
         self.single_action_space = self.core.single_action_space

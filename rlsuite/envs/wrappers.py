@@ -10,6 +10,7 @@ dimensions (CartPole's velocities) and has a vector version, so it keeps a name 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,9 @@ import numpy as np
 from gymnasium.vector.utils import batch_space
 
 __all__ = ["Discretizer", "UniformBinsObservation", "UniformBinsObservationVector"]
+
+
+MAX_CELLS = 2**31  # cells of one Discretizer: a table row per cell
 
 
 class Discretizer:
@@ -53,7 +57,11 @@ class Discretizer:
                 f"low/high: every high must exceed its low; got low={self.low}, high={self.high}"
             )
         self.bins = bins_array.astype(np.int64)
-        self.n = int(np.prod(self.bins))
+        self.n = math.prod(int(b) for b in self.bins)  # Python ints: no silent int64 overflow
+        if self.n > MAX_CELLS:
+            raise ValueError(
+                f"bins: {bins!r} makes {self.n} cells (the product); at most {MAX_CELLS}: use fewer bins"
+            )
         self._scale = self.bins / (self.high - self.low)
         self._strides = np.cumprod(np.concatenate([self.bins[1:], [1]])[::-1])[::-1].astype(np.int64)
         self.space = gym.spaces.Discrete(self.n)

@@ -99,14 +99,14 @@ class HighwayEnv(CoreEnv):
     * ``obs_type`` ("state") — "state" or "pixels".
     * ``action_type`` ("discrete") — "discrete" or "continuous".
     * ``lanes_count`` (4, in [1, 10]), ``vehicles_count`` (20, traffic cars besides the ego, in
-      [1, 200]), ``vehicles_density`` (1.0, in (0, 3]).
-    * ``policy_frequency`` (5) [Hz], ``simulation_frequency`` (5) [Hz, a multiple of
-      ``policy_frequency``, ≥ 5]: each step runs ``simulation_frequency / policy_frequency``
+      [1, 200]), ``vehicles_density`` (1.0, in [0.01, 3]).
+    * ``policy_frequency`` (5) [Hz, 1–100], ``simulation_frequency`` (5) [Hz, a multiple of
+      ``policy_frequency``, 5–100]: each step runs ``simulation_frequency / policy_frequency``
       simulation steps of the traffic and the ego. 5 Hz is highway-env's ``highway-fast-v0`` rate
       and about 2.5x faster here; 15 Hz is highway-env's ``highway-v0`` rate: smoother lane changes
       (peak heading ≈ 0.18 rad instead of ≈ 0.27 rad; the lateral path of a lane change differs by
       about 0.3 m at most) and a finer collision check.
-    * ``observed_vehicles`` (5, ego included), ``perception_distance`` (100.0) [m].
+    * ``observed_vehicles`` (5, ego included, at most 201), ``perception_distance`` (100.0) [m].
     * ``pixel_shape`` ((84, 84): an int for a square or ``(height, width)``, each in [8, 1024] px),
       ``grayscale`` (False).
     * ``lane_width`` (4.0) [m], or a range ``(low, high)`` within [2.5, 6] drawn per episode.
@@ -116,8 +116,9 @@ class HighwayEnv(CoreEnv):
       at 255 any colour can occur). Dynamics and start states are the same with or without it.
       (Replaces ``randomize_colors``.)
     * ``traffic_speed_range`` ((21.0, 24.0)) [m/s], within [1, 40].
-    * ``collision_reward`` (−1.0), ``right_lane_reward`` (0.1), ``high_speed_reward`` (0.4),
-      ``reward_speed_range`` ((20.0, 30.0)) [m/s, low < high within [0, 40]], ``normalize_reward`` (True),
+    * ``collision_reward`` (−1.0), ``right_lane_reward`` (0.1), ``high_speed_reward`` (0.4) (each in
+      [−1e6, 1e6]; normalising needs ``high_speed_reward + right_lane_reward − collision_reward ≥ 0.001``),
+      ``reward_speed_range`` ((20.0, 30.0)) [m/s, low + 0.1 ≤ high within [0, 40]], ``normalize_reward`` (True),
       ``offroad_terminal`` (True).
     * ``render_mode`` (None): "rgb_array" gives an 800 px wide RGB frame of 160 m of the whole road
       (5 px/m); "human" shows it in a pygame window (needs ``pip install pygame``).

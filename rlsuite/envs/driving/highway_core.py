@@ -25,6 +25,7 @@ from gymnasium import spaces
 
 from rlsuite.envs import render as raster
 from rlsuite.envs.core import (
+    MAX_REWARD_WEIGHT,
     BatchCore,
     check_bool,
     check_choice,
@@ -60,6 +61,11 @@ EGO_INITIAL_SPEED = 25.0  # [m/s]
 CONTINUOUS_ACCEL = 5.0  # [m/s^2] acceleration at action[0] = ±1
 CONTINUOUS_STEERING = np.pi / 4  # [rad] front-wheel angle at action[1] = ±1
 DESPAWN_BEHIND = 80.0  # [m] traffic this far behind the ego is moved ahead of the traffic
+MAX_VEHICLES = 200  # traffic cars besides the ego (vehicles_count; observed_vehicles <= this + 1)
+MAX_FREQUENCY = 100  # [Hz] policy_frequency and simulation_frequency
+MIN_SPEED_SPAN = 0.1  # [m/s] of reward_speed_range
+MIN_REWARD_SPAN = 1e-3  # (high_speed_reward + right_lane_reward) - collision_reward, when normalised
+MIN_DENSITY = 0.01  # vehicles_density: sparser spaces cars kilometres apart (and overflows near 0)
 # VX_SCALE, VY_SCALE: [m/s] velocity normalisations of the state observation (in highway_kernels)
 PIXEL_VIEW = (80.0, 28.0)  # [m] longitudinal x lateral extent of the pixel observation
 PIXEL_EGO_COLUMN = 0.3  # fraction of the width left of the ego in the pixel observation
@@ -125,21 +131,24 @@ class HighwayConfig:
         put("obs_type", check_choice(NAME, "obs_type", self.obs_type, ("state", "pixels")))
         put("action_type", check_choice(NAME, "action_type", self.action_type, ("discrete", "continuous")))
         put("lanes_count", check_int(NAME, "lanes_count", self.lanes_count, 1, 10))
-        put("vehicles_count", check_int(NAME, "vehicles_count", self.vehicles_count, 1, 200))
+        put("vehicles_count", check_int(NAME, "vehicles_count", self.vehicles_count, 1, MAX_VEHICLES))
         put(
             "vehicles_density",
-            check_number(NAME, "vehicles_density", self.vehicles_density, 0.0, 3.0, open_low=True),
+            check_number(NAME, "vehicles_density", self.vehicles_density, MIN_DENSITY, 3.0),
         )
-        policy = check_int(NAME, "policy_frequency", self.policy_frequency, 1)
+        policy = check_int(NAME, "policy_frequency", self.policy_frequency, 1, MAX_FREQUENCY)
         put("policy_frequency", policy)
-        simulation = check_int(NAME, "simulation_frequency", self.simulation_frequency, 5)
+        simulation = check_int(NAME, "simulation_frequency", self.simulation_frequency, 5, MAX_FREQUENCY)
         if simulation % policy:
             raise ValueError(
                 f"{NAME}: simulation_frequency must be a multiple of policy_frequency={policy} "
-                f"(and >= 5 Hz), got {self.simulation_frequency!r}"
+                f"(and in [5, {MAX_FREQUENCY}] Hz), got {self.simulation_frequency!r}"
             )
         put("simulation_frequency", simulation)
-        put("observed_vehicles", check_int(NAME, "observed_vehicles", self.observed_vehicles, 1))
+        put(
+            "observed_vehicles",
+            check_int(NAME, "observed_vehicles", self.observed_vehicles, 1, MAX_VEHICLES + 1),
+        )
         put(
             "perception_distance",
             check_number(NAME, "perception_distance", self.perception_distance, 0.0, open_low=True, unit="m"),
@@ -158,21 +167,19 @@ class HighwayConfig:
             check_range(NAME, "traffic_speed_range", self.traffic_speed_range, 1.0, MAX_SPEED, unit="m/s"),
         )
         speeds = check_range(NAME, "reward_speed_range", self.reward_speed_range, 0.0, MAX_SPEED, unit="m/s")
-        if speeds[0] >= speeds[1]:
+        if not speeds[0] + MIN_SPEED_SPAN <= speeds[1]:  # the reward divides by the span
             raise ValueError(
-                f"{NAME}: reward_speed_range must be a pair (low, high) with low < high, "
-                f"got {self.reward_speed_range!r}"
+                f"{NAME}: reward_speed_range must be a pair (low, high) with low + "
+                f"{MIN_SPEED_SPAN} m/s <= high, got {self.reward_speed_range!r}"
             )
         put("reward_speed_range", speeds)
         for name in ("collision_reward", "right_lane_reward", "high_speed_reward"):
-            put(name, check_number(NAME, name, getattr(self, name)))
-        if (
-            self.normalize_reward
-            and not self.high_speed_reward + self.right_lane_reward > self.collision_reward
-        ):
+            put(name, check_number(NAME, name, getattr(self, name), -MAX_REWARD_WEIGHT, MAX_REWARD_WEIGHT))
+        span = self.high_speed_reward + self.right_lane_reward - self.collision_reward
+        if self.normalize_reward and not span >= MIN_REWARD_SPAN:  # normalising divides by the span
             raise ValueError(
                 f"{NAME}: collision_reward must be below high_speed_reward + right_lane_reward "
-                f"when normalize_reward=True, got {self.collision_reward!r}"
+                f"(by {MIN_REWARD_SPAN} at least) when normalize_reward=True, got {self.collision_reward!r}"
             )
 
     @classmethod

@@ -88,7 +88,7 @@ class RacetrackEnv(CoreEnv):
     ``track`` ("kidney" | "oval" | "hairpin" | int seed | "random"), ``obs_type`` ("state" |
     "pixels"), ``action_type`` ("continuous" | "discrete"), ``pixel_shape`` ((84, 84): (height,
     width) or an int, 8–1024 px), ``grayscale`` (False), ``lidar_rays`` (5; 0–64, 0 for none),
-    ``lidar_range`` (50 m; 1–500), ``off_track_penalty`` (0.5; ≥ 0), ``crash_penalty`` (10; ≥ 0),
+    ``lidar_range`` (50 m; 1–500), ``off_track_penalty`` (0.5; 0–1e6), ``crash_penalty`` (10; 0–1e6),
     ``off_track_tolerance`` (1.5 m; 0–20), ``random_start`` (True), and visual randomisation for
     transfer experiments, off by default and drawn anew at every reset: ``color_jitter`` (0; each
     RGB channel of grass, road, kerbs, line and car shifted by up to ± this many levels, 0–255) and

@@ -17,6 +17,7 @@ import numpy as np
 
 from rlsuite.envs import render
 from rlsuite.envs.core import (
+    MAX_REWARD_WEIGHT,
     BatchCore,
     check_bool,
     check_choice,
@@ -139,8 +140,10 @@ def _config(kwargs: dict[str, Any]) -> _Config:
         grayscale=check_bool(NAME, "grayscale", kw["grayscale"]),
         lidar_rays=check_int(NAME, "lidar_rays", kw["lidar_rays"], 0, 64),
         lidar_range=check_number(NAME, "lidar_range", kw["lidar_range"], 1.0, 500.0, unit="m"),
-        off_track_penalty=check_number(NAME, "off_track_penalty", kw["off_track_penalty"], 0.0),
-        crash_penalty=check_number(NAME, "crash_penalty", kw["crash_penalty"], 0.0),
+        off_track_penalty=check_number(
+            NAME, "off_track_penalty", kw["off_track_penalty"], 0.0, MAX_REWARD_WEIGHT
+        ),
+        crash_penalty=check_number(NAME, "crash_penalty", kw["crash_penalty"], 0.0, MAX_REWARD_WEIGHT),
         off_track_tolerance=check_number(
             NAME, "off_track_tolerance", kw["off_track_tolerance"], 0.0, 20.0, unit="m"
         ),

@@ -9,13 +9,15 @@ import numpy as np
 from numba import njit
 
 from rlsuite.envs import render
-from rlsuite.envs.core import CoreEnv, CoreVectorEnv, check_number
+from rlsuite.envs.core import MAX_REWARD_WEIGHT, CoreEnv, CoreVectorEnv, check_number
 from rlsuite.envs.robot.arm import GOAL, PUCK, TABLE, ArmCore
 from rlsuite.envs.robot.arm_dynamics import ArmParams, arm_terms, observe_arm_row, solve_spd, step_arm_row
 from rlsuite.envs.robot.reacher import _polar
 
 MAX_EPISODE_STEPS = 200  # registered horizon: 200 steps × 0.02 s = 4 s
 GRAVITY = 9.81  # [m/s²]
+MAX_TABLE_HALF_SIZE = 10.0  # [m]
+PUCK_SPEED_RANGE = (0.01, 100.0)  # [m/s] of max_puck_speed (the puck's observation bounds)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -192,20 +194,23 @@ class PusherCore(ArmCore):
     def _configure_task(self, kw: dict[str, Any]) -> None:
         name = self.name
 
-        def positive(key: str, unit: str) -> float:
-            return check_number(name, key, kw[key], 0.0, open_low=True, unit=unit)
+        def positive(key: str, unit: str, low: float = 0.0, high: float = math.inf) -> float:
+            return check_number(name, key, kw[key], low, high, open_low=low == 0.0, unit=unit)
 
         self.weights = np.array(
-            [check_number(name, k, kw[k], 0.0) for k in ("goal_weight", "near_weight", "control_weight")]
+            [
+                check_number(name, k, kw[k], 0.0, MAX_REWARD_WEIGHT)
+                for k in ("goal_weight", "near_weight", "control_weight")
+            ]
         )
         self.goal_radius = positive("goal_radius", "[m]")
-        self.table_half_size = positive("table_half_size", "[m]")
+        self.table_half_size = positive("table_half_size", "[m]", high=MAX_TABLE_HALF_SIZE)
         self.puck_radius = positive("puck_radius", "[m]")
         self.puck_mass = positive("puck_mass", "[kg]")
         self.puck_friction = check_number(name, "puck_friction", kw["puck_friction"], 0.0)  # Coulomb μ
         self.wall_restitution = check_number(name, "wall_restitution", kw["wall_restitution"], 0.0, 1.0)
         self.tip_radius = positive("tip_radius", "[m]")
-        self.max_puck_speed = positive("max_puck_speed", "[m/s]")
+        self.max_puck_speed = positive("max_puck_speed", "[m/s]", *PUCK_SPEED_RANGE)
         self.puck = np.zeros((self.batch, 4))  # [m, m, m/s, m/s]
         self.goal = np.zeros((self.batch, 2))  # [m]
         self.distances = np.zeros((2, self.batch))  # [m] puck→goal, fingertip→puck
@@ -225,8 +230,9 @@ class PusherCore(ArmCore):
         reach = kw["params"].reach if isinstance(kw["params"], ArmParams) else 0.2
         if reach + self.tip_radius + 2 * self.puck_radius >= self.table_half_size:
             raise ValueError(
-                f"{name}: table_half_size must exceed reach + tip_radius + puck diameter "
-                f"({reach + self.tip_radius + 2 * self.puck_radius:.3f} m), got {self.table_half_size!r}"
+                f"{name}: table_half_size must exceed reach + tip_radius + 2 * puck_radius "
+                f"({reach:g} + {self.tip_radius:g} + 2 * {self.puck_radius:g} m), "
+                f"got {self.table_half_size!r}"
             )
 
     def _state_bounds(self) -> tuple[np.ndarray, np.ndarray]:
@@ -304,9 +310,9 @@ class PusherEnv(CoreEnv):
     | arm | ``n_links`` equal rods, reach 0.2 m, 1 kg/m; 0.05 N·m max torque, 0.005 N·m·s/rad damping |
     | control step ``dt`` | 0.02 s (50 Hz), 2 RK4 substeps of 10 ms (contact solved every substep) |
     | fingertip | circle of ``tip_radius=0.012`` m |
-    | puck | disc of ``puck_radius=0.025`` m, ``puck_mass=0.05`` kg, speed capped at ``max_puck_speed=5`` m/s |
+    | puck | disc of ``puck_radius=0.025`` m, ``puck_mass=0.05`` kg, speed ≤ ``max_puck_speed=5`` m/s (0.01–100) |
     | sliding friction | Coulomb, ``puck_friction=0.4`` (deceleration μ·9.81 m/s², never reverses the puck) |
-    | table | square, ``table_half_size=0.3`` m, rims with ``wall_restitution=0.5`` (out of the arm's reach) |
+    | table | square, ``table_half_size=0.3`` m (≤ 10), rims with ``wall_restitution=0.5`` (out of the arm's reach) |
     | goal | circle of ``goal_radius=0.03`` m |
 
     **Contact** (fingertip–puck, circle–circle) is an impulse model, solved at the start of every
@@ -340,8 +346,8 @@ class PusherEnv(CoreEnv):
 
     ## Reward
     ``reward_goal + reward_near + reward_ctrl``: ``−goal_weight·|puck − goal|`` (1.0),
-    ``−near_weight·|fingertip − puck|`` (0.5) [m], ``−control_weight·Σ action²`` (0.1); each is in
-    ``info``, with ``is_success`` = the puck's centre lies in the goal circle.
+    ``−near_weight·|fingertip − puck|`` (0.5) [m], ``−control_weight·Σ action²`` (0.1), weights in
+    [0, 1e6]; each is in ``info``, with ``is_success`` = the puck's centre lies in the goal circle.
 
     ## Starting state
     Puck at 0.45–0.85 of the reach from the base, uniform in angle; goal at 0.45–0.85 of the reach,

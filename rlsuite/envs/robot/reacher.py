@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 from rlsuite.envs import render
-from rlsuite.envs.core import CoreEnv, CoreVectorEnv, check_number
+from rlsuite.envs.core import MAX_REWARD_WEIGHT, CoreEnv, CoreVectorEnv, check_number
 from rlsuite.envs.robot.arm import GOAL, TABLE, ArmCore
 from rlsuite.envs.robot.arm_dynamics import ArmParams, observe_arm_row, step_arm_row
 
@@ -85,7 +85,8 @@ class ReacherCore(ArmCore):
 
     def _configure_task(self, kw: dict[str, Any]) -> None:
         weights = [
-            check_number(self.name, key, kw[key], 0.0) for key in ("distance_weight", "control_weight")
+            check_number(self.name, key, kw[key], 0.0, MAX_REWARD_WEIGHT)
+            for key in ("distance_weight", "control_weight")
         ]
         self.weights = np.array(weights)
         self.success_tolerance = check_number(
@@ -204,7 +205,7 @@ class ReacherEnv(CoreEnv):
     up to ± this many levels, 0–255, every episode), ``width_jitter=0.0`` (drawn link width ×
     U(1 − w, 1 + w) every episode, w ≤ 0.9), ``terminate_on_success=False``,
     ``render_mode`` (None, ``"rgb_array"``, ``"human"`` — needs pygame),
-    ``render_size=256``, ``distance_weight=1.0``, ``control_weight=0.1``,
+    ``render_size=256``, ``distance_weight=1.0``, ``control_weight=0.1`` (weights in [0, 1e6]),
     ``success_tolerance=0.02`` [m], ``target_radius=0.015`` [m, drawn only], ``params`` (an
     :class:`~rlsuite.envs.robot.arm_dynamics.ArmParams`). Visual randomisation changes pixels only:
     the states and rewards are the same with it on or off.
