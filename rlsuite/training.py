@@ -382,7 +382,8 @@ class Monitor:
         def save(directory: Path) -> None:
             self.agent.save(directory)
             (directory / "monitor.json").write_text(json.dumps(state))
-            self._save_loop(directory)
+            if name == "last":  # what --resume continues from
+                self._save_loop(directory)
 
         return write_checkpoint(self.run.checkpoints_dir / name, save)
 
@@ -549,10 +550,11 @@ def log_observation_samples(run: Run, config: Config, agent: Any, count: int = 4
     out left to right unless they are RGB) and, for an agent that augments its batches (``agent.
     augment``, e.g. DQN's ``random_shift_pad``), the same frames as its updates see them
     (``observations/augmented``). State observations log nothing."""
+    from rlsuite.agents.networks import is_image_space
+
     envs = make_envs(config.env, count)
     try:
-        space = envs.single_observation_space
-        if not (isinstance(space, gym.spaces.Box) and space.dtype == np.uint8 and len(space.shape) == 3):
+        if not is_image_space(envs.single_observation_space):
             return
         seed = config.train.seed + SAMPLE_SEED_OFFSET
         observations, _ = envs.reset(seed=seed)

@@ -517,11 +517,12 @@ class RLlibAgent(Agent):
         encoder = self.config.encoder
         if encoder is None or not encoder.feeds_features:
             return None
+        from rlsuite.encoders.checkpoint import resolve_checkpoint, shipped_encoders
+
         checkpoint = str(encoder.checkpoint)
-        stem = Path(checkpoint)
-        if stem.with_suffix(".safetensors").is_file():  # a path: absolute, for env runners elsewhere
-            return str(stem.resolve())
-        return checkpoint
+        if checkpoint in shipped_encoders():  # each env runner finds it in its own install
+            return checkpoint
+        return str(resolve_checkpoint(checkpoint).resolve())  # a path: absolute, for runners elsewhere
 
     def _vectorize_mode(self) -> str:
         from rlsuite.envs.registration import registered_ids
