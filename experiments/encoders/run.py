@@ -1,30 +1,34 @@
 """Pixel encoders study: pretrain the shipped encoders, probe them, and measure pixel RL with them.
 
     python experiments/encoders/run.py                 # everything (~1.6 h on 2 cores), resumable
-    python experiments/encoders/run.py --stages rl     # one stage: pretrain | bound | rl | transfer
+    python experiments/encoders/run.py --stages rl     # one stage: pretrain | bound | rl | transfer | heldout
     python experiments/encoders/run.py --report-only   # RESULTS.md and plots from finished runs
     python experiments/encoders/run.py --quick         # a smoke run of every stage (~5 min)
 
 Stages:
-1. **pretrain** — ``rlsuite pretrain`` on ``configs/pretrain_driving.yaml`` and
-   ``configs/pretrain_arm.yaml``, writing the shipped encoders (``rlsuite/encoders/pretrained/``)
-   from nothing, each with its linear probe (``probe.json``: R² per state variable on frames from
-   layouts / seeds pretraining never saw, next to a randomly initialised encoder).
-2. **rl** — DQN on Racetrack's kidney layout (which the driving encoder never saw), 40k env steps,
+1. **pretrain** — ``rlsuite pretrain`` on ``configs/pretrain_{driving,arm}.yaml`` (self-supervised,
+   ATC) and ``configs/pretrain_{driving,arm}_state.yaml`` (transfer-pretrained: the same frames and
+   network, supervised on each frame's state observation), writing the four shipped encoders
+   (``rlsuite/encoders/pretrained/``) from nothing, each with its linear probe (``probe.json``: R²
+   per state variable on frames from layouts / seeds pretraining never saw, next to a randomly
+   initialised encoder).
+2. **rl** — DQN on Racetrack's kidney layout (which the driving encoders never saw), 40k env steps,
    3 seeds: state features (the reference), pixels with the driving encoder frozen (its features
-   replayed), fine-tuned, the same compact encoder from scratch, and from scratch + random shift.
+   replayed), fine-tuned, the same compact encoder from scratch, from scratch + random shift, and
+   the transfer-pretrained ``driving-state`` encoder frozen.
    All pixel variants take 84×84 grayscale frames, 2 stacked, with the state DQN's settings.
    **bound** — the probe's reference: the same architecture trained *supervised* on the probe's fit
    frames (their true states), then probed the same way: how much of the state these frames and
    this network can hold at all.
-3. **transfer** — the driving encoder on Highway pixels and the arm encoder on Pusher pixels (an
-   env it was not pretrained on), frozen, against the same encoder from scratch and the state agent.
+3. **transfer** — the driving encoders on Highway pixels and the arm encoders on Pusher pixels (an
+   env they were not pretrained on), frozen, against the same encoder from scratch and the state agent.
+4. **heldout** — every run's ``best`` checkpoint scored on evaluation seeds selection never saw.
 
 Every training run is a plain ``rlsuite train CONFIG`` subprocess on one thread (two at a time on a
 2-core machine: every variant runs under the same load). Finished runs are listed in
-``runs/encoders/trials.jsonl`` and skipped when the script runs again. Returns are the final
-policy's greedy evaluation (train.seed's evaluation seeds: no checkpoint selection happens here);
-wall time is the whole command's.
+``experiments/encoders/trials.jsonl`` and skipped when the script runs again. Returns are the final
+policy's greedy evaluation (train.seed's evaluation seeds), and the ``best`` checkpoint's on held-out
+seeds (stage 4); wall time is the whole command's.
 """
 
 from __future__ import annotations
@@ -46,7 +50,10 @@ SHIPPED = REPO / "rlsuite" / "encoders" / "pretrained"
 sys.path.insert(0, str(HERE.parent))
 from stamp import stamp  # noqa: E402
 
-RL = ["state", "frozen", "finetune", "scratch", "scratch_shift", "frozen_lr1e-3", "scratch_shift_lr1e-3"]
+RL = [
+    "state", "frozen", "finetune", "scratch", "scratch_shift", "frozen_lr1e-3", "scratch_shift_lr1e-3",
+    "frozen_transfer",
+]  # fmt: skip
 RL_LABELS = {
     "state": "state features (reference)",
     "frozen": "pixels, driving encoder frozen",
@@ -55,13 +62,25 @@ RL_LABELS = {
     "scratch_shift": "pixels, from scratch + random shift",
     "frozen_lr1e-3": "pixels, driving encoder frozen, lr 1e-3 (tuned after the first table)",
     "scratch_shift_lr1e-3": "pixels, from scratch + random shift, lr 1e-3 (tuned likewise)",
+    "frozen_transfer": "pixels, driving-state encoder frozen (transfer-pretrained on the state)",
 }
 # Variants added after the first results: a config of the table above plus overrides.
 EXTRA = {
     "frozen_lr1e-3": ("frozen", ["agent.learning_rate=1e-3"]),
     "scratch_shift_lr1e-3": ("scratch_shift", ["agent.learning_rate=1e-3"]),
+    "frozen_transfer": ("frozen", ["encoder.checkpoint=driving-state"]),
 }
-TRANSFER = {"highway": ["state", "frozen", "scratch"], "pusher": ["state", "frozen", "scratch"]}
+# The shipped encoders: self-supervised (ATC) and transfer-pretrained (supervised on the state).
+ENCODERS = ["driving", "arm", "driving-state", "arm-state"]
+TRANSFER = {
+    "highway": ["state", "frozen", "scratch", "frozen_transfer"],
+    "pusher": ["state", "frozen", "scratch", "frozen_transfer"],
+}
+TRANSFER_LABELS = {"frozen_transfer": "frozen, transfer-pretrained (`-state`) encoder"}
+TRANSFER_EXTRA = {
+    "highway": {"frozen_transfer": ("frozen", ["encoder.checkpoint=driving-state"])},
+    "pusher": {"frozen_transfer": ("frozen", ["encoder.checkpoint=arm-state"])},
+}
 
 
 QUICK = False  # --quick records its runs apart, so they never mix with the study's
@@ -127,11 +146,13 @@ def run_all(jobs: list[tuple[str, Path, list[str]]], parallel: int) -> None:
 # --------------------------------------------------------------------------------------------
 # Stages
 # --------------------------------------------------------------------------------------------
-def stage_pretrain(quick: bool) -> None:
-    for name in ("driving", "arm"):
-        key = f"pretrain/{name}"
-        if key in finished():
-            print(f"{key}: already finished", flush=True)
+def stage_pretrain(quick: bool, parallel: int) -> None:
+    """``rlsuite pretrain`` of each shipped encoder, ``parallel`` at a time (one thread each)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    queue = []
+    for name in ENCODERS:
+        if f"pretrain/{name}" in finished():
+            print(f"pretrain/{name}: already finished", flush=True)
             continue
         overrides = [f"output={SHIPPED / name}", f"log.run_dir={RUNS / 'pretrain'}", f"log.name={name}"]
         if quick:
@@ -139,32 +160,43 @@ def stage_pretrain(quick: bool) -> None:
                 f"output={RUNS / 'quick' / name}", f"log.run_dir={RUNS / 'quick'}", "train.steps=20",
                 "train.log_every=10", "train.image_every=10",
             ]  # fmt: skip
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-        command = [
-            sys.executable,
-            "-m",
-            "rlsuite.cli",
-            "pretrain",
-            str(CONFIGS / f"pretrain_{name}.yaml"),
-            *overrides,
-        ]
-        start = time.perf_counter()
-        result = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True)
-        wall = time.perf_counter() - start
-        print(result.stdout[-1500:], result.stderr[-1500:], flush=True)
-        run_dir = next(
-            (
-                line.split(": ", 1)[1].strip()
-                for line in result.stdout.splitlines()
-                if line.startswith("run directory:")
-            ),
-            None,
-        )
-        record = {"key": key, "rc": result.returncode, "wall_s": round(wall, 1), "run_dir": run_dir}
-        if result.returncode == 0 and run_dir:
-            record["probe"] = json.loads((REPO / run_dir / "probe.json").read_text())
-        with open(trials_path(), "a") as f:
-            f.write(json.dumps(record) + "\n")
+        config = CONFIGS / f"pretrain_{name.replace('-', '_')}.yaml"
+        queue.append((name, [sys.executable, "-m", "rlsuite.cli", "pretrain", str(config), *overrides]))
+    running: dict[str, tuple[subprocess.Popen, float, Path]] = {}
+    while queue or running:
+        while queue and len(running) < parallel:
+            name, command = queue.pop(0)
+            log = RUNS / "logs" / f"pretrain-{name}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "w") as out:
+                process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+            running[name] = (process, time.perf_counter(), log)
+        time.sleep(1.0)
+        for name, (process, start, log) in list(running.items()):
+            if process.poll() is None:
+                continue
+            del running[name]
+            wall = time.perf_counter() - start
+            text = log.read_text()
+            print(text[-1500:], flush=True)
+            run_dir = next(
+                (
+                    line.split(": ", 1)[1].strip()
+                    for line in text.splitlines()
+                    if line.startswith("run directory:")
+                ),
+                None,
+            )
+            record = {
+                "key": f"pretrain/{name}",
+                "rc": process.returncode,
+                "wall_s": round(wall, 1),
+                "run_dir": run_dir,
+            }
+            if process.returncode == 0 and run_dir:
+                record["probe"] = json.loads((REPO / run_dir / "probe.json").read_text())
+            with open(trials_path(), "a") as f:
+                f.write(json.dumps(record) + "\n")
 
 
 def stage_bound(quick: bool) -> None:
@@ -190,6 +222,39 @@ def stage_bound(quick: bool) -> None:
         with open(trials_path(), "a") as f:
             f.write(json.dumps(record) + "\n")
         print(f"{key}: mean R² {result['r2_mean']:.3f} ({result['r2']})", flush=True)
+
+
+def stage_heldout(quick: bool) -> None:
+    """Each finished training run's ``best`` checkpoint (chosen by its training evaluations), scored
+    greedily on evaluation seeds that selection never saw (``rlsuite eval``'s default), kept in
+    ``heldout.json``: the selection-fair figure next to the final policy's."""
+    import torch
+
+    from rlsuite.training import evaluate_run
+
+    torch.set_num_threads(1)
+    path = RUNS / "quick-heldout.json" if quick else HERE / "heldout.json"
+    known = json.loads(path.read_text()) if path.is_file() else {}
+    for key, trial in finished().items():
+        run_dir = trial.get("run_dir")
+        if (
+            key in known
+            or "curve" not in trial
+            or not run_dir
+            or not (REPO / run_dir / "checkpoints" / "best").is_dir()
+        ):
+            continue
+        start = time.perf_counter()
+        result = evaluate_run(REPO / run_dir, checkpoint="best")
+        known[key] = {
+            "return_mean": round(float(result["eval/return_mean"]), 3),
+            "selection_return_mean": result["selection_eval/return_mean"],
+            "seed": result["seed"],
+            "episodes": result["episodes"],
+        }
+        path.write_text(json.dumps(known, indent=1, sort_keys=True))
+        print(f"{key}: best checkpoint, held-out seeds: {known[key]['return_mean']:.1f} "
+              f"({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
 
 
 QUICK_OVERRIDES = [
@@ -225,9 +290,12 @@ def transfer_jobs(seeds: list[int], quick: bool) -> list[tuple[str, Path, list[s
     for seed in seeds:
         for env, variants in TRANSFER.items():
             for variant in variants:
-                path = CONFIGS / f"{env}_{variant}.yaml"
+                config, extra = TRANSFER_EXTRA[env].get(variant, (variant, []))
+                path = CONFIGS / f"{env}_{config}.yaml"
                 jobs.append(
-                    _job(f"{env}/{variant}/s{seed}", path, RUNS / env, f"{variant}-s{seed}", seed, [], quick)
+                    _job(
+                        f"{env}/{variant}/s{seed}", path, RUNS / env, f"{variant}-s{seed}", seed, extra, quick
+                    )
                 )
     return jobs
 
@@ -282,6 +350,11 @@ def _eval_seconds(trials: dict[str, dict]) -> None:
 def report(command: list[str]) -> None:
     trials = finished()
     _eval_seconds(trials)
+    heldout_path = HERE / "heldout.json"
+    heldout = json.loads(heldout_path.read_text()) if heldout_path.is_file() else {}
+    for key, trial in trials.items():
+        if key in heldout:
+            trial["heldout_best"] = heldout[key]["return_mean"]
     out = ["# Pixel encoders: pretraining, linear probe, pixel RL and transfer\n", stamp(command)]
     out.append(
         "\nEverything below is regenerated by `python experiments/encoders/run.py --report-only` from the runs "
@@ -292,8 +365,16 @@ def report(command: list[str]) -> None:
     )
 
     # ---- probe
-    out.append("\n## Shipped encoders and their linear probe\n")
-    for name in ("driving", "arm"):
+    out.append(
+        "\n## Shipped encoders and their linear probe\n\n"
+        "Two kinds, each for driving and for the arms: **self-supervised** (`driving`, `arm`: ATC, no labels) "
+        "and **transfer-pretrained** (`driving-state`, `arm-state`: the same frames, network and augmentations, "
+        "trained supervised to read each frame's state observation from its pixels, as a simulator allows, then "
+        "transferred to other layouts, tasks and envs). The transfer-pretrained encoders' probe is partly "
+        "circular: the probe's variables are among their training targets (on other frames: other layouts, "
+        "seeds and episodes); what it tests is that the reading holds where they were not trained.\n"
+    )
+    for name in ENCODERS:
         trial = trials.get(f"pretrain/{name}")
         meta_path = SHIPPED / f"{name}.json"
         if trial is None or not meta_path.is_file():
@@ -303,24 +384,32 @@ def report(command: list[str]) -> None:
         probe = trial["probe"]
         size = (SHIPPED / f"{name}.safetensors").stat().st_size / 1e6
         sources = "; ".join(f"{d['frames']:,} frames of {d['id']} {d['kwargs']}" for d in meta["data"])
+        if meta["objective"]["name"] == "state":
+            targets = " and ".join(f"{len(t)} values" for t in meta["targets"])
+            objective = f"supervised regression of the state observation ({targets}, one head per source)"
+            final = (
+                f"final fit on its training batches (R² of the standardised values) {meta['final_fit']:.2f}"
+            )
+        else:
+            objective = meta["objective"]["name"].upper()
+            final = f"final contrastive accuracy {meta['final_accuracy']:.2f}"
         out.append(
             f"\n**`{name}`** ({meta['type']}, {meta['features_dim']} features, frames {tuple(meta['frame_shape'])} × "
-            f"{meta['frame_stack']} stacked, {size:.2f} MB): {meta['objective']['name'].upper()}, "
+            f"{meta['frame_stack']} stacked, {size:.2f} MB): {objective}, "
             f"{meta['objective']['steps']:,} steps of batch {meta['objective']['batch_size']} "
-            f"in {trial['wall_s'] / 60:.1f} min "
-            f"(collection included); final contrastive accuracy {meta['final_accuracy']:.2f}. Data: {sources}.\n\n"
+            f"in {trial['wall_s'] / 60:.1f} min (collection included); {final}. Data: {sources}.\n\n"
         )
         names = probe["variables"]
         out.append(
             "| encoder | " + " | ".join(names) + " | mean R² |\n|---|" + "---:|" * (len(names) + 1) + "\n"
         )
         for which, label in (
-            ("encoder", f"`{name}` (pretrained)"),
+            ("encoder", f"`{name}` ({'transfer-' if '-state' in name else ''}pretrained)"),
             ("random_init", "same architecture, random init"),
             ("bound", "same architecture, trained *supervised* on the fit frames' states (a reference)"),
         ):
             if which == "bound":
-                if f"bound/{name}" not in trials:
+                if f"bound/{name}" not in trials:  # the bound of the self-supervised encoders' probe
                     continue
                 probe = {**probe, "bound": trials[f"bound/{name}"]["bound"]}
             r2 = probe[which]["r2"]
@@ -343,13 +432,15 @@ def report(command: list[str]) -> None:
     frozen_wall = statistics.median([t["wall_s"] for t in runs["frozen"]]) if runs["frozen"] else None
     out.append(
         "| variant | seeds | final return | vs state | wall time [s] | vs state | training time [s] | vs state | "
-        f"return at the frozen run's wall time ({frozen_wall or 0:.0f} s) |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        f"return at the frozen run's wall time ({frozen_wall or 0:.0f} s) "
+        "| best checkpoint, held-out seeds | vs state |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
+    state_best = [t["heldout_best"] for t in runs["state"] if "heldout_best" in t]
     for variant in RL:
         ts = runs[variant]
         if not ts:
-            out.append(f"| {RL_LABELS[variant]} | 0 | not run | | | | | | |\n")
+            out.append(f"| {RL_LABELS[variant]} | 0 | not run | | | | | | | | |\n")
             continue
         finals = [_final(t) for t in ts]
         walls = [t["wall_s"] for t in ts]
@@ -362,10 +453,15 @@ def report(command: list[str]) -> None:
         missing = sum(v is None for v in at_budget)
         if missing:
             budget += f" ({missing} seed(s) had no evaluation yet)"
+        best = [t["heldout_best"] for t in ts if "heldout_best" in t]
+        ratio_b = f"{statistics.mean(best) / statistics.mean(state_best):.2f}" if best and state_best else ""
+        best_cell = _mean_std(best) + (
+            f" ({len(best)} of {len(ts)} seeds)" if 0 < len(best) < len(ts) else ""
+        )
         out.append(
             f"| {RL_LABELS[variant]} | {len(ts)} | {_mean_std(finals)} | {ratio_r:.2f} "
             f"| {statistics.median(walls):.0f} | {ratio_w:.1f}× | {statistics.median(trains):.0f} | {ratio_t:.1f}× "
-            f"| {budget} |\n"
+            f"| {budget} | {best_cell} | {ratio_b} |\n"
         )
     out.append(
         "\nFinal return: greedy evaluation (10 episodes) of the final policy, mean ± std over seeds. Wall time: "
@@ -374,7 +470,10 @@ def report(command: list[str]) -> None:
         "render and encode 10 episodes of up to 1,000 steps each, as many frames as 10k env steps of training. "
         "Ratios: against the state DQN of the same table (return: of the means; times: of the medians). The last "
         "column reads every run's evaluation curve at the frozen run's median wall time (the same wall-clock "
-        "budget): the last evaluation each run had finished by then.\n"
+        "budget): the last evaluation each run had finished by then. Best checkpoint, held-out seeds: the "
+        "checkpoint the training evaluations chose (`checkpoints/best`), scored by `rlsuite eval` on 10 "
+        "episodes of evaluation seeds that selection never saw (`python experiments/encoders/run.py --stages "
+        "heldout`).\n"
     )
     if any(runs.values()):
         _plots(runs, HERE / "rl_curves.png", "Racetrack (kidney), DQN")
@@ -390,16 +489,18 @@ def report(command: list[str]) -> None:
         }[env]
         out.append(
             f"\n**{label}** (30k env steps)\n\n"
-            "| variant | seeds | final return | wall time [s] |\n|---|---:|---:|---:|\n"
+            "| variant | seeds | final return | best checkpoint, held-out seeds | wall time [s] |\n"
+            "|---|---:|---:|---:|---:|\n"
         )
         for variant in variants:
             ts = runs[variant]
             if not ts:
-                out.append(f"| {variant} | 0 | not run | |\n")
+                out.append(f"| {variant} | 0 | not run | | |\n")
                 continue
+            best = [t["heldout_best"] for t in ts if "heldout_best" in t]
             out.append(
-                f"| {variant} | {len(ts)} | {_mean_std([_final(t) for t in ts])} "
-                f"| {statistics.median([t['wall_s'] for t in ts]):.0f} |\n"
+                f"| {TRANSFER_LABELS.get(variant, variant)} | {len(ts)} | {_mean_std([_final(t) for t in ts])} "
+                f"| {_mean_std(best)} | {statistics.median([t['wall_s'] for t in ts]):.0f} |\n"
             )
         if any(runs.values()):
             _plots(runs, HERE / f"{env}_curves.png", label)
@@ -447,9 +548,10 @@ def main() -> None:
     parser.add_argument(
         "--stages",
         nargs="+",
-        default=["pretrain", "bound", "rl", "transfer"],
-        choices=["pretrain", "bound", "rl", "transfer"],
-        help="pretrain | bound (the probe's supervised reference) | rl | transfer",
+        default=["pretrain", "bound", "rl", "transfer", "heldout"],
+        choices=["pretrain", "bound", "rl", "transfer", "heldout"],
+        help="pretrain | bound (the probe's supervised reference) | rl | transfer | heldout (best checkpoints "
+        "on held-out seeds)",
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=2, help="training runs at once (default 2: one per core)")
@@ -465,13 +567,15 @@ def main() -> None:
     if not args.report_only:
         seeds = args.seeds[:1] if args.quick else args.seeds
         if "pretrain" in args.stages:
-            stage_pretrain(args.quick)
+            stage_pretrain(args.quick, args.jobs)
         if "bound" in args.stages:
             stage_bound(args.quick)
         if "rl" in args.stages:
             run_all(rl_jobs(seeds, args.quick), args.jobs)
         if "transfer" in args.stages:
             run_all(transfer_jobs(seeds, args.quick), args.jobs)
+        if "heldout" in args.stages:
+            stage_heldout(args.quick)
     if not args.quick:
         report(command)
 

@@ -1,4 +1,5 @@
-"""Pixel encoders: networks, batched augmentations, self-supervised objectives (CURL, ATC),
+"""Pixel encoders: networks, batched augmentations, self-supervised objectives (CURL, ATC) and
+supervised transfer pretraining on the simulator's state (StateRegression),
 pretraining (``rlsuite pretrain``), checkpoints (shipped ones load by name, offline), transfer into
 agents (``encoder: {checkpoint, freeze, lr_scale}``) and the linear probe (``rlsuite probe``).
 
@@ -15,7 +16,7 @@ from rlsuite.encoders.augment import (
 )
 from rlsuite.encoders.checkpoint import load_encoder, save_encoder, shipped_encoders
 from rlsuite.encoders.networks import ENCODERS, CompactCNN, NatureCNN, ResNet18Stem, build_encoder
-from rlsuite.encoders.objectives import ATC, CURL, info_nce
+from rlsuite.encoders.objectives import ATC, CURL, StateRegression, info_nce
 
 __all__ = [
     "ATC",
@@ -26,6 +27,7 @@ __all__ = [
     "NatureCNN",
     "RandomShift",
     "ResNet18Stem",
+    "StateRegression",
     "build_encoder",
     "center_crop",
     "color_jitter",

@@ -16,7 +16,7 @@ Behaviour policies (``policy``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import gymnasium as gym
@@ -24,7 +24,7 @@ import numpy as np
 
 from rlsuite.config import ConfigError, EnvConfig, hp
 
-__all__ = ["DataSource", "FrameData", "collect", "state_variables"]
+__all__ = ["DataSource", "FrameData", "collect", "state_targets", "state_variables"]
 
 
 @dataclass
@@ -42,13 +42,17 @@ class DataSource:
 @dataclass
 class FrameData:
     """``frames`` (T, N, H, W, C) uint8 in time order per sub-env; ``first`` (T, N): the time index of
-    each frame's episode start; ``states`` (T, N, V) float32 named ``state_names`` (may be V = 0)."""
+    each frame's episode start; ``states`` (T, N, V) float32 named ``state_names`` (the probe's
+    variables; may be V = 0); ``targets`` (T, N, U) float32 named ``target_names``: the env's state
+    observation, what the ``state`` pretraining objective regresses on (may be U = 0)."""
 
     frames: np.ndarray
     first: np.ndarray
     states: np.ndarray
     state_names: list[str]
     source: str
+    targets: np.ndarray | None = None
+    target_names: list[str] = field(default_factory=list)
 
     @property
     def num_frames(self) -> int:
@@ -125,6 +129,37 @@ def state_variables(envs: gym.vector.VectorEnv) -> tuple[list[str], np.ndarray]:
     return [], np.zeros((envs.num_envs, 0), np.float32)
 
 
+def state_targets(envs: gym.vector.VectorEnv) -> tuple[list[str], np.ndarray]:
+    """What the ``state`` pretraining objective regresses on, ``(names, values (N, U))``: the env's own
+    state observation, as far as a pixel-mode core computes it.
+
+    - Racetrack: the whole state observation (speed, heading error, lateral offset, road half-width,
+      curvature look-ahead, lidar); :func:`collect` has a pixel-mode core track the last two.
+    - Highway: the whole kinematics observation (presence, x, y, vx, vy of the ego and its nearest
+      vehicles), flattened.
+    - Reacher, Pusher: the whole state observation (joint angles and rates, target, fingertip, puck).
+    """
+    core = getattr(envs.unwrapped, "core", None)
+    name = getattr(core, "name", "")
+    if name == "Racetrack":
+        obs = core.state_observation()
+        names = ["speed", "heading_error", "lateral_offset", "half_width"]
+        names += [f"curvature_{d:g}m" for d in core.lookahead] + [
+            f"lidar{i}" for i in range(core.lidar.shape[1])
+        ]
+        return names, obs
+    if name == "Highway":
+        from rlsuite.envs.driving.highway_core import OBS_FEATURES
+
+        obs = core.observe_state()
+        names = [f"vehicle{i}_{f}" for i in range(obs.shape[1]) for f in OBS_FEATURES]
+        return names, obs.reshape(len(obs), -1).astype(np.float32)
+    if name in ("Reacher", "Pusher"):
+        obs = core.state_obs
+        return [f"obs{i}" for i in range(obs.shape[1])], obs.astype(np.float32)
+    return [], np.zeros((envs.num_envs, 0), np.float32)
+
+
 # --------------------------------------------------------------------------------------------
 # Behaviour policies
 # --------------------------------------------------------------------------------------------
@@ -188,6 +223,9 @@ def collect(source: DataSource) -> FrameData:
                 f"data: {source.id} with kwargs {source.kwargs} gives {space} observations; encoders take "
                 "uint8 (H, W, C) frames, e.g. kwargs: {obs_type: pixels}"
             )
+        core = getattr(envs.unwrapped, "core", None)
+        if hasattr(core, "track_state_features"):
+            core.track_state_features()  # the state objective's targets, next to the pixels
         rng = np.random.default_rng(source.seed)
         envs.action_space.seed(source.seed)
         policy = _Policy(envs, source.policy, rng)
@@ -197,16 +235,19 @@ def collect(source: DataSource) -> FrameData:
         first = np.zeros((steps, n), np.int64)
         names, values = state_variables(envs)
         states = np.empty((steps, n, values.shape[1]), np.float32)
+        target_names, values = state_targets(envs)
+        targets = np.empty((steps, n, values.shape[1]), np.float32)
         obs, _ = envs.reset(seed=source.seed)
         episode_first = np.zeros(n, np.int64)
         previous_done = np.zeros(n, bool)
         for t in range(steps):
             frames[t], first[t] = obs, episode_first
             states[t] = state_variables(envs)[1]
+            targets[t] = state_targets(envs)[1]
             obs, _, terminated, truncated, _ = envs.step(policy())
             # NEXT_STEP autoreset: frame t + 1 is a reset observation iff the step before ended an episode
             episode_first[previous_done] = t + 1
             previous_done = terminated | truncated
     finally:
         envs.close()
-    return FrameData(frames, first, states, names, source.id)
+    return FrameData(frames, first, states, names, source.id, targets, target_names)

@@ -16,6 +16,11 @@ come from a momentum (EMA) copy of the encoder, which :meth:`~Contrastive.update
     objective = ATC(encoder)
     loss, accuracy = objective(anchor_frames, positive_frames)   # both already augmented
     loss.backward(); optimizer.step(); objective.update_target()
+
+Next to them, :class:`StateRegression` is the *transfer-pretrained* kind: supervised on a source
+task, here reading the simulator's state observation from pixels (privileged supervision, as in
+"Learning by Cheating", Chen et al., 2019), then transferred to the agent's task. It needs the
+state, which simulators have and cameras do not.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ATC", "CURL", "OBJECTIVES", "info_nce"]
+__all__ = ["ATC", "CURL", "OBJECTIVES", "StateRegression", "info_nce"]
 
 
 def info_nce(
@@ -103,3 +108,45 @@ class ATC(Contrastive):
 
 
 OBJECTIVES: dict[str, type[Contrastive]] = {"curl": CURL, "atc": ATC}
+"""The self-supervised objectives by name; ``state`` (:class:`StateRegression`) is built by ``pretrain``."""
+
+
+class StateRegression(nn.Module):
+    """Supervised transfer pretraining: one linear head per frame source regresses that source's state
+    observation, each value standardised by its mean and std over the source's frames (a constant
+    value, such as the ego's own presence flag, is left out of the loss)."""
+
+    name = "state"
+
+    def __init__(self, encoder: nn.Module, means: list[torch.Tensor], stds: list[torch.Tensor]) -> None:
+        super().__init__()
+        self.encoder = encoder
+        dim = encoder.features_dim
+        self.heads = nn.ModuleList(nn.Linear(dim, len(m)) for m in means)
+        for i, (mean, std) in enumerate(zip(means, stds)):
+            varies = std > 1e-6
+            self.register_buffer(f"mean{i}", mean.float())
+            self.register_buffer(f"scale{i}", torch.where(varies, 1.0 / std.clamp_min(1e-6), 0.0).float())
+
+    def update_target(self) -> None:
+        """Nothing to move (the contrastive objectives' EMA step; kept for one training loop)."""
+
+    def forward(
+        self, frames: torch.Tensor, targets: list[torch.Tensor], counts: list[int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``frames``: the batch's uint8 frames, source by source (``counts[i]`` of source ``i``);
+        ``targets[i]``: source ``i``'s state observations. Returns ``(loss, fit)``: the mean squared
+        error of the standardised values and ``1 - loss`` over the values that vary (an R² on the
+        batch)."""
+        features = self.encoder(frames)
+        errors, values = frames.new_zeros((), dtype=torch.float32), 0
+        for i, (chunk, target) in enumerate(zip(features.split(counts), targets)):
+            if len(chunk) == 0:
+                continue
+            scale = getattr(self, f"scale{i}")
+            standardised = (target - getattr(self, f"mean{i}")) * scale
+            residual = (self.heads[i](chunk) - standardised) * (scale > 0)
+            errors = errors + (residual**2).sum()
+            values += len(chunk) * int((scale > 0).sum())
+        loss = errors / max(values, 1)
+        return loss, (1.0 - loss).detach()

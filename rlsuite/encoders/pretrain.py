@@ -1,4 +1,7 @@
-"""``rlsuite pretrain CONFIG``: collect frames, train an encoder self-supervised, save it, probe it.
+"""``rlsuite pretrain CONFIG``: collect frames, train an encoder, save it, probe it.
+
+Objectives: ``atc`` and ``curl`` are self-supervised (contrastive); ``state`` is supervised transfer
+pretraining on the frames' state observations (:class:`rlsuite.encoders.objectives.StateRegression`).
 
 A pretraining config (validated like the training configs; see
 ``experiments/encoders/configs/pretrain_driving.yaml``)::
@@ -13,7 +16,8 @@ A pretraining config (validated like the training configs; see
     log:       {run_dir: runs, name: null}
 
 The run directory (``runs/pretrain-<name>-<time>/``) gets ``config.yaml``, TensorBoard events and
-``metrics.csv`` (``pretrain/loss``, ``pretrain/accuracy``), sample frames and their augmented views
+``metrics.csv`` (``pretrain/loss``, and ``pretrain/accuracy`` (contrastive) or ``pretrain/fit``
+(``state``: 1 − the standardised squared error, an R² on the batch)), sample frames and their augmented views
 as images, ``encoder.safetensors`` + ``encoder.json`` and, with a probe section, ``probe.json``.
 """
 
@@ -41,8 +45,10 @@ class EncoderSpec:
 
 @dataclass
 class ObjectiveConfig:
-    name: Literal["atc", "curl"] = hp(
-        "atc", "atc: temporal contrast (Stooke et al., 2021); curl (Laskin et al., 2020)"
+    name: Literal["atc", "curl", "state"] = hp(
+        "atc",
+        "atc: temporal contrast (Stooke et al., 2021); curl (Laskin et al., 2020); state: supervised "
+        "regression of each source's state observation (transfer pretraining with privileged state)",
     )
     temporal_shift: int = hp(1, "ATC: the positive is this many steps after the anchor", ge=1)
     clip_length: int = hp(
@@ -130,8 +136,16 @@ def pretrain(config: PretrainConfig, progress: bool = True) -> Path:
     t = config.train
     spec = config.encoder
     # Everything that can fail on bad input happens before the run directory exists.
-    frame_probe = [DataSource(**{**vars(s), "frames": s.num_envs}) for s in config.data]
-    shape = _check_shapes([collect(s) for s in frame_probe])
+    frame_probe = [collect(DataSource(**{**vars(s), "frames": s.num_envs})) for s in config.data]
+    shape = _check_shapes(frame_probe)
+    supervised = config.objective.name == "state"
+    if supervised:
+        for i, data in enumerate(frame_probe):
+            if not data.target_names:
+                raise ConfigError(
+                    f"data[{i}]: objective 'state' regresses the env's state observation, which "
+                    f"{data.source} does not expose; use Racetrack, Highway, Reacher or Pusher, or objective atc"
+                )
     stacked = (shape[0], shape[1], shape[2] * spec.frame_stack)
     try:
         encoder = build_encoder(spec.type, stacked, spec.features_dim)
@@ -141,23 +155,23 @@ def pretrain(config: PretrainConfig, progress: bool = True) -> Path:
     if device.type == "cpu" and t.torch_threads > 0:
         torch.set_num_threads(t.torch_threads)
     torch.manual_seed(t.seed)
-    objective_cls = OBJECTIVES[config.objective.name]
-    kwargs: dict[str, Any] = {"hidden_dim": config.objective.hidden_dim}
-    if config.objective.momentum is not None:
-        kwargs["momentum"] = config.objective.momentum
-    objective = objective_cls(encoder, **kwargs).to(device)
-    optimizer = torch.optim.Adam([p for p in objective.parameters() if p.requires_grad], lr=t.learning_rate)
+    if not supervised:
+        kwargs: dict[str, Any] = {"hidden_dim": config.objective.hidden_dim}
+        if config.objective.momentum is not None:
+            kwargs["momentum"] = config.objective.momentum
+        objective = OBJECTIVES[config.objective.name](encoder, **kwargs).to(device)
     augment = Augment(t.shift_pad, t.color_jitter)
     generator = torch.Generator(device=device)
     generator.manual_seed(t.seed)
     rng = np.random.default_rng(t.seed)
     shift = config.objective.temporal_shift if config.objective.name == "atc" else 0
+    clip = 1 if supervised else config.objective.clip_length
     for i, source in enumerate(config.data):
         per_env = -(-source.frames // source.num_envs)
-        if per_env <= config.objective.clip_length - 1 + shift:
+        if per_env <= clip - 1 + shift:
             raise ConfigError(
                 f"data[{i}]: {source.frames} frames over {source.num_envs} sub-envs is {per_env} per sub-env, "
-                f"too few for clips of {config.objective.clip_length} frames {shift} step(s) apart"
+                f"too few for clips of {clip} frames {shift} step(s) apart"
             )
 
     run = Run.create(
@@ -174,21 +188,38 @@ def pretrain(config: PretrainConfig, progress: bool = True) -> Path:
             flush=True,
         )
         weights /= weights.sum()
+        if supervised:  # its heads standardise by the collected frames' statistics
+            from rlsuite.encoders.objectives import StateRegression
+
+            flat = [d.targets.reshape(-1, d.targets.shape[-1]) for d in datasets]
+            objective = StateRegression(
+                encoder,
+                [torch.from_numpy(f.mean(0)) for f in flat],
+                [torch.from_numpy(f.std(0)) for f in flat],
+            ).to(device)
+        optimizer = torch.optim.Adam(
+            [p for p in objective.parameters() if p.requires_grad], lr=t.learning_rate
+        )
+        metric = "fit" if supervised else "accuracy"
         losses, accuracies = [], []
         start = time.perf_counter()
         for step in range(1, t.steps + 1):
-            counts = rng.multinomial(t.batch_size, weights)
-            anchors, positives = [], []
+            counts = [int(c) for c in rng.multinomial(t.batch_size, weights)]
+            anchors, positives, targets = [], [], []
             for data, count in zip(datasets, counts):
-                if count == 0:
-                    continue
-                ts, ns, ps = data.sample_pairs(int(count), shift, rng, config.objective.clip_length)
+                ts, ns, ps = data.sample_pairs(count, shift, rng, clip) if count else (np.zeros(0, int),) * 3
                 anchors.append(data.stacked(ts, ns, spec.frame_stack))
-                positives.append(data.stacked(ps, ns, spec.frame_stack))
+                if supervised:
+                    targets.append(torch.from_numpy(data.targets[ts, ns]).to(device))
+                else:
+                    positives.append(data.stacked(ps, ns, spec.frame_stack))
             anchor = torch.from_numpy(np.concatenate(anchors)).to(device)
-            positive = torch.from_numpy(np.concatenate(positives)).to(device)
-            anchor_view, positive_view = augment(anchor, generator), augment(positive, generator)
-            loss, accuracy = objective(anchor_view, positive_view)
+            anchor_view = augment(anchor, generator)
+            if supervised:
+                loss, accuracy = objective(anchor_view, targets, counts)
+            else:
+                positive = torch.from_numpy(np.concatenate(positives)).to(device)
+                loss, accuracy = objective(anchor_view, augment(positive, generator))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -198,9 +229,9 @@ def pretrain(config: PretrainConfig, progress: bool = True) -> Path:
                 mean_loss = float(torch.stack(losses).mean())
                 mean_acc = float(torch.stack(accuracies).mean())
                 losses, accuracies = [], []
-                run.log(step, {"pretrain/loss": mean_loss, "pretrain/accuracy": mean_acc,
+                run.log(step, {"pretrain/loss": mean_loss, f"pretrain/{metric}": mean_acc,
                                "pretrain/steps_per_s": step / (time.perf_counter() - start)})  # fmt: skip
-                say(f"step {step:,}/{t.steps:,}  loss {mean_loss:.3f}  accuracy {mean_acc:.2f}", flush=True)
+                say(f"step {step:,}/{t.steps:,}  loss {mean_loss:.3f}  {metric} {mean_acc:.2f}", flush=True)
             if step % t.image_every == 0 or step == 1:
                 _log_views(run, step, anchor, anchor_view, shape[2])
         meta = {
@@ -211,8 +242,10 @@ def pretrain(config: PretrainConfig, progress: bool = True) -> Path:
                           "shift_pad": t.shift_pad, "color_jitter": t.color_jitter},
             "data": [to_dict(s) for s in config.data],
             "final_loss": mean_loss,
-            "final_accuracy": mean_acc,
+            f"final_{metric}": mean_acc,
         }  # fmt: skip
+        if supervised:
+            meta["targets"] = [d.target_names for d in datasets]  # per data source, in order
         save_encoder(encoder, run.dir / "encoder", meta)
         if config.output:
             save_encoder(encoder, config.output, meta)

@@ -120,6 +120,38 @@ def test_info_nce_positive_pair_wins_after_a_few_steps():
     assert float(loss.detach()) < 0.5 * first and float(accuracy) > 0.9
 
 
+def test_state_regression_reads_a_position_off_frames_per_source():
+    from rlsuite.encoders import StateRegression
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+
+    def batch(n):  # a bright 6×6 square at a random place; targets: its row and column (and a constant)
+        rows, cols = rng.integers(0, 34, n), rng.integers(0, 34, n)
+        x = torch.zeros(n, 40, 40, 1, dtype=torch.uint8)
+        for i, (r, c) in enumerate(zip(rows, cols)):
+            x[i, r : r + 6, c : c + 6] = 255
+        return x, torch.tensor(np.stack([rows, cols, np.full(n, 7.0)], 1), dtype=torch.float32)
+
+    means, stds = [torch.tensor([16.5, 16.5, 7.0])] * 2, [torch.tensor([9.8, 9.8, 0.0])] * 2
+    objective = StateRegression(build_encoder("compact", (40, 40, 1), 32), means, stds)
+    optimizer = torch.optim.Adam(objective.parameters(), lr=3e-3)
+    fits = []
+    for _ in range(150):
+        (xa, ya), (xb, yb) = batch(24), batch(8)
+        loss, fit = objective(torch.cat([xa, xb]), [ya, yb], [24, 8])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        fits.append(float(fit))
+    assert np.mean(fits[:5]) < 0.3 and np.mean(fits[-10:]) > 0.8  # the constant target is left out
+    assert objective.heads[0].weight.grad is not None and objective.heads[1].weight.grad is not None
+    x, y = batch(64)
+    with torch.no_grad():
+        predicted = objective.heads[1](objective.encoder(x))[:, :2] * 9.8 + 16.5
+    assert float((predicted - y[:, :2]).abs().mean()) < 3.0  # pixels, of a 34-pixel range
+
+
 def test_info_nce_is_the_cross_entropy_of_bilinear_scores():
     a, p, w = torch.randn(4, 3), torch.randn(4, 3), torch.randn(3, 3)
     loss, _ = info_nce(a, p, w)
@@ -191,3 +223,8 @@ def test_shipped_encoders_load_offline_by_name():
         out = encoder(frames(2, encoder.observation_shape))
         assert out.shape == (2, meta["features_dim"]) and torch.isfinite(out).all()
         assert meta["objective"]["name"] in ("atc", "curl") and meta["data"]
+    for name in ("driving-state", "arm-state"):  # transfer-pretrained on the state observation
+        encoder, meta = load_encoder(name)
+        assert meta["objective"]["name"] == "state" and len(meta["targets"]) == len(meta["data"])
+        out = encoder(frames(2, encoder.observation_shape))
+        assert out.shape == (2, meta["features_dim"]) and torch.isfinite(out).all()

@@ -218,6 +218,60 @@ def test_pretrain_probe_train_path_from_the_cli(tmp_path, capsys):
     assert main(["eval", str(rl_dir), "--episodes", "2"]) == 0
 
 
+class _Frames(gym.Env):
+    """uint8 frames with no state the ``state`` objective could read."""
+
+    observation_space = gym.spaces.Box(0, 255, (40, 40, 1), np.uint8)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        return self.observation_space.sample(), 0.0, False, False, {}
+
+
+def test_pretrain_state_objective_from_the_cli(tmp_path, capsys):
+    """Transfer pretraining: each source's head regresses its state observation (Racetrack: 14 values
+    in pixel mode too; Highway: the ego's and nearest cars' kinematics)."""
+    sources = [
+        {"id": "rlsuite/Racetrack-v0", "kwargs": {**PIXELS, "track": "random"}, "frames": 160, "num_envs": 8},
+        {"id": "rlsuite/Highway-v0", "kwargs": {"obs_type": "pixels", "pixel_shape": 40, "grayscale": True},
+         "frames": 80, "num_envs": 8},
+    ]  # fmt: skip
+    pretrain_config = {
+        "data": sources,
+        "encoder": {"type": "compact", "features_dim": 16, "frame_stack": 2},
+        "objective": {"name": "state"},
+        "train": {"steps": 4, "batch_size": 32, "log_every": 2, "device": "cpu"},
+        "log": {"run_dir": str(tmp_path / "runs")},
+    }
+    path = tmp_path / "pretrain.yaml"
+    path.write_text(yaml.safe_dump(pretrain_config))
+    assert main(["pretrain", str(path)]) == 0
+    assert "fit" in capsys.readouterr().out
+    run_dir = next((tmp_path / "runs").glob("pretrain-state-*"))
+    meta = json.loads((run_dir / "encoder.json").read_text())
+    racetrack, highway = meta["targets"]
+    assert racetrack[:3] == ["speed", "heading_error", "lateral_offset"] and len(racetrack) == 14
+    assert len(highway) == 25 and highway[2] == "vehicle0_y"
+    from rlsuite.plots import read_scalars
+
+    assert "pretrain/fit" in read_scalars(run_dir)
+
+    gym.register("rlsuite_test/Frames-v0", entry_point=_Frames)
+    try:
+        pretrain_config["data"] = [{"id": "rlsuite_test/Frames-v0", "frames": 64, "num_envs": 2}]
+        pretrain_config["log"]["run_dir"] = str(tmp_path / "refused")
+        path.write_text(yaml.safe_dump(pretrain_config))
+        assert main(["pretrain", str(path)]) == 2
+        assert "objective 'state' regresses the env's state observation" in capsys.readouterr().err
+        assert not (tmp_path / "refused").exists()
+    finally:
+        gym.registry.pop("rlsuite_test/Frames-v0")
+
+
 def test_pretrain_config_errors_name_the_key(tmp_path, capsys):
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({"data": [{"id": "rlsuite/Racetrack-v0", "frame": 10}]}))

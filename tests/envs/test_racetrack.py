@@ -258,6 +258,29 @@ def test_pixels_show_the_car_and_the_road():
     assert road[:, 42].mean() > 0.8 and not road[:, 0].any()  # the road runs straight up; grass aside
 
 
+def test_a_pixel_core_can_give_the_state_observation_next_to_its_frames():
+    """What the encoders' ``state`` pretraining regresses: equal, bit for bit, to a state env's observation."""
+    kw = {
+        "num_envs": 4,
+        "vectorization_mode": "vector_entry_point",
+        "track": "random",
+        "action_type": "discrete",
+    }
+    pixels = gym.make_vec("rlsuite/Racetrack-v0", obs_type="pixels", **kw)
+    state = gym.make_vec("rlsuite/Racetrack-v0", obs_type="state", **kw)
+    core = pixels.unwrapped.core
+    assert core.state_observation().shape == (4, 4)  # without tracking: speed, heading, lateral, width
+    core.track_state_features()
+    pixels.reset(seed=3), state.reset(seed=3)
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        actions = rng.integers(0, 9, 4)
+        frames, *_ = pixels.step(actions)
+        obs, *_ = state.step(actions)
+        assert frames.shape == (4, 84, 84, 3)
+        np.testing.assert_array_equal(core.state_observation(), obs)
+
+
 def test_rgb_array_render_shows_the_whole_track():
     env = RacetrackEnv(track="kidney", render_mode="rgb_array")
     env.reset(seed=0)

@@ -232,13 +232,7 @@ class RacetrackCore(BatchCore):
         self.width_delta = np.zeros(n)  # [m] added to the half-width this episode
         k = len(LOOKAHEAD) if config.obs_type == "state" else 0
         r = config.lidar_rays if config.obs_type == "state" else 0
-        self.lookahead = LOOKAHEAD if k else np.zeros(0)
-        self.curvature_ahead = np.zeros((n, k))
-        self.lidar = np.zeros((n, r))
-        self.lidar_angles = (
-            np.linspace(-np.pi / 2, np.pi / 2, r) if r > 1 else np.zeros(r)
-        )  # [rad] right to left
-        self.lidar_cos, self.lidar_sin = np.cos(self.lidar_angles), np.sin(self.lidar_angles)
+        self._state_features(k, r)
         channels = 1 if config.grayscale else 3
         self.palette = np.broadcast_to(self._colors(PALETTE), (n, len(PALETTE), channels)).copy()
         if pixels:
@@ -265,6 +259,24 @@ class RacetrackCore(BatchCore):
         self.reset_rows(self.all_rows, {})
         self.step(np.zeros(n, np.int64) if self.discrete else np.zeros((n, 2)), np.ones(n, bool))
         self.observe()
+
+    def _state_features(self, k: int, r: int) -> None:
+        """Buffers of the curvature look-ahead (``k`` points) and the lidar (``r`` rays)."""
+        self.lookahead = LOOKAHEAD if k else np.zeros(0)
+        self.curvature_ahead = np.zeros((self.batch, k))
+        self.lidar = np.zeros((self.batch, r))
+        self.lidar_angles = (
+            np.linspace(-np.pi / 2, np.pi / 2, r) if r > 1 else np.zeros(r)
+        )  # [rad] right to left
+        self.lidar_cos, self.lidar_sin = np.cos(self.lidar_angles), np.sin(self.lidar_angles)
+
+    def track_state_features(self) -> None:
+        """Also compute the look-ahead and lidar of a pixel-mode core (from now on), so that
+        :meth:`state_observation` is the whole state observation next to the pixels (the encoders'
+        ``state`` pretraining regresses it). State-mode cores always do."""
+        if len(self.lookahead) == 0:
+            self._state_features(len(LOOKAHEAD), self.config.lidar_rays)
+            self.update_frame(self.all_rows)
 
     def _colors(self, rgb: np.ndarray) -> np.ndarray:
         rgb = np.clip(np.rint(rgb), 0, 255)
@@ -365,7 +377,12 @@ class RacetrackCore(BatchCore):
             view = self.metres_per_px, VIEW_ANCHOR, self.car_pixels
             car_colours = self.palette[:, CAR_BODY]
             return self._draw(out, *pose, *view, self.row_track, self.colour_tables, car_colours)
-        obs = np.empty((self.batch, 4 + len(LOOKAHEAD) + self.lidar.shape[1]), np.float32)
+        return self.state_observation()
+
+    def state_observation(self) -> np.ndarray:
+        """The state observation (see the env's docs); in pixel mode only its first four values unless
+        :meth:`track_state_features` was called."""
+        obs = np.empty((self.batch, 4 + self.curvature_ahead.shape[1] + self.lidar.shape[1]), np.float32)
         _state_obs_kernel(
             self.car[:, SPEED], self.heading_error, self.lateral, self.road_half_width, self.curvature_ahead,
             self.lidar, 1.0 / CAR.max_speed, obs,
