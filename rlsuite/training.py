@@ -88,9 +88,20 @@ def make_envs(env: EnvConfig, num_envs: int | None = None) -> gym.vector.VectorE
 def make_agent_envs(config: Config, num_envs: int | None = None) -> gym.vector.VectorEnv:
     """The envs an agent of ``config`` trains or is evaluated on: :func:`make_envs`, wrapped in
     :class:`rlsuite.encoders.transfer.FeatureObservations` when the config has a frozen pretrained
-    encoder that stores features (the agent then sees features, not frames)."""
+    encoder that stores features (the agent then sees features, not frames), or, for RLlib agents that
+    train a pretrained encoder in their pixel module, in :class:`~rlsuite.encoders.transfer.StackedFrames`."""
     envs = make_envs(config.env, num_envs)
     encoder = config.encoder
+    if encoder is not None and encoder.checkpoint and config.agent.algo.startswith("rllib."):
+        if not encoder.feeds_features:  # RLlib's pixel module trains it on frames stacked here
+            try:
+                from rlsuite.encoders.transfer import StackedFrames, load_checked
+
+                _, meta = load_checked(encoder, envs.single_observation_space, "cpu")
+                return StackedFrames(envs, meta["frame_stack"])
+            except BaseException:
+                envs.close()
+                raise
     if encoder is None or not encoder.feeds_features:
         return envs  # an agent that trains its encoder loads and checks the checkpoint itself
     try:

@@ -36,10 +36,15 @@ are logged under our names (:data:`LEARNER_SCALARS`: ``losses/policy_loss``, ``l
 (our Nature-CNN, :func:`rlsuite.agents.networks.build_encoder`, sized by the ``encoder`` section) with
 a linear policy head and a linear value head. Its ``model_config["encoder_factory"]`` is where a
 pretrained encoder plugs in: any ``factory(observation_space, model_config) -> nn.Module`` with a
-``features_dim`` attribute (see :func:`image_module_spec`). A frozen pretrained encoder from the config
-(``encoder: {checkpoint: driving, freeze: true}``) runs inside the env runners instead: their native
-vector envs are wrapped in the feature env (``FeatureObservations``), so the algorithm (any of them,
-DQN and SAC included) trains its default MLP module on the encoder's features.
+``features_dim`` attribute (see :func:`image_module_spec`). A pretrained encoder from the config:
+
+- ``encoder: {checkpoint: driving, freeze: true}``: it runs inside the env runners; their native
+  vector envs are wrapped in the feature env (``FeatureObservations``), so the algorithm (any of them,
+  DQN and SAC included) trains its default MLP module on the encoder's features.
+- ``encoder: {checkpoint: driving}`` (PPO): :func:`pretrained_encoder` puts it in the pixel RLModule,
+  fine-tuned at ``agent.lr`` with the heads (``store_features: false`` with ``freeze: true`` keeps it
+  fixed there); the env runners' native vector envs stack its frames (``StackedFrames``), and so do the
+  driver's evaluation envs.
 
 **Acting** (``act``, used by evaluation) runs the RLModule's ``forward_inference`` on the batch in the
 driver process (torch, CPU), takes the greedy action of its distribution and maps continuous actions
@@ -414,12 +419,32 @@ def image_module_spec(encoder_factory: Any = None, **model_config: Any) -> RLMod
 # ============================================================================================
 # Envs and Ray
 # ============================================================================================
+def pretrained_encoder(
+    checkpoint: str, observation_space: spaces.Box, model_config: dict[str, Any]
+) -> nn.Module:
+    """An ``encoder_factory`` for :class:`ImageActorCriticModule`: the pretrained encoder ``checkpoint``
+    (a shipped name or a path), which must take ``observation_space``'s (stacked) frames."""
+    from rlsuite.encoders.checkpoint import load_encoder
+
+    encoder, _ = load_encoder(checkpoint)
+    if tuple(encoder.observation_shape) != tuple(observation_space.shape):
+        raise ValueError(
+            f"encoder {checkpoint!r} takes frames of shape {tuple(encoder.observation_shape)}; the module "
+            f"gets {tuple(observation_space.shape)}"
+        )
+    return encoder
+
+
 def _make_env(
-    spec: gym.envs.registration.EnvSpec, env_config: dict[str, Any], encoder: str | None = None
+    spec: gym.envs.registration.EnvSpec,
+    env_config: dict[str, Any],
+    encoder: str | None = None,
+    frame_stack: int = 1,
 ) -> Any:
     """The Ray env creator: RLlib adds ``num_envs`` when it wants our native vector env; without it, one
     single env (RLlib batches those in a ``SyncVectorEnv``). With ``encoder`` (a frozen pretrained
-    encoder's checkpoint) the native vector env is wrapped in the feature env, inside the env runner."""
+    encoder's checkpoint) the native vector env is wrapped in the feature env, inside the env runner;
+    with ``frame_stack`` > 1 (a pretrained encoder trained in the module) it stacks frames."""
     kwargs = dict(env_config)
     num_envs = kwargs.pop("num_envs", None)
     if num_envs is None:
@@ -432,6 +457,10 @@ def _make_env(
 
         network, meta = load_encoder(encoder)
         return FeatureObservations(env, network, meta["frame_stack"], "cpu")
+    if frame_stack > 1:
+        from rlsuite.encoders.transfer import StackedFrames
+
+        return StackedFrames(env, frame_stack)
     return gym.wrappers.vector.FlattenObservation(env) if _flattened(env.single_observation_space) else env
 
 
@@ -505,11 +534,32 @@ class RLlibAgent(Agent):
             )
         encoder = self.config.encoder
         if encoder is not None and encoder.checkpoint is not None and not encoder.feeds_features:
-            raise ConfigError(
-                f"encoder: {self.algo} takes a pretrained encoder frozen, its features computed in the env "
-                "runners (encoder: {checkpoint: driving, freeze: true}); to fine-tune one, hand it to "
-                "rlsuite.agents.rllib.image_module_spec(encoder_factory=...) from Python"
-            )
+            if not self.trains_pixel_encoder:
+                raise ConfigError(
+                    f"encoder: {self.algo} takes a pretrained encoder frozen, its features computed in the env "
+                    "runners (encoder: {checkpoint: driving, freeze: true}); rllib.ppo also trains one in its "
+                    "pixel RLModule"
+                )
+            if encoder.lr_scale != 1.0:
+                raise ConfigError(
+                    f"encoder.lr_scale: {self.algo} trains the encoder with the policy's one optimizer, at "
+                    f"agent.lr; got {encoder.lr_scale:g}, allowed: 1 (or freeze: true)"
+                )
+
+    trains_pixel_encoder: ClassVar[bool] = False  # has a pixel RLModule that can train a pretrained encoder
+
+    @property
+    def _module_encoder(self) -> tuple[str, int] | None:
+        """``(checkpoint, frame_stack)`` of the pretrained encoder inside the pixel RLModule (fine-tuned, or
+        frozen there with ``store_features: false``); None without one."""
+        encoder = self.config.encoder
+        if encoder is None or encoder.checkpoint is None or encoder.feeds_features:
+            return None
+        checkpoint = self._encoder_checkpoint()
+        from rlsuite.encoders.checkpoint import resolve_checkpoint
+
+        meta = json.loads(resolve_checkpoint(checkpoint).with_suffix(".json").read_text())
+        return checkpoint, int(meta["frame_stack"])
 
     @property
     def _feature_encoder(self) -> str | None:
@@ -517,9 +567,13 @@ class RLlibAgent(Agent):
         encoder = self.config.encoder
         if encoder is None or not encoder.feeds_features:
             return None
+        return self._encoder_checkpoint()
+
+    def _encoder_checkpoint(self) -> str:
+        """The config's encoder checkpoint as the env runners and learners find it."""
         from rlsuite.encoders.checkpoint import resolve_checkpoint, shipped_encoders
 
-        checkpoint = str(encoder.checkpoint)
+        checkpoint = str(self.config.encoder.checkpoint)
         if checkpoint in shipped_encoders():  # each env runner finds it in its own install
             return checkpoint
         return str(resolve_checkpoint(checkpoint).resolve())  # a path: absolute, for runners elsewhere
@@ -528,10 +582,10 @@ class RLlibAgent(Agent):
         from rlsuite.envs.registration import registered_ids
 
         mode = self.params.gym_env_vectorize_mode
-        if self._feature_encoder is not None and mode == "sync":
+        if self.config.encoder is not None and self.config.encoder.checkpoint is not None and mode == "sync":
             raise ConfigError(
-                "agent.gym_env_vectorize_mode: a frozen pretrained encoder runs in our native vector env "
-                "(the feature env wraps it); use auto or vector_entry_point"
+                "agent.gym_env_vectorize_mode: a pretrained encoder's frames are stacked (and, frozen, encoded) "
+                "around our native vector env; use auto or vector_entry_point"
             )
         if mode == "auto":
             return "vector_entry_point" if self._env_spec.id in registered_ids() else "sync"
@@ -641,8 +695,15 @@ class RLlibAgent(Agent):
             torch.set_num_threads(self.params.torch_threads)
         self._owns_ray |= _connect_ray(self.params.address)
         self._check_resources()
+        module_encoder = self._module_encoder
         register_env(
-            self.config.env.id, functools.partial(_make_env, self._env_spec, encoder=self._feature_encoder)
+            self.config.env.id,
+            functools.partial(
+                _make_env,
+                self._env_spec,
+                encoder=self._feature_encoder,
+                frame_stack=module_encoder[1] if module_encoder else 1,
+            ),
         )
         try:
             algorithm = self.rllib_config.build_algo()
@@ -805,10 +866,18 @@ class RLlibPPO(RLlibAgent):
         "entropy_coeff", "use_kl_loss", "kl_coeff", "kl_target", "grad_clip",
     )  # fmt: skip
 
+    trains_pixel_encoder = True
+
     def _rl_module_spec(self) -> RLModuleSpec | None:
         if not is_image_space(self.observation_space):
             return None
         encoder = self.config.encoder
+        module_encoder = self._module_encoder
+        if module_encoder is not None:  # pretrained: trained here, or frozen here (store_features: false)
+            return image_module_spec(
+                encoder_factory=functools.partial(pretrained_encoder, module_encoder[0]),
+                freeze_encoder=encoder.freeze,
+            )
         return image_module_spec(
             encoder_type=encoder.type if encoder else "nature_cnn",
             features_dim=encoder.features_dim if encoder else 256,

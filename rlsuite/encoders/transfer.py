@@ -24,7 +24,7 @@ import numpy as np
 
 from rlsuite.config import ConfigError
 
-__all__ = ["FeatureObservations", "load_checked"]
+__all__ = ["FeatureObservations", "StackedFrames", "load_checked"]
 
 
 def load_checked(
@@ -59,28 +59,27 @@ def load_checked(
     return encoder, meta
 
 
-class FeatureObservations(gym.vector.VectorWrapper):
-    """A vector env whose observations are a frozen encoder's features of the last ``k`` frames.
+class StackedFrames(gym.vector.VectorWrapper):
+    """A vector env of uint8 frames whose observations are each sub-env's last ``k`` frames, stacked
+    along channels ``(H, W, k * C)``.
 
     Frames are stacked per sub-env (oldest first along channels, the first frame of an episode
     repeated before it, as the agents stack) and restarted on reset, on NEXT_STEP autoreset and on a
-    masked ``reset(options={"reset_mask": …})``. ``stores_features`` tells an agent that frame
-    stacking already happened here.
+    masked ``reset(options={"reset_mask": …})``. RLlib's pixel RLModule trains a pretrained encoder
+    on these; :class:`FeatureObservations` encodes them.
     """
 
-    stores_features = True
-
-    def __init__(
-        self, env: gym.vector.VectorEnv, encoder: Any, frame_stack: int, device: Any = "cpu"
-    ) -> None:
+    def __init__(self, env: gym.vector.VectorEnv, frame_stack: int, device: Any = "cpu") -> None:
         import torch
 
         super().__init__(env)
-        self.encoder = encoder.eval().requires_grad_(False)
         self.frame_stack = int(frame_stack)
         self.device = torch.device(device)
-        dim = int(encoder.features_dim)
-        self.single_observation_space = gym.spaces.Box(-np.inf, np.inf, (dim,), np.float32)
+        frame = env.single_observation_space
+        height, width, channels = frame.shape
+        self.single_observation_space = gym.spaces.Box(
+            0, 255, (height, width, channels * self.frame_stack), np.uint8
+        )
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)
         self._stack: Any = None
         self._done = np.zeros(self.num_envs, bool)
@@ -88,12 +87,11 @@ class FeatureObservations(gym.vector.VectorWrapper):
     def _restart(self, frames: Any, rows: Any) -> None:
         self._stack[rows] = frames[rows].unsqueeze(1).expand(-1, self.frame_stack, *frames.shape[1:])
 
-    def _encode(self) -> np.ndarray:
-        import torch
+    def _stacked(self) -> Any:
+        return self._stack.permute(0, 2, 3, 1, 4).flatten(3)  # (n, k, H, W, C) -> (n, H, W, k*C)
 
-        stacked = self._stack.permute(0, 2, 3, 1, 4).flatten(3)  # (n, k, H, W, C) -> (n, H, W, k*C)
-        with torch.no_grad():
-            return self.encoder(stacked).float().cpu().numpy()
+    def _observe(self) -> np.ndarray:
+        return self._stacked().cpu().numpy()
 
     def reset(
         self, *, seed: Any = None, options: dict[str, Any] | None = None
@@ -110,7 +108,7 @@ class FeatureObservations(gym.vector.VectorWrapper):
             rows = torch.as_tensor(np.asarray(mask, bool), device=self.device)
             self._restart(frames, rows)
             self._done[np.asarray(mask, bool)] = False
-        return self._encode(), info
+        return self._observe(), info
 
     def step(self, actions: Any) -> tuple[np.ndarray, Any, Any, Any, dict[str, Any]]:
         import torch
@@ -122,4 +120,28 @@ class FeatureObservations(gym.vector.VectorWrapper):
         if self._done.any():  # these sub-envs were reset by this step (NEXT_STEP autoreset)
             self._restart(frames, torch.as_tensor(self._done, device=self.device))
         self._done = np.asarray(terminated) | np.asarray(truncated)
-        return self._encode(), rewards, terminated, truncated, info
+        return self._observe(), rewards, terminated, truncated, info
+
+
+class FeatureObservations(StackedFrames):
+    """A vector env whose observations are a frozen encoder's features of the last ``k`` frames
+    (stacked as :class:`StackedFrames` stacks them). ``stores_features`` tells an agent that frame
+    stacking already happened here.
+    """
+
+    stores_features = True
+
+    def __init__(
+        self, env: gym.vector.VectorEnv, encoder: Any, frame_stack: int, device: Any = "cpu"
+    ) -> None:
+        super().__init__(env, frame_stack, device)
+        self.encoder = encoder.eval().requires_grad_(False)
+        dim = int(encoder.features_dim)
+        self.single_observation_space = gym.spaces.Box(-np.inf, np.inf, (dim,), np.float32)
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)
+
+    def _observe(self) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            return self.encoder(self._stacked()).float().cpu().numpy()

@@ -428,6 +428,53 @@ def test_a_frozen_pretrained_encoder_runs_inside_the_env_runners(tmp_path: Path)
     assert module.observation_space.shape == (16,)  # the encoder's features, not frames
     assert np.isfinite(evaluate_run(run_dir, episodes=2)["eval/return_mean"])
 
-    data["encoder"]["freeze"] = False
-    with pytest.raises(ConfigError, match="rllib.ppo takes a pretrained encoder frozen"):
+    data["encoder"] = {"checkpoint": str(stem), "lr_scale": 0.1}
+    with pytest.raises(ConfigError, match="encoder.lr_scale: rllib.ppo trains the encoder with the policy's"):
         train(from_dict(data))
+    data["agent"] = {"algo": "rllib.dqn", **FAST["rllib.dqn"]}
+    data["encoder"] = {"checkpoint": str(stem)}
+    with pytest.raises(ConfigError, match="rllib.dqn takes a pretrained encoder frozen"):
+        train(from_dict(data))
+
+
+def test_ppo_fine_tunes_a_pretrained_encoder_inside_its_pixel_module(tmp_path: Path) -> None:
+    """`encoder: {checkpoint}` with rllib.ppo: the pretrained weights start the pixel RLModule's encoder and
+    train with it on frames the env runners stack (2 here, as it was pretrained); evaluation stacks too."""
+    from rlsuite.encoders.checkpoint import load_encoder, save_encoder
+    from rlsuite.encoders.networks import build_encoder
+
+    torch.manual_seed(0)
+    stem = tmp_path / "encoder"
+    save_encoder(
+        build_encoder("compact", (40, 40, 2), 16), stem, {"frame_stack": 2, "frame_shape": [40, 40, 1]}
+    )
+    pretrained, _ = load_encoder(stem)
+    kwargs = {**RACETRACK_KWARGS, "obs_type": "pixels", "pixel_shape": 40, "grayscale": True}
+    data = {
+        "env": {"id": RACETRACK, "num_envs": 4, "kwargs": kwargs},
+        "agent": {"algo": "rllib.ppo", **FAST["rllib.ppo"]},
+        "encoder": {"checkpoint": str(stem)},
+        "train": {"total_steps": 256, "eval_every": 0, "eval_episodes": 2, "eval_num_envs": 2},
+        "log": {"run_dir": str(tmp_path / "runs"), "progress": "none"},
+    }
+    run_dir = train(from_dict(data))
+
+    module = RLModule.from_checkpoint(
+        run_dir / "checkpoints/last/rllib/learner_group/learner/rl_module/default_policy"
+    )
+    assert isinstance(module, ImageActorCriticModule)
+    assert module.observation_space.shape == (40, 40, 2)  # two stacked frames
+    trained = module.encoder.state_dict()
+    start = pretrained.state_dict()
+    assert trained.keys() == start.keys()
+    assert not all(torch.equal(trained[k], start[k]) for k in start)  # fine-tuned
+    assert all(p.requires_grad for p in module.encoder.parameters())
+    assert np.isfinite(evaluate_run(run_dir, episodes=2)["eval/return_mean"])
+
+    data["encoder"]["freeze"], data["encoder"]["store_features"] = True, False  # frozen inside the module
+    data["log"]["run_dir"] = str(tmp_path / "frozen")
+    run_dir = train(from_dict(data))
+    module = RLModule.from_checkpoint(
+        run_dir / "checkpoints/last/rllib/learner_group/learner/rl_module/default_policy"
+    )
+    assert all(torch.equal(v, start[k]) for k, v in module.encoder.state_dict().items())
