@@ -295,13 +295,17 @@ def test_a_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path: Path
     process = sweep_process(path)
     deadline = time.monotonic() + 240
     finished: list[Path] = []
-    while time.monotonic() < deadline:  # stop it once a trial is done
-        finished = [p for p in sweep_dir.glob("*/trial.json") if json.loads(p.read_text())["step"] == 40_000]
-        if finished or process.poll() is not None:
+    # Stop it once a trial is done *for Tune*: its last report (step 40k) comes before its run's wrap-up
+    # (closing rows, the last checkpoint), and Tune records it terminated only after that. With one trial
+    # at a time, the next trial's reports (each snapshots Tune's state) mean the first is done: wait for
+    # its second, so that the snapshot after its first has surely been written.
+    while time.monotonic() < deadline:
+        states = [(p, json.loads(p.read_text())["step"]) for p in sweep_dir.glob("*/trial.json")]
+        finished = [p for p, step in states if step == 40_000]
+        if (finished and any(10_000 <= step < 40_000 for _, step in states)) or process.poll() is not None:
             break
         time.sleep(0.2)
     assert finished and process.poll() is None, process.communicate(timeout=60)[0] if process.poll() else ""
-    time.sleep(1.0)  # the next trial starts
     process.send_signal(signal.SIGKILL)  # the driver dies at once: no clean-up
     output = process.communicate(timeout=120)[0]
     done_before = {p.parent.name: p.parent.joinpath("metrics.csv").stat().st_mtime for p in finished}
