@@ -88,25 +88,28 @@ def make_envs(env: EnvConfig, num_envs: int | None = None) -> gym.vector.VectorE
 def make_agent_envs(config: Config, num_envs: int | None = None) -> gym.vector.VectorEnv:
     """The envs an agent of ``config`` trains or is evaluated on: :func:`make_envs`, wrapped in
     :class:`rlsuite.encoders.transfer.FeatureObservations` when the config has a frozen pretrained
-    encoder that stores features (the agent then sees features, not frames), or, for RLlib agents that
-    train a pretrained encoder in their pixel module, in :class:`~rlsuite.encoders.transfer.StackedFrames`."""
-    envs = make_envs(config.env, num_envs)
-    encoder = config.encoder
-    if encoder is not None and encoder.checkpoint and config.agent.algo.startswith("rllib."):
-        if not encoder.feeds_features:  # RLlib's pixel module trains it on frames stacked here
-            try:
-                from rlsuite.encoders.transfer import StackedFrames, load_checked
+    encoder that stores features (the agent then sees features, not frames), or in
+    :class:`~rlsuite.encoders.transfer.StackedFrames` for an agent whose model trains a pretrained
+    encoder on stacked frames (``trains_encoder_on_stacked_envs``: RLlib PPO)."""
+    from rlsuite.config import algorithm_class
 
-                _, meta = load_checked(encoder, envs.single_observation_space, "cpu")
-                return StackedFrames(envs, meta["frame_stack"])
-            except BaseException:
-                envs.close()
-                raise
-    if encoder is None or not encoder.feeds_features:
+    encoder = config.encoder
+    stacked = (
+        encoder is not None
+        and encoder.checkpoint is not None
+        and not encoder.feeds_features
+        and algorithm_class(config.agent.algo).trains_encoder_on_stacked_envs
+    )
+    envs = make_envs(config.env, num_envs)
+    if not stacked and (encoder is None or not encoder.feeds_features):
         return envs  # an agent that trains its encoder loads and checks the checkpoint itself
     try:
         from rlsuite.agents.base import resolve_device
-        from rlsuite.encoders.transfer import FeatureObservations, load_checked
+        from rlsuite.encoders.transfer import FeatureObservations, StackedFrames, load_checked
+
+        if stacked:  # the agent's model trains the encoder on frames stacked here
+            _, meta = load_checked(encoder, envs.single_observation_space, "cpu")
+            return StackedFrames(envs, meta["frame_stack"])
 
         device = resolve_device(config.train.device)
         frame_stack = getattr(config.agent.params, "frame_stack", None)

@@ -98,25 +98,36 @@ def finished() -> dict[str, dict]:
     return {t["key"]: t for t in map(json.loads, path.read_text().splitlines()) if t.get("rc") == 0}
 
 
-def launch(key: str, config: Path, overrides: list[str], log: Path) -> subprocess.Popen:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "rlsuite.cli", "train", str(config), *overrides, "log.progress=lines"]
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "w") as out:
-        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-
-
 def run_all(jobs: list[tuple[str, Path, list[str]]], parallel: int) -> None:
-    """Run ``(key, config, overrides)`` jobs ``parallel`` at a time; record each in trials.jsonl."""
+    """Run ``(key, config, overrides)`` training jobs ``parallel`` at a time; record each (with its
+    evaluation curve) in trials.jsonl."""
+    commands = [
+        (key, [sys.executable, "-m", "rlsuite.cli", "train", str(config), *overrides, "log.progress=lines"])
+        for key, config, overrides in jobs
+    ]
+
+    def curves(run_dir: str, log_text: str) -> dict:
+        return {"curve": {x: [list(map(float, a)) for a in _read(run_dir, x)] for x in ("step", "wall_time")}}
+
+    run_commands(commands, parallel, curves)
+
+
+def run_commands(jobs: list[tuple[str, list[str]]], parallel: int, details) -> None:
+    """Run ``(key, command)`` jobs not finished yet, ``parallel`` at a time on one thread each; record
+    each in trials.jsonl, with ``details(run_dir, log_text)`` when it succeeded."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     done = finished()
     queue = [j for j in jobs if j[0] not in done]
     print(f"{len(jobs) - len(queue)} of {len(jobs)} runs already finished; {len(queue)} to go", flush=True)
     running: dict[str, tuple[subprocess.Popen, float, Path]] = {}
     while queue or running:
         while queue and len(running) < parallel:
-            key, config, overrides = queue.pop(0)
+            key, command = queue.pop(0)
             log = RUNS / "logs" / f"{key.replace('/', '-')}.log"
-            running[key] = (launch(key, config, overrides, log), time.perf_counter(), log)
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "w") as out:
+                process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+            running[key] = (process, time.perf_counter(), log)
         time.sleep(0.5)
         for key, (process, start, log) in list(running.items()):
             if process.poll() is None:
@@ -134,9 +145,7 @@ def run_all(jobs: list[tuple[str, Path, list[str]]], parallel: int) -> None:
             )
             record = {"key": key, "rc": process.returncode, "wall_s": round(wall, 2), "run_dir": run_dir}
             if process.returncode == 0 and run_dir:
-                record["curve"] = {
-                    x: [list(map(float, a)) for a in _read(run_dir, x)] for x in ("step", "wall_time")
-                }
+                record.update(details(run_dir, text))
             with open(trials_path(), "a") as f:
                 f.write(json.dumps(record) + "\n")
             status = "ok" if process.returncode == 0 else f"FAILED (rc {process.returncode}; see {log})"
@@ -148,12 +157,8 @@ def run_all(jobs: list[tuple[str, Path, list[str]]], parallel: int) -> None:
 # --------------------------------------------------------------------------------------------
 def stage_pretrain(quick: bool, parallel: int) -> None:
     """``rlsuite pretrain`` of each shipped encoder, ``parallel`` at a time (one thread each)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    queue = []
+    jobs = []
     for name in ENCODERS:
-        if f"pretrain/{name}" in finished():
-            print(f"pretrain/{name}: already finished", flush=True)
-            continue
         overrides = [f"output={SHIPPED / name}", f"log.run_dir={RUNS / 'pretrain'}", f"log.name={name}"]
         if quick:
             overrides = [
@@ -161,42 +166,15 @@ def stage_pretrain(quick: bool, parallel: int) -> None:
                 "train.log_every=10", "train.image_every=10",
             ]  # fmt: skip
         config = CONFIGS / f"pretrain_{name.replace('-', '_')}.yaml"
-        queue.append((name, [sys.executable, "-m", "rlsuite.cli", "pretrain", str(config), *overrides]))
-    running: dict[str, tuple[subprocess.Popen, float, Path]] = {}
-    while queue or running:
-        while queue and len(running) < parallel:
-            name, command = queue.pop(0)
-            log = RUNS / "logs" / f"pretrain-{name}.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with open(log, "w") as out:
-                process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-            running[name] = (process, time.perf_counter(), log)
-        time.sleep(1.0)
-        for name, (process, start, log) in list(running.items()):
-            if process.poll() is None:
-                continue
-            del running[name]
-            wall = time.perf_counter() - start
-            text = log.read_text()
-            print(text[-1500:], flush=True)
-            run_dir = next(
-                (
-                    line.split(": ", 1)[1].strip()
-                    for line in text.splitlines()
-                    if line.startswith("run directory:")
-                ),
-                None,
-            )
-            record = {
-                "key": f"pretrain/{name}",
-                "rc": process.returncode,
-                "wall_s": round(wall, 1),
-                "run_dir": run_dir,
-            }
-            if process.returncode == 0 and run_dir:
-                record["probe"] = json.loads((REPO / run_dir / "probe.json").read_text())
-            with open(trials_path(), "a") as f:
-                f.write(json.dumps(record) + "\n")
+        jobs.append(
+            (f"pretrain/{name}", [sys.executable, "-m", "rlsuite.cli", "pretrain", str(config), *overrides])
+        )
+
+    def probe(run_dir: str, log_text: str) -> dict:
+        print(log_text[-1500:], flush=True)  # the probe's table
+        return {"probe": json.loads((REPO / run_dir / "probe.json").read_text())}
+
+    run_commands(jobs, parallel, probe)
 
 
 def stage_bound(quick: bool) -> None:

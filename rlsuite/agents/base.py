@@ -133,6 +133,9 @@ class Agent(ABC):
     """Base class of rlsuite agents: holds the config and the training envs' spaces."""
 
     Params: ClassVar[type]  # the dataclass of this agent's hyper-parameters (validated config)
+    # True: a pretrained encoder that does not feed features (config.encoder) trains inside the agent's
+    # model on frames its envs stack (make_agent_envs wraps them in StackedFrames), as RLlib PPO's does.
+    trains_encoder_on_stacked_envs: ClassVar[bool] = False
 
     def __init__(self, config: Config, envs: gym.vector.VectorEnv) -> None:
         self.config = config

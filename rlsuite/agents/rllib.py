@@ -534,7 +534,7 @@ class RLlibAgent(Agent):
             )
         encoder = self.config.encoder
         if encoder is not None and encoder.checkpoint is not None and not encoder.feeds_features:
-            if not self.trains_pixel_encoder:
+            if not self.trains_encoder_on_stacked_envs:
                 raise ConfigError(
                     f"encoder: {self.algo} takes a pretrained encoder frozen, its features computed in the env "
                     "runners (encoder: {checkpoint: driving, freeze: true}); rllib.ppo also trains one in its "
@@ -546,8 +546,6 @@ class RLlibAgent(Agent):
                     f"agent.lr; got {encoder.lr_scale:g}, allowed: 1 (or freeze: true)"
                 )
 
-    trains_pixel_encoder: ClassVar[bool] = False  # has a pixel RLModule that can train a pretrained encoder
-
     @property
     def _module_encoder(self) -> tuple[str, int] | None:
         """``(checkpoint, frame_stack)`` of the pretrained encoder inside the pixel RLModule (fine-tuned, or
@@ -555,11 +553,10 @@ class RLlibAgent(Agent):
         encoder = self.config.encoder
         if encoder is None or encoder.checkpoint is None or encoder.feeds_features:
             return None
-        checkpoint = self._encoder_checkpoint()
-        from rlsuite.encoders.checkpoint import resolve_checkpoint
+        from rlsuite.encoders.checkpoint import encoder_metadata
 
-        meta = json.loads(resolve_checkpoint(checkpoint).with_suffix(".json").read_text())
-        return checkpoint, int(meta["frame_stack"])
+        checkpoint = self._encoder_checkpoint()
+        return checkpoint, int(encoder_metadata(checkpoint)["frame_stack"])
 
     @property
     def _feature_encoder(self) -> str | None:
@@ -866,7 +863,7 @@ class RLlibPPO(RLlibAgent):
         "entropy_coeff", "use_kl_loss", "kl_coeff", "kl_target", "grad_clip",
     )  # fmt: skip
 
-    trains_pixel_encoder = True
+    trains_encoder_on_stacked_envs = True  # in its pixel RLModule
 
     def _rl_module_spec(self) -> RLModuleSpec | None:
         if not is_image_space(self.observation_space):

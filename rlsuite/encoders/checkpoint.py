@@ -25,7 +25,14 @@ from torch import nn
 from rlsuite.checkpoints import sha256_file
 from rlsuite.encoders.networks import build_encoder
 
-__all__ = ["PRETRAINED_DIR", "load_encoder", "resolve_checkpoint", "save_encoder", "shipped_encoders"]
+__all__ = [
+    "PRETRAINED_DIR",
+    "encoder_metadata",
+    "load_encoder",
+    "resolve_checkpoint",
+    "save_encoder",
+    "shipped_encoders",
+]
 
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 FORMAT = 1
@@ -94,6 +101,23 @@ def save_encoder(encoder: nn.Module, stem: str | Path, metadata: dict[str, Any] 
     return weights
 
 
+def _meta_path(weights: Path) -> Path:
+    return Path(str(weights)[: -len(".safetensors")] + ".json")
+
+
+def encoder_metadata(name_or_path: str | Path) -> dict[str, Any]:
+    """The JSON metadata of a checkpoint (a shipped name or a path), without loading its weights; a
+    ``ValueError`` names a file that is not an encoder checkpoint's."""
+    meta_path = _meta_path(resolve_checkpoint(name_or_path))
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{meta_path}: not valid JSON ({error})") from None
+    if not isinstance(meta, dict) or "type" not in meta or "observation_shape" not in meta:
+        raise ValueError(f"{meta_path}: not an rlsuite encoder checkpoint (no type / observation_shape)")
+    return meta
+
+
 def load_encoder(
     name_or_path: str | Path, device: str | torch.device = "cpu"
 ) -> tuple[nn.Module, dict[str, Any]]:
@@ -103,13 +127,8 @@ def load_encoder(
     a ``ValueError`` that names the file.
     """
     weights = resolve_checkpoint(name_or_path)
-    meta_path = Path(str(weights)[: -len(".safetensors")] + ".json")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{meta_path}: not valid JSON ({error})") from None
-    if not isinstance(meta, dict) or "type" not in meta or "observation_shape" not in meta:
-        raise ValueError(f"{meta_path}: not an rlsuite encoder checkpoint (no type / observation_shape)")
+    meta = encoder_metadata(name_or_path)
+    meta_path = _meta_path(weights)
     if meta.get("sha256") and sha256_file(weights) != meta["sha256"]:
         raise ValueError(
             f"{weights}: checksum mismatch with {meta_path.name}; the file is corrupt or was changed"
