@@ -5,6 +5,7 @@ A run directory is ``<run_dir>/<name>-<YYYYmmdd-HHMMSS>/``::
     config.yaml      the fully resolved config the run was started with
     events.out.tfevents.*   TensorBoard scalars, text and hparams
     metrics.csv      the same scalars as ``step,wall_time,tag,value`` rows, for scripts
+    metrics.rolled-back.csv   after a resume: the rows logged after its checkpoint, which it redid
     checkpoints/     ``last/`` (end of training, and every ``train.checkpoint_every`` steps) and ``best/``
     eval/            evaluation results (``rlsuite eval`` writes here too)
 
@@ -70,10 +71,16 @@ class _EventWriter:
     with Pillow is the same animated image summary).
     """
 
-    def __init__(self, logdir: Path) -> None:
+    def __init__(self, logdir: Path, purge_step: int | None = None) -> None:
         from tensorboardX import SummaryWriter
 
-        self._writer = SummaryWriter(str(logdir), flush_secs=10)
+        # The file is named after the second it was opened; a resume within the same second would
+        # overwrite the first file, hence the suffix (nanoseconds: files still sort in order).
+        # purge_step: TensorBoard hides this directory's earlier events at or after that step.
+        suffix = f".{time.time_ns()}.{os.getpid()}"
+        self._writer = SummaryWriter(
+            str(logdir), flush_secs=10, purge_step=purge_step, filename_suffix=suffix
+        )
 
     def scalar(self, tag: str, value: float, step: int) -> None:
         self._writer.add_scalar(tag, value, int(step))
@@ -115,19 +122,45 @@ class _EventWriter:
         self._writer.close()
 
 
+def _roll_back_csv(path: Path, step: int) -> None:
+    """Move ``path``'s rows logged after ``step`` to ``metrics.rolled-back.csv`` beside it (appended)."""
+    if not path.is_file():
+        return
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return
+    header, body = rows[0], rows[1:]
+    kept = [r for r in body if not r or int(r[0]) <= step]
+    later = [r for r in body if r and int(r[0]) > step]
+    if not later:
+        return
+    rolled = path.with_name("metrics.rolled-back.csv")
+    new = not rolled.exists()
+    with rolled.open("a", newline="") as f:
+        writer = csv.writer(f)
+        if new:
+            writer.writerow([*header, "rolled_back_at"])
+        writer.writerows([*r, f"{time.time():.3f}"] for r in later)
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", newline="") as f:
+        csv.writer(f).writerows([header, *kept])
+    os.replace(partial, path)  # atomic: a crash here leaves the old file or the new one whole
+
+
 class Run:
     """A run directory with its logger: TensorBoard events + ``metrics.csv``, side by side.
 
     Use :meth:`create` for a new run and :meth:`open` to append to an existing one (``--resume``).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, purge_step: int | None = None) -> None:
         self.dir = Path(path)
         self.checkpoints_dir = self.dir / "checkpoints"
         self.eval_dir = self.dir / "eval"
         self.checkpoints_dir.mkdir(parents=True, exist_ok=True)
         self.eval_dir.mkdir(parents=True, exist_ok=True)
-        self._events = _EventWriter(self.dir)
+        self._events = _EventWriter(self.dir, purge_step)
         new_csv = not (self.dir / "metrics.csv").exists()
         self._csv_file = open(self.dir / "metrics.csv", "a", newline="")  # noqa: SIM115
         self._csv = csv.writer(self._csv_file)
@@ -151,13 +184,27 @@ class Run:
             run.log_hparams(_flatten(config))
         return run
 
-    @classmethod
-    def open(cls, path: str | Path) -> Run:
-        """Append to an existing run directory (for resuming)."""
+    @staticmethod
+    def check(path: str | Path) -> Path:
+        """``path`` as a run directory; FileNotFoundError when it is none."""
         path = Path(path)
         if not (path / "config.yaml").is_file():
             raise FileNotFoundError(f"{path} is not a run directory (no config.yaml)")
-        return cls(path)
+        return path
+
+    @classmethod
+    def open(cls, path: str | Path, resume_step: int | None = None) -> Run:
+        """Append to an existing run directory (for resuming).
+
+        With ``resume_step``, the step of the checkpoint training resumes from, what was logged after
+        it (a stretch of training that the resume redoes) leaves the curves, so no step shows twice:
+        its ``metrics.csv`` rows move to ``metrics.rolled-back.csv`` and TensorBoard hides its events.
+        """
+        path = cls.check(path)
+        if resume_step is None:
+            return cls(path)
+        _roll_back_csv(path / "metrics.csv", int(resume_step))
+        return cls(path, purge_step=int(resume_step) + 1)
 
     # ---------------------------------------------------------------- logging
     def log(self, step: int, scalars: Mapping[str, float]) -> None:

@@ -263,7 +263,7 @@ class Monitor:
         self._last_step = start
         self._last_sps = 0.0
         self._closed = False
-        self._last_eval_step = -1
+        self._last_eval_step = state.get("last_eval_step", -1)
         self._eval_seconds = 0.0  # cumulative time spent in evaluations (time/eval_seconds)
         self._next_video = _next_multiple(start, train.video_every) if train.video_every else 0
 
@@ -391,7 +391,12 @@ class Monitor:
     def checkpoint(self, step: int, name: str) -> Path:
         """Save the agent and this monitor's state as ``checkpoints/NAME``, crash-safely
         (:func:`rlsuite.checkpoints.write_checkpoint`: written aside, checksummed, renamed in)."""
-        state = {"best_eval": self.best_eval, "episodes": self.episodes, "global_step": step}
+        state = {
+            "best_eval": self.best_eval,
+            "episodes": self.episodes,
+            "global_step": step,
+            "last_eval_step": self._last_eval_step,  # a resume at this step need not evaluate it again
+        }
 
         def save(directory: Path) -> None:
             self.agent.save(directory)
@@ -523,13 +528,13 @@ def train(
     envs = make_agent_envs(config)
     try:
         if resume is not None:
-            run = Run.open(resume)
+            run_dir = Run.check(resume)
             try:
-                checkpoint = find_checkpoint(run.checkpoints_dir, "last")
+                checkpoint = find_checkpoint(run_dir / "checkpoints", "last")
             except CheckpointError as error:
-                run.close()
-                raise FileNotFoundError(f"{run.dir}: nothing to resume from ({error})") from None
+                raise FileNotFoundError(f"{run_dir}: nothing to resume from ({error})") from None
             agent = load_agent(agent_cls, checkpoint, config, envs)
+            run = Run.open(run_dir, resume_step=agent.global_step)
         else:
             agent = agent_cls(config, envs)
             try:

@@ -3,6 +3,7 @@ and a training process killed with SIGKILL at random points resumes from its las
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -14,8 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from safetensors.numpy import load_file
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from rlsuite.checkpoints import CheckpointError, find_checkpoint, verify_checkpoint, write_checkpoint
+from rlsuite.plots import read_scalars
 
 
 def save_text(text: str):
@@ -202,6 +205,46 @@ def test_a_resumed_tabular_run_ends_where_an_uninterrupted_one_does(tmp_path, ex
         np.load(find_checkpoint(d / "checkpoints", "last") / "q_table.npz")["q"] for d in (whole, run_dir)
     ]
     assert np.array_equal(*tables) == exact
+
+    # the curves show each step once: what was logged after the step-3000 checkpoint (the step-4000
+    # evaluation among it) left metrics.csv for metrics.rolled-back.csv, and the resume logged it anew
+    def rows(path, tag):
+        with path.open(newline="") as f:
+            return [(int(r["step"]), float(r["value"])) for r in csv.DictReader(f) if r["tag"] == tag]
+
+    evals = rows(run_dir / "metrics.csv", "eval/return_mean")
+    assert [step for step, _ in evals] == [2000, 4000, 6000]
+    if exact:  # the same computation: the same rows
+        for tag in ("eval/return_mean", "charts/episode_return"):
+            assert rows(run_dir / "metrics.csv", tag) == rows(whole / "metrics.csv", tag)
+    rolled = rows(run_dir / "metrics.rolled-back.csv", "eval/return_mean")
+    assert [s for s, _ in rolled] == [4000]
+    assert read_scalars(run_dir)["eval/return_mean"][:, 0].tolist() == [2000, 4000, 6000]  # what plots read
+    events = EventAccumulator(str(run_dir))  # TensorBoard hides the rolled-back events (purge_step)
+    events.Reload()
+    assert [e.step for e in events.Scalars("eval/return_mean")] == [2000, 4000, 6000]
+
+
+def test_resuming_a_finished_run_logs_nothing_twice(tmp_path):
+    """A run killed after its final checkpoint (a sweep's driver killed during a trial's wrap-up) and
+    resumed: nothing to train, and its final evaluation is not logged a second time."""
+    from rlsuite.config import from_dict
+    from rlsuite.training import train
+
+    config = from_dict(
+        {
+            "env": {"id": "rlsuite/GridRacetrack-v0", "num_envs": 4, "kwargs": {"max_episode_steps": 40}},
+            "agent": {"algo": "q_learning"},
+            "train": {"total_steps": 1000, "eval_every": 500, "eval_episodes": 2},
+            "log": {"run_dir": str(tmp_path), "progress": "none"},
+        }
+    )
+    run_dir = train(config)
+    before = (run_dir / "metrics.csv").read_text()
+    train(config, resume=run_dir)
+    assert read_scalars(run_dir)["eval/return_mean"][:, 0].tolist() == [500, 1000]
+    assert (run_dir / "metrics.csv").read_text() == before
+    assert not (run_dir / "metrics.rolled-back.csv").exists()
 
 
 class _Payload:
