@@ -292,6 +292,54 @@ def stage_heldout(quick: bool) -> None:
               f"({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
 
 
+def stage_standstill(quick: bool) -> None:
+    """The frozen and state rows' final policies, episode by episode, on their final evaluation's
+    seeds: each episode's return and mean speed (``info["speed"]``), kept in ``standstill.json``, to
+    tell a policy that drives slowly from one that stops in some episodes."""
+    import numpy as np
+    import torch
+
+    from rlsuite.config import algorithm_class
+    from rlsuite.training import (
+        EVAL_SEED_OFFSET,
+        load_agent,
+        load_run_config,
+        make_agent_envs,
+        resolve_run_checkpoint,
+    )
+
+    torch.set_num_threads(1)
+    path = RUNS / "quick-standstill.json" if quick else HERE / "standstill.json"
+    known = json.loads(path.read_text()) if path.is_file() else {}
+    for key, trial in finished().items():
+        if key in known or not key.startswith("rl/") or key.split("/")[1] not in HEADLINE:
+            continue
+        run_dir = REPO / trial["run_dir"]
+        config = load_run_config(run_dir)
+        envs = make_agent_envs(config, config.train.eval_episodes)
+        try:
+            agent = load_agent(algorithm_class(config.agent.algo), resolve_run_checkpoint(run_dir, "last"),
+                               config, envs)  # fmt: skip
+            obs, info = envs.reset(seed=config.train.seed + EVAL_SEED_OFFSET)
+            n = envs.num_envs
+            returns, speeds, steps = np.zeros(n), np.zeros(n), np.zeros(n)
+            live, start = np.ones(n, bool), np.ones(n, bool)
+            while live.any():  # each sub-env's first episode
+                obs, reward, terminated, truncated, info = envs.step(
+                    agent.act(obs, deterministic=True, episode_start=start)
+                )
+                returns += np.where(live, reward, 0.0)
+                speeds += np.where(live, info["speed"], 0.0)
+                steps += live
+                live &= ~(terminated | truncated)
+                start[:] = False
+        finally:
+            envs.close()
+        known[key] = {"returns": returns.round(1).tolist(), "mean_speed": (speeds / steps).round(2).tolist()}
+        path.write_text(json.dumps(known, indent=1, sort_keys=True))
+        print(f"{key}: returns {known[key]['returns']}", flush=True)
+
+
 QUICK_OVERRIDES = [
     "train.total_steps=2048",
     "train.eval_every=1024",
@@ -300,11 +348,16 @@ QUICK_OVERRIDES = [
 ]
 
 
+def _quick(key: str) -> str:
+    """A run's key as recorded: --quick runs carry a suffix."""
+    return f"{key}-quick" if QUICK else key
+
+
 def _job(key: str, config: Path, run_dir: Path, name: str, seed: int, extra: list[str], quick: bool) -> tuple:
     """One `rlsuite train` job: ``(key, config, overrides)``."""
     overrides = [f"train.seed={seed}", f"log.run_dir={run_dir}", f"log.name={name}", *extra]
     if quick:
-        return (f"{key}-quick", config, [*overrides, *QUICK_OVERRIDES])
+        return (_quick(key), config, [*overrides, *QUICK_OVERRIDES])
     return (key, config, overrides)
 
 
@@ -314,7 +367,7 @@ def tuned(round_: int = -1) -> tuple[str, list[str], dict[str, list[float]]]:
     seeds, settings = TUNE_ROUNDS[round_]
     trials = finished()
     finals = {
-        name: [_final(trials[k]) for k in (f"tune/{name}/s{seed}" for seed in seeds) if k in trials]
+        name: [_final(trials[k]) for k in (_quick(f"tune/{name}/s{seed}") for seed in seeds) if k in trials]
         for name in settings
     }
     if any(len(v) < len(seeds) for v in finals.values()):
@@ -550,18 +603,19 @@ def report(command: list[str]) -> None:
             f"| {budget} | {best_cell} | {ratio_b} |\n"
         )
     out.append(
-        "\nFinal return: greedy evaluation (10 episodes) of the final policy, mean ± std over seeds. Wall time: "
-        "median of the whole `rlsuite train` command (start-up, the 8 evaluations and the final one included). "
-        "Training time: wall time minus the time spent in evaluations (`time/eval_seconds`): pixel evaluations "
-        "render and encode 10 episodes of up to 1,000 steps each, as many frames as 10k env steps of training. "
-        "Ratios: against the state DQN of the same table (return: of the means; times: of the medians). The "
-        "return at the tuned frozen run's wall time reads every run's evaluation curve at that run's median wall "
-        "time (the same wall-clock budget): the last evaluation each run had finished by then. Best checkpoint, "
-        "held-out seeds: the checkpoint the training evaluations chose (`checkpoints/best`), scored by "
-        "`rlsuite eval` on 10 episodes of evaluation seeds that selection never saw "
-        "(`python experiments/encoders/run.py --stages heldout`).\n"
+        "\nFinal return: greedy evaluation (10 episodes) of the final policy, mean ± std over seeds. Wall "
+        "time: median of the whole `rlsuite train` command (start-up and the 8 evaluations, the last of them "
+        "the final one, included). Training time: wall time minus the time spent in evaluations "
+        "(`time/eval_seconds`): pixel evaluations render and encode 10 episodes of up to 1,000 steps each, as"
+        " many frames as 10k env steps of training. Ratios: against the state DQN of the same table (return: "
+        "of the means; times: of the medians). The return at the tuned frozen run's wall time reads every "
+        "run's evaluation curve at that run's median wall time (the same wall-clock budget): the last "
+        "evaluation each run had finished by then. Best checkpoint, held-out seeds: the checkpoint the "
+        "training evaluations chose (`checkpoints/best`), scored by `rlsuite eval` on 10 episodes of "
+        "evaluation seeds that selection never saw (`python experiments/encoders/run.py --stages heldout`).\n"
     )
     out.extend(_headline(runs))
+    out.extend(_standstill_section())
     if any(runs.values()):
         _plots({v: runs[v] for v in PLOTTED}, HERE / "rl_curves.png", "Racetrack (kidney), DQN")
         out.append("\n![Racetrack curves](rl_curves.png)\n")
@@ -628,6 +682,35 @@ def _headline(runs: dict[str, list[dict]]) -> list[str]:
     return out
 
 
+def _standstill_section() -> list[str]:
+    path = HERE / "standstill.json"
+    if not path.is_file():
+        return []
+    episodes = json.loads(path.read_text())
+    out = [
+        "\n**Where the final policies lose return** (`--stages standstill`): the final evaluation's episodes of "
+        "each run of these rows, replayed one by one; an episode is at a standstill when its mean speed is below "
+        "1 m/s.\n\n"
+        "| variant | episodes | at a standstill | return of the others | their mean speed [m/s] |\n"
+        "|---|---:|---:|---:|---:|\n"
+    ]
+    for variant in HEADLINE:
+        rows = [
+            (r, v)
+            for key, e in episodes.items()
+            if key.split("/")[1] == variant
+            for r, v in zip(e["returns"], e["mean_speed"])
+        ]
+        if not rows:
+            continue
+        moving = [(r, v) for r, v in rows if v >= 1.0]
+        out.append(
+            f"| {RL_LABELS[variant]} | {len(rows)} | {len(rows) - len(moving)} "
+            f"| {statistics.mean(r for r, _ in moving):.1f} | {statistics.mean(v for _, v in moving):.1f} |\n"
+        )
+    return out
+
+
 def _tuning_section(trials: dict[str, dict]) -> list[str]:
     try:
         winner = tuned()[0]
@@ -670,9 +753,9 @@ def _walltime_section(trials: dict[str, dict]) -> list[str]:
         "\n## Wall-clock, one run at a time\n\n"
         "The tables above ran two runs at once, so each run's time depends on its neighbour. Here the Racetrack "
         "variants ran again, one at a time (one thread each, nothing else running), interleaved "
-        "(`--stages walltime`). Wall time: the whole `rlsuite train` command, start-up, the 8 evaluations and "
-        "the final one included; training time: without the evaluations. Ratios: medians against the state "
-        "DQN's of this table.\n\n"
+        "(`--stages walltime`). Wall time: the whole `rlsuite train` command, start-up and the 8 evaluations "
+        "(the last is the final one) included; training time: without the evaluations. Ratios: medians against "
+        "the state DQN's of this table.\n\n"
         "| variant | runs | wall time [s] | vs state | training time [s] | vs state | final return | vs state |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|\n"
     ]
@@ -747,11 +830,12 @@ def main() -> None:
     parser.add_argument(
         "--stages",
         nargs="+",
-        default=["pretrain", "bound", "tune", "rl", "transfer", "heldout", "walltime"],
-        choices=["pretrain", "bound", "tune", "rl", "transfer", "heldout", "walltime"],
+        default=["pretrain", "bound", "tune", "rl", "transfer", "heldout", "walltime", "standstill"],
+        choices=["pretrain", "bound", "tune", "rl", "transfer", "heldout", "walltime", "standstill"],
         help="pretrain | bound (the probe's supervised reference) | tune (the frozen DQN's settings, on seeds "
         "of their own) | rl | transfer | heldout (best checkpoints on held-out seeds) | walltime (the Racetrack "
-        "variants again, one run at a time, for their wall-clock ratios)",
+        "variants again, one run at a time, for their wall-clock ratios) | standstill (the frozen and state "
+        "rows' final policies, episode by episode)",
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=2, help="training runs at once (default 2: one per core)")
@@ -780,6 +864,8 @@ def main() -> None:
             stage_heldout(args.quick)
         if "walltime" in args.stages:
             run_all(walltime_jobs(seeds, args.quick), parallel=1)
+        if "standstill" in args.stages:
+            stage_standstill(args.quick)
     if not args.quick:
         report(command)
 
