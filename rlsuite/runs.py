@@ -131,8 +131,12 @@ def _roll_back_csv(path: Path, step: int) -> None:
     if not rows:
         return
     header, body = rows[0], rows[1:]
-    kept = [r for r in body if not r or int(r[0]) <= step]
-    later = [r for r in body if r and int(r[0]) > step]
+
+    def after(row: list[str]) -> bool:  # a row cut short by a crash stays where it is
+        return bool(row) and row[0].isdigit() and int(row[0]) > step
+
+    kept = [r for r in body if not after(r)]
+    later = [r for r in body if after(r)]
     if not later:
         return
     rolled = path.with_name("metrics.rolled-back.csv")

@@ -1,7 +1,7 @@
 """Pixel encoders study: pretrain the shipped encoders, probe them, and measure pixel RL with them.
 
-    python experiments/encoders/run.py                 # everything (~1.6 h on 2 cores), resumable
-    python experiments/encoders/run.py --stages rl     # one stage: pretrain | bound | rl | transfer | heldout
+    python experiments/encoders/run.py                 # everything (~2 h on 2 cores), resumable
+    python experiments/encoders/run.py --stages rl     # some stages (see --help)
     python experiments/encoders/run.py --report-only   # RESULTS.md and plots from finished runs
     python experiments/encoders/run.py --quick         # a smoke run of every stage (~5 min)
 
@@ -15,18 +15,24 @@ Stages:
 2. **rl** — DQN on Racetrack's kidney layout (which the driving encoders never saw), 40k env steps,
    3 seeds: state features (the reference), pixels with the driving encoder frozen (its features
    replayed), fine-tuned, the same compact encoder from scratch, from scratch + random shift, and
-   the transfer-pretrained ``driving-state`` encoder frozen.
+   the transfer-pretrained ``driving-state`` encoder frozen and fine-tuned.
    All pixel variants take 84×84 grayscale frames, 2 stacked, with the state DQN's settings.
    **bound** — the probe's reference: the same architecture trained *supervised* on the probe's fit
    frames (their true states), then probed the same way: how much of the state these frames and
    this network can hold at all.
+   **tune** (before rl) — settings of the frozen ``driving-state`` DQN, in rounds on seeds no table uses;
+   the winner runs in the rl table as ``frozen_transfer_tuned``, the state DQN with it as ``state_tuned``.
+   The frozen and state rows run on 10 seeds (0-9), the rest on 3.
 3. **transfer** — the driving encoders on Highway pixels and the arm encoders on Pusher pixels (an
    env they were not pretrained on), frozen, against the same encoder from scratch and the state agent.
 4. **heldout** — every run's ``best`` checkpoint scored on evaluation seeds selection never saw.
+5. **walltime** — the frozen and state rows again, one run at a time, for the wall-clock ratios.
+6. **standstill** — the frozen and state rows' final policies replayed episode by episode (return and
+   mean speed): where they lose return.
 
-Every training run is a plain ``rlsuite train CONFIG`` subprocess on one thread (two at a time on a
-2-core machine: every variant runs under the same load). Finished runs are listed in
-``experiments/encoders/trials.jsonl`` and skipped when the script runs again. Returns are the final
+Every training run is a plain ``rlsuite train CONFIG`` subprocess on one thread (torch, BLAS and
+numba; two at a time on a 2-core machine: every variant runs under the same load). Finished runs
+are listed in ``experiments/encoders/trials.jsonl`` and skipped when the script runs again. Returns are the final
 policy's greedy evaluation (train.seed's evaluation seeds), and the ``best`` checkpoint's on held-out
 seeds (stage 4); wall time is the whole command's.
 """
