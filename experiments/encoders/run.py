@@ -280,6 +280,7 @@ def stage_heldout(quick: bool) -> None:
         run_dir = trial.get("run_dir")
         if (
             key in known
+            or key.split("/")[0] not in ("rl", *TRANSFER)  # the tables that show it (not tune, walltime)
             or "curve" not in trial
             or not run_dir
             or not (REPO / run_dir / "checkpoints" / "best").is_dir()
