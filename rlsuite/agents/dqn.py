@@ -64,6 +64,11 @@ class DQNParams:
     the same; the defaults are SB3's except where noted."""
 
     learning_rate: float = hp(1e-4, "Adam step size (Kingma & Ba, 2015)", gt=0)
+    lr_schedule: Literal["constant", "linear"] = hp(
+        "constant",
+        "learning rate over the run: constant, or linear from learning_rate to 0 at the run's last step "
+        "(RL Zoo's lin_ schedules, CleanRL's anneal_lr)",
+    )
     buffer_size: int = hp(
         100_000, "replay capacity in transitions (Lin, 1992; Mnih et al., 2015); SB3: 1e6", ge=1
     )
@@ -247,6 +252,7 @@ class DQNAgent(Agent):
             {"params": [w for w in self._trainable if id(w) in encoder_ids], "lr": p.learning_rate * scale},
         ]
         groups = [g for g in groups if g["params"]]
+        self._base_lrs = [g["lr"] for g in groups]  # lr_schedule scales these
         try:  # the fused kernel: one op per step instead of ~10 per tensor (CPU needs torch >= 2.4)
             self.optimizer = torch.optim.Adam(groups, eps=p.adam_eps, fused=True)
         except RuntimeError:
@@ -304,6 +310,13 @@ class DQNAgent(Agent):
         horizon = p.exploration_fraction * (self.schedule_steps or 1)
         progress = 1.0 if horizon <= 0 else min(1.0, self.global_step / horizon)
         return p.exploration_initial_eps + progress * (p.exploration_final_eps - p.exploration_initial_eps)
+
+    @property
+    def learning_rate_factor(self) -> float:
+        """The factor ``lr_schedule`` applies to the learning rates now: 1, or linear from 1 to 0."""
+        if self.params.lr_schedule == "constant":
+            return 1.0
+        return max(0.0, 1.0 - self.global_step / max(self.schedule_steps or 1, 1))
 
     @property
     def per_beta(self) -> float:
@@ -408,6 +421,10 @@ class DQNAgent(Agent):
         one by one, at a fraction of the per-call overhead. Prioritised replay samples before every
         update, since each update changes the priorities."""
         p = self.params
+        if p.lr_schedule != "constant":  # set before each phase, from global_step: exact after a resume
+            factor = self.learning_rate_factor
+            for group, base in zip(self.optimizer.param_groups, self._base_lrs):
+                group["lr"] = base * factor
         if self.replay.tree is not None:
             for _ in range(gradient_steps):
                 self.update()
@@ -502,6 +519,8 @@ class DQNAgent(Agent):
         if self._stats is not None:
             loss, q_mean, grad_norm = torch.stack([s.float() for s in self._stats]).tolist()
             stats.update({"losses/td_loss": loss, "losses/q_values": q_mean, "losses/grad_norm": grad_norm})
+        if self.params.lr_schedule != "constant":
+            stats["charts/learning_rate"] = self.params.learning_rate * self.learning_rate_factor
         if self.params.prioritized_replay:
             stats["charts/per_beta"] = self.per_beta
         if self._skip_nonfinite:

@@ -199,6 +199,31 @@ def test_resume_continues_the_step_count_and_the_schedules(tmp_path: Path) -> No
     assert {"losses/td_loss", "losses/q_values", "losses/grad_norm", "charts/epsilon"} <= tags
 
 
+def test_linear_lr_schedule_decays_to_zero_and_is_logged(tmp_path: Path) -> None:
+    config = make_config(
+        total_steps=1_000,
+        run_dir=str(tmp_path),
+        learning_rate=1e-3,
+        lr_schedule="linear",
+        log_interval=10,
+        **FAST,
+    )
+    agent = DQNAgent(config, gym.make_vec("CartPole-v1", 2))
+    agent.learn(500)  # the horizon is the first learn() call's
+    assert agent.learning_rate_factor == 0.0
+    (group,) = agent.optimizer.param_groups  # set before each phase: the last ran at step 496 (every 8)
+    assert group["lr"] == pytest.approx(1e-3 * (1 - 496 / 500))
+    run_dir = train(config)
+    rows = [line.split(",") for line in (run_dir / "metrics.csv").read_text().splitlines()[1:]]
+    logged = [(int(step), float(value)) for step, _, tag, value in rows if tag == "charts/learning_rate"]
+    assert len(logged) > 5
+    assert all(value == pytest.approx(1e-3 * (1 - step / 1_000)) for step, value in logged)
+    constant = DQNAgent(make_config(learning_rate=1e-3, **FAST), gym.make_vec("CartPole-v1", 2))
+    constant.learn(300)
+    assert constant.optimizer.param_groups[0]["lr"] == 1e-3
+    assert "charts/learning_rate" not in constant.training_stats()
+
+
 def test_the_last_losses_are_logged_even_with_fewer_updates_than_log_interval(tmp_path: Path) -> None:
     config = make_config(total_steps=600, run_dir=str(tmp_path), log_interval=10_000, **FAST)
     run_dir = train(config)
