@@ -56,6 +56,10 @@ SHIPPED = REPO / "rlsuite" / "encoders" / "pretrained"
 sys.path.insert(0, str(HERE.parent))
 from stamp import stamp  # noqa: E402
 
+# "<variant>_end_eval": the same run evaluated only at its end (train.eval_every=0). Otherwise evaluation
+# dominates a pixel run's wall time: 8 evaluations of 10 episodes render and encode up to 80k frames, twice
+# training's 40k.
+END_EVAL = "_end_eval"
 RL = [
     "state", "frozen", "finetune", "scratch", "scratch_shift", "frozen_lr1e-3", "scratch_shift_lr1e-3",
     "frozen_transfer", "finetune_transfer", "frozen_transfer_tuned_r2", "state_tuned_r2",
@@ -75,6 +79,8 @@ RL_LABELS = {
     "state_tuned_r2": "state features, round 2's settings",
     "frozen_transfer_tuned": "pixels, driving-state encoder frozen, tuned on other seeds (see Tuning)",
     "state_tuned": "state features, the same tuned settings",
+    f"state{END_EVAL}": "state features, evaluated only at the end",
+    f"frozen_transfer_tuned{END_EVAL}": "pixels, driving-state encoder frozen, tuned, evaluated only at the end",
 }
 # Variants added after the first results: a config of the table above plus overrides.
 EXTRA = {
@@ -434,8 +440,18 @@ def tune_jobs(quick: bool) -> list[tuple[str, Path, list[str]]]:
     ]  # fmt: skip
 
 
-WALLTIME = ["state", "frozen", "frozen_transfer", "frozen_transfer_tuned", "state_tuned"]
+WALLTIME = [
+    "state", "frozen", "frozen_transfer", "frozen_transfer_tuned", "state_tuned",
+    f"state{END_EVAL}", f"frozen_transfer_tuned{END_EVAL}",
+]  # fmt: skip
 WALLTIME_SEEDS = list(range(6))  # runs of one variant spread ±10 %: six runs for the medians
+
+
+def _walltime_variant(variant: str) -> tuple[str, list[str]]:
+    if variant.endswith(END_EVAL):
+        config, extra = _variant(variant.removesuffix(END_EVAL))
+        return config, [*extra, "train.eval_every=0"]
+    return _variant(variant)
 
 
 def walltime_jobs(seeds: list[int], quick: bool) -> list[tuple[str, Path, list[str]]]:
@@ -444,7 +460,7 @@ def walltime_jobs(seeds: list[int], quick: bool) -> list[tuple[str, Path, list[s
     return [
         _job(f"walltime/{variant}/s{seed}", CONFIGS / f"dqn_{config}.yaml", RUNS / "walltime",
              f"{variant}-s{seed}", seed, extra, quick)
-        for seed in seeds for variant in WALLTIME for config, extra in [_variant(variant)]
+        for seed in seeds for variant in WALLTIME for config, extra in [_walltime_variant(variant)]
     ]  # fmt: skip
 
 
@@ -779,16 +795,24 @@ def _walltime_section(trials: dict[str, dict]) -> list[str]:
     runs = _runs_of(trials, "walltime", WALLTIME)
     if not runs["state"]:
         return ["\n## Wall-clock\n\nNot run yet (`--stages walltime`).\n"]
-    state_wall = statistics.median(t["wall_s"] for t in runs["state"])
-    state_train = statistics.median(_train_s(t) for t in runs["state"])
-    state_final = statistics.mean(_final(t) for t in runs["state"])
+    reference = {  # (wall, training time, final return) of the state DQN evaluated alike
+        suffix: (
+            statistics.median(t["wall_s"] for t in ts),
+            statistics.median(_train_s(t) for t in ts),
+            statistics.mean(_final(t) for t in ts),
+        )
+        for suffix, ts in (("", runs["state"]), (END_EVAL, runs[f"state{END_EVAL}"]))
+        if ts
+    }
     out = [
         "\n## Wall-clock, one run at a time\n\n"
         "The tables above ran two runs at once, so each run's time depends on its neighbour. Here the Racetrack "
         "variants ran again, one at a time (one thread each, nothing else running), interleaved "
         "(`--stages walltime`). Wall time: the whole `rlsuite train` command, start-up and the 8 evaluations "
         "(the last is the final one) included; training time: without the evaluations. Ratios: medians against "
-        "the state DQN's of this table.\n\n"
+        "the state DQN's of this table, evaluated alike: the rows *evaluated only at the end* "
+        "(`train.eval_every=0`: the same runs, since evaluation draws nothing from training's random streams) "
+        "against the state DQN evaluated only at the end.\n\n"
         "| variant | runs | wall time [s] | vs state | training time [s] | vs state | final return | vs state |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|\n"
     ]
@@ -798,6 +822,7 @@ def _walltime_section(trials: dict[str, dict]) -> list[str]:
         wall = statistics.median(t["wall_s"] for t in ts)
         train = statistics.median(_train_s(t) for t in ts)
         finals = [_final(t) for t in ts]
+        state_wall, state_train, state_final = reference[END_EVAL if variant.endswith(END_EVAL) else ""]
         out.append(
             f"| {RL_LABELS[variant]} | {len(ts)} | {wall:.1f} | {wall / state_wall:.1f}× | {train:.1f} "
             f"| {train / state_train:.1f}× | {_mean_std(finals)} | {statistics.mean(finals) / state_final:.2f} |\n"
