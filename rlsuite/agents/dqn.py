@@ -287,7 +287,7 @@ class DQNAgent(Agent):
         # Counters and schedule state (all saved in checkpoints).
         self.vector_steps = 0
         self.num_updates = 0
-        self.schedule_steps: int | None = None  # the horizon of the epsilon and beta schedules
+        self.schedule_steps: int | None = None  # the horizon of the epsilon, beta and lr schedules
         self._pin_memory = self.device.type == "cuda"
         self._obs: torch.Tensor | None = None  # current observations of the training envs, on device
         self._frames: torch.Tensor | None = None  # (n, k, *frame) stacks of the training envs
@@ -312,18 +312,20 @@ class DQNAgent(Agent):
         return p.exploration_initial_eps + progress * (p.exploration_final_eps - p.exploration_initial_eps)
 
     @property
+    def progress(self) -> float:
+        """The share of the schedules' horizon done, from 0 to 1."""
+        return min(1.0, self.global_step / max(self.schedule_steps or 1, 1))
+
+    @property
     def learning_rate_factor(self) -> float:
         """The factor ``lr_schedule`` applies to the learning rates now: 1, or linear from 1 to 0."""
-        if self.params.lr_schedule == "constant":
-            return 1.0
-        return max(0.0, 1.0 - self.global_step / max(self.schedule_steps or 1, 1))
+        return 1.0 if self.params.lr_schedule == "constant" else 1.0 - self.progress
 
     @property
     def per_beta(self) -> float:
         """Importance-sampling exponent, annealed linearly from beta0 to 1 (Schaul et al., 2016)."""
         p = self.params
-        progress = min(1.0, self.global_step / max(self.schedule_steps or 1, 1))
-        return p.prioritized_replay_beta0 + progress * (1.0 - p.prioritized_replay_beta0)
+        return p.prioritized_replay_beta0 + self.progress * (1.0 - p.prioritized_replay_beta0)
 
     # ----------------------------------------------------------------------------- collection loop
     def learn(self, total_steps: int, monitor: StepMonitor | None = None) -> None:
