@@ -18,13 +18,23 @@ uses for that id through ``rlsuite train``: for our ids SB3 steps the same nativ
 ``DummyVecEnv`` and we Gymnasium's vector env. Ours and the peer are timed by one routine
 (:func:`time_agent`, best of ``repeats``).
 A peer that is not installed is named at the end of the report, with how to install it.
+
+**The speed check** (``rlsuite bench --check``, about a minute): the ratios rlsuite promises — each
+of ours against the peer a user would otherwise pick, timed in the same process, interleaved, best
+of ``repeats`` — against the floors and published figures of one table, ``rlsuite/speed_floors.json``
+(the README and ``experiments/envs/RESULTS.md`` quote that table). It exits 1 when a ratio falls
+below its floor. A peer that is not installed (``pip install -e ".[bench]"``) is replaced by
+Gymnasium's ``CartPole-v1``, timed the same way, with the floor scaled by the peer/CartPole ratio
+of the run that published the figure. Run it after every change to a step, a render or the loop.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -32,7 +42,20 @@ import numpy as np
 
 import rlsuite  # noqa: F401  (registers our ids)
 
-__all__ = ["AGENT_CASES", "CASES", "PEERS", "main", "time_agent", "time_single", "time_vector"]
+__all__ = [
+    "AGENT_CASES",
+    "CASES",
+    "CHECKS",
+    "FLOORS_PATH",
+    "PEERS",
+    "check",
+    "floors_markdown",
+    "load_floors",
+    "main",
+    "time_agent",
+    "time_single",
+    "time_vector",
+]
 
 
 @dataclass(frozen=True)
@@ -257,53 +280,74 @@ def run_agents(quick: bool, peers: bool, repeats: int) -> tuple[str, list[str]]:
 CHUNK = 16  # single-env steps between clock reads (a slow peer overshoots `seconds` by at most this)
 
 
+class Timer:
+    """One env, built and warmed up once, under random actions drawn before any clock starts; each
+    :meth:`run` returns the steps/s of one timing of at least ``seconds`` (the clock read every
+    :data:`CHUNK` single steps or every vector step). ``batch=None``: ``gymnasium.make`` (with its
+    wrappers, as users get it; reset on done); else ``gymnasium.make_vec`` with ``batch`` sub-envs
+    (autoreset)."""
+
+    def __init__(self, env_id: str, kwargs: dict[str, Any], batch: int | None = None, seed: int = 0) -> None:
+        self.batch = batch
+        if batch is None:
+            self.env = gym.make(env_id, **kwargs)
+            self.env.action_space.seed(seed)
+            self.actions = [self.env.action_space.sample() for _ in range(4096)]
+            self.env.reset(seed=seed)
+            self._single(self.actions[:100])  # warm up (numba kernels, caches)
+        else:
+            self.env = gym.make_vec(env_id, num_envs=batch, **kwargs)
+            self.env.action_space.seed(seed)
+            self.actions = [self.env.action_space.sample() for _ in range(16)]
+            self.env.reset(seed=seed)
+            for action in self.actions:
+                self.env.step(action)
+
+    def _single(self, actions: list[Any]) -> None:
+        env = self.env
+        for action in actions:
+            _, _, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                env.reset()
+
+    def run(self, seconds: float) -> float:
+        steps, start = 0, time.perf_counter()
+        if self.batch is None:
+            while time.perf_counter() - start < seconds:
+                self._single(self.actions[:CHUNK])
+                steps += CHUNK
+                self.actions = self.actions[CHUNK:] + self.actions[:CHUNK]
+        else:
+            while time.perf_counter() - start < seconds:
+                for action in self.actions:
+                    self.env.step(action)
+                steps += len(self.actions) * self.batch
+        return steps / (time.perf_counter() - start)
+
+    def close(self) -> None:
+        self.env.close()
+
+
 def time_single(
     env_id: str, kwargs: dict[str, Any], seconds: float, repeats: int = 3, seed: int = 0
 ) -> float:
     """Best steps/s of ``gymnasium.make(env_id, **kwargs)`` under random actions."""
-    env = gym.make(env_id, **kwargs)
-    env.action_space.seed(seed)
-    actions = [env.action_space.sample() for _ in range(4096)]
-    env.reset(seed=seed)
-    for action in actions[:100]:  # warm up (numba kernels, caches)
-        _, _, terminated, truncated, _ = env.step(action)
-        if terminated or truncated:
-            env.reset()
-    best = 0.0
-    for _ in range(repeats):
-        steps, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            for action in actions[:CHUNK]:
-                _, _, terminated, truncated, _ = env.step(action)
-                if terminated or truncated:
-                    env.reset()
-            steps += CHUNK
-            actions = actions[CHUNK:] + actions[:CHUNK]
-        best = max(best, steps / (time.perf_counter() - start))
-    env.close()
-    return best
+    timer = Timer(env_id, kwargs, None, seed)
+    try:
+        return max(timer.run(seconds) for _ in range(repeats))
+    finally:
+        timer.close()
 
 
 def time_vector(
     env_id: str, kwargs: dict[str, Any], batch: int, seconds: float, repeats: int = 3, seed: int = 0
 ) -> float:
     """Best steps/s (summed over the batch) of ``gymnasium.make_vec(env_id, batch, **kwargs)``."""
-    envs = gym.make_vec(env_id, num_envs=batch, **kwargs)
-    envs.action_space.seed(seed)
-    actions = [envs.action_space.sample() for _ in range(16)]
-    envs.reset(seed=seed)
-    for action in actions:
-        envs.step(action)
-    best = 0.0
-    for _ in range(repeats):
-        steps, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            for action in actions:
-                envs.step(action)
-            steps += len(actions) * batch
-        best = max(best, steps / (time.perf_counter() - start))
-    envs.close()
-    return best
+    timer = Timer(env_id, kwargs, batch, seed)
+    try:
+        return max(timer.run(seconds) for _ in range(repeats))
+    finally:
+        timer.close()
 
 
 def _peer_available(module: str) -> bool:
@@ -317,7 +361,13 @@ def _peer_available(module: str) -> bool:
 
 
 def _ratio(value: float) -> str:
-    return f"{value:,.0f}×" if value >= 10 else f"{value:.1f}×"
+    if value >= 10:
+        return f"{value:,.0f}×"
+    return f"{value:.1f}×" if value >= 1 else f"{value:.2f}×"
+
+
+def _fmt_ratio(value: float | None) -> str:
+    return "—" if value is None else _ratio(value)
 
 
 def _fmt(value: float | None) -> str:
@@ -386,12 +436,173 @@ PEER_INSTALL = {
 }
 
 
+# --------------------------------------------------------------------------------------------
+# The speed check: published ratios and their floors (rlsuite/speed_floors.json)
+# --------------------------------------------------------------------------------------------
+FLOORS_PATH = Path(__file__).with_name("speed_floors.json")
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a ratio: an env timed by :class:`Timer` (``batch=None``: single env)."""
+
+    label: str
+    env_id: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    batch: int | None = None
+    module: str | None = None  # a peer's package: timed only when it imports
+
+
+CARTPOLE = Side("CartPole-v1", "CartPole-v1")  # stands in for a peer that is not installed
+CLIFF = Side("CliffWalking-v1", "CliffWalking-v1")
+CARTPOLE_VEC = Side(
+    "CartPoleVectorEnv(1024)", "CartPole-v1", {"vectorization_mode": "vector_entry_point"}, 1024
+)
+CAR_RACING = Side("CarRacing-v3", "CarRacing-v3", module="Box2D")
+MUJOCO_REACHER = Side("MuJoCo Reacher-v5", "Reacher-v5", module="mujoco")
+MUJOCO_PUSHER = Side("MuJoCo Pusher-v5", "Pusher-v5", module="mujoco")
+HIGHWAY_ENV = Side("highway-env highway-fast-v0", "highway-fast-v0", module="highway_env")
+RACETRACK_ENV = Side("highway-env racetrack-v0", "racetrack-v0", module="highway_env")
+
+
+@dataclass(frozen=True)
+class Check:
+    key: str  # its row in rlsuite/speed_floors.json
+    ours: Side
+    peer: Side
+
+
+def _ours(label: str, env_id: str, batch: int | None = None, **kwargs: Any) -> Side:
+    return Side(label, env_id, kwargs, batch)
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("reacher_state", _ours("Reacher state", "rlsuite/Reacher-v0"), MUJOCO_REACHER),
+    Check("pusher_state", _ours("Pusher state", "rlsuite/Pusher-v0"), MUJOCO_PUSHER),
+    Check("racetrack_state", _ours("Racetrack state", "rlsuite/Racetrack-v0"), RACETRACK_ENV),
+    Check("highway_state", _ours("Highway state", "rlsuite/Highway-v0"), HIGHWAY_ENV),
+    Check(
+        "racetrack_pixels",
+        _ours("Racetrack pixels 84x84", "rlsuite/Racetrack-v0", obs_type="pixels"),
+        CAR_RACING,
+    ),
+    Check(
+        "highway_pixels", _ours("Highway pixels 84x84", "rlsuite/Highway-v0", obs_type="pixels"), CAR_RACING
+    ),
+    Check(
+        "reacher_pixels", _ours("Reacher pixels 84x84", "rlsuite/Reacher-v0", obs_type="pixels"), CAR_RACING
+    ),
+    Check("pusher_pixels", _ours("Pusher pixels 84x84", "rlsuite/Pusher-v0", obs_type="pixels"), CAR_RACING),
+    Check("grid_racetrack", _ours("GridRacetrack", "rlsuite/GridRacetrack-v0"), CLIFF),
+    Check("racetrack_vector", _ours("Racetrack state ×1024", "rlsuite/Racetrack-v0", 1024), CARTPOLE_VEC),
+    Check("highway_vector", _ours("Highway state ×1024", "rlsuite/Highway-v0", 1024), CARTPOLE_VEC),
+)
+
+
+def load_floors(path: Path = FLOORS_PATH) -> dict[str, Any]:
+    """The table: ``{"measured": {...}, "rows": {key: {"what", "floor", "published", "proxy"}}}``."""
+    return json.loads(Path(path).read_text())
+
+
+def floors_markdown(table: dict[str, Any]) -> str:
+    """The published ratios next to their floors, as the README and the env study show them."""
+    lines = [
+        "| ours | against | published | floor |",
+        "|---|---|---:|---:|",
+    ]
+    for row in table["rows"].values():
+        lines.append(
+            f"| {row['ours']} | {row['peer']} | {_fmt_ratio(row['published'])} | {_ratio(row['floor'])} |"
+        )
+    return "\n".join(lines)
+
+
+def measure_checks(
+    checks: tuple[Check, ...], seconds: float, repeats: int, peers: bool = True, proxy: bool = False
+) -> dict[str, dict[str, Any]]:
+    """Steps/s of both sides of every check (a missing peer replaced by ``CartPole-v1``), timed in
+    ``repeats`` interleaved rounds (every side once per round; the best timing of each is kept).
+    With ``proxy``, ``CartPole-v1`` is timed too and each row gets ``"proxy"``: ours / CartPole."""
+    sides: dict[str, Timer] = {}  # by label
+    if proxy:
+        sides[CARTPOLE.label] = Timer(CARTPOLE.env_id, CARTPOLE.kwargs)
+    chosen: dict[str, tuple[Side, Side, bool]] = {}
+    for item in checks:
+        peer, proxied = item.peer, False
+        if peer.module is not None and (not peers or not _peer_available(peer.module)):
+            peer, proxied = CARTPOLE, True
+        chosen[item.key] = (item.ours, peer, proxied)
+        for side in (item.ours, peer):
+            if side.label not in sides:
+                sides[side.label] = Timer(side.env_id, side.kwargs, side.batch)
+    best = dict.fromkeys(sides, 0.0)
+    try:
+        for _ in range(repeats):
+            for label, timer in sides.items():
+                best[label] = max(best[label], timer.run(seconds))
+    finally:
+        for timer in sides.values():
+            timer.close()
+    result = {
+        key: {
+            "ours": best[ours.label],
+            "peer": best[peer.label],
+            "peer_label": peer.label,
+            "proxied": proxied,
+        }
+        for key, (ours, peer, proxied) in chosen.items()
+    }
+    if proxy:
+        for key, (ours, _, _) in chosen.items():
+            result[key]["proxy"] = best[ours.label] / best[CARTPOLE.label]
+    return result
+
+
+def check(
+    only: list[str] | None = None, seconds: float = 0.3, repeats: int = 3, peers: bool = True,
+    path: Path = FLOORS_PATH,
+) -> tuple[bool, str, dict[str, dict[str, Any]]]:  # fmt: skip
+    """Measure the checks (``only`` these keys) and compare each ratio with its floor.
+
+    Returns ``(all floors held, markdown report, measurements)``."""
+    table = load_floors(path)
+    rows = table["rows"]
+    unknown = sorted(set(only or ()) - {c.key for c in CHECKS})
+    if unknown:
+        raise ValueError(f"bench --check: unknown check(s) {unknown}; allowed: {[c.key for c in CHECKS]}")
+    checks = tuple(c for c in CHECKS if not only or c.key in only)
+    measured = measure_checks(checks, seconds, repeats, peers)
+    lines = [
+        "| ours | steps/s | against | steps/s | ours / peer | floor | published | holds |",
+        "|---|---:|---|---:|---:|---:|---:|:---:|",
+    ]
+    ok = True
+    for item in checks:
+        m, row = measured[item.key], rows[item.key]
+        ratio = m["ours"] / m["peer"]
+        floor, published = row["floor"], row.get("published")
+        if m["proxied"]:  # the floor against CartPole, by the peer/CartPole ratio of the published run
+            has_proxy = row.get("proxy") is not None and published
+            floor = row["floor"] * row["proxy"] / published if has_proxy else None
+            published = row.get("proxy")
+        m.update(ratio=ratio, floor=floor)
+        holds = floor is None or ratio >= floor
+        ok &= holds
+        verdict = "yes" if holds else "**NO**"
+        if floor is None:
+            verdict = "not checked (no published CartPole ratio: install the peer)"
+        instead = f" (in place of {item.peer.label})" if m["proxied"] else ""
+        lines.append(
+            f"| {item.ours.label} | {_fmt(m['ours'])} | {m['peer_label']}{instead} | {_fmt(m['peer'])} "
+            f"| {_ratio(ratio)} | {_fmt_ratio(floor)} | {_fmt_ratio(published)} | {verdict} |"
+        )
+    verdict = "every ratio holds its floor" if ok else "FAILED: a ratio fell below its floor"
+    return ok, "\n".join(lines) + f"\n\nSpeed check: {verdict}.", measured
+
+
 def main(args: argparse.Namespace) -> int:
-    import datetime
     import os
-    import platform
     import subprocess
-    import sys
 
     try:
         commit = subprocess.run(
@@ -400,16 +611,15 @@ def main(args: argparse.Namespace) -> int:
         ).stdout.strip()  # fmt: skip
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
+    if getattr(args, "check", False):
+        return _main_check(args, commit)
     what = args.what or "all"
     repeats = 1 if args.quick else 3
-    seconds = min(args.seconds, 0.05) if args.quick else args.seconds
+    seconds = 1.0 if args.seconds is None else args.seconds
+    seconds = min(seconds, 0.05) if args.quick else seconds
     timing = f"best of {repeats} × {seconds:g} s" if what != "agents" else f"best of {repeats}"
-    header = (
-        f"rlsuite {rlsuite.__version__} (commit {commit}) throughput{' (--quick)' if args.quick else ''}, "
-        f"{timing} for ours and the peers alike; {datetime.date.today()}; "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, no GPU used, "
-        f"numpy {np.__version__}, gymnasium {gym.__version__}\n\n"
-        f"`{' '.join(['rlsuite', *sys.argv[1:]])}`\n"
+    header = _header(
+        commit, f"throughput{' (--quick)' if args.quick else ''}, {timing} for ours and the peers alike"
     )
     print(header, flush=True)
     sections, missing = [], []
@@ -425,11 +635,36 @@ def main(args: argparse.Namespace) -> int:
         sections.append("Peers not installed (their rows are empty): " + "; ".join(missing) + ".")
     elif not args.peers:
         sections.append("Peers not timed (`--no-peers`).")
-    report = header + "\n" + "\n\n".join(sections) + "\n"
-    print(report)
-    if args.output:
-        from pathlib import Path
-
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(report)
+    _write(header + "\n" + "\n\n".join(sections) + "\n", args.output)
     return 0
+
+
+def _header(commit: str, what: str) -> str:
+    import datetime
+    import os
+    import platform
+    import sys
+
+    return (
+        f"rlsuite {rlsuite.__version__} (commit {commit}) {what}; {datetime.date.today()}; "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, no GPU used, "
+        f"numpy {np.__version__}, gymnasium {gym.__version__}\n\n"
+        f"`{' '.join(['rlsuite', *sys.argv[1:]])}`\n"
+    )
+
+
+def _write(report: str, output: str | None) -> None:
+    print(report)
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(report)
+
+
+def _main_check(args: argparse.Namespace, commit: str) -> int:
+    repeats = 3
+    seconds = args.seconds if args.seconds is not None else 0.3
+    header = _header(commit, f"speed check, best of {repeats} interleaved rounds × {seconds:g} s per side")
+    print(header, flush=True)
+    ok, table, _ = check(args.only, seconds, repeats, args.peers)
+    _write(header + "\n" + table + "\n", args.output)
+    return 0 if ok else 1

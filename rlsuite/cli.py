@@ -10,6 +10,7 @@ rlsuite pretrain CONFIG [key=value…]  self-supervised encoder pretraining (CUR
 rlsuite probe CONFIG --checkpoint C  linear probe: R² of the env's state from frozen features
 rlsuite sweep SWEEP.yaml [--resume]  seeds × hyper-parameters as Ray Tune trials (local Ray or --address)
 rlsuite bench [envs|agents] [--quick]  env and agent throughput, side by side with installed peers
+rlsuite bench --check                the speed check (~1 min): published ratios vs their floors; exit 1 below
 rlsuite --version
 """
 
@@ -333,7 +334,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quick", action="store_true", help="a smoke run of every row: short timings, no repeats")
     p.add_argument("--ids", nargs="*", default=None, help="only these env ids (default: all registered)")
-    p.add_argument("--seconds", type=float, default=1.0, help="env timing budget per measurement [s]")
+    p.add_argument(
+        "--seconds", type=float, default=None, help="env timing budget per measurement [s] (1; --check: 0.3)"
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="the speed check (about a minute): every published ratio against its floor in "
+        "rlsuite/speed_floors.json, ours and the peer timed in one run; exits 1 if one falls below",
+    )
+    p.add_argument("--only", nargs="+", default=None, metavar="KEY", help="--check: only these rows")
     p.add_argument(
         "--peers", action=argparse.BooleanOptionalAction, default=True, help="also time the peers installed"
     )

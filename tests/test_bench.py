@@ -3,6 +3,7 @@ timed by the same routine, and a missing peer is named."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,63 @@ def test_bench_quick_times_every_row_for_real(tmp_path: Path) -> None:
     for row in agent_rows:
         assert float(row.split("|")[3].replace(",", "")) > 0
     assert "Peers not timed (`--no-peers`)." in report
+
+
+# --------------------------------------------------------------------------------------------
+# The speed check (`rlsuite bench --check`): real timings, a real slow step
+# --------------------------------------------------------------------------------------------
+def _slowed_step(monkeypatch, seconds: float) -> None:
+    """Every GridRacetrack single-env step also sleeps ``seconds`` (a regression on the hot path)."""
+    import time
+
+    from rlsuite.envs.driving.grid_racetrack import GridRacetrackEnv
+
+    step = GridRacetrackEnv.step
+
+    def slow_step(self, action):
+        time.sleep(seconds)
+        return step(self, action)
+
+    monkeypatch.setattr(GridRacetrackEnv, "step", slow_step)
+
+
+def test_the_speed_check_fails_on_a_slowed_step(monkeypatch, tmp_path: Path) -> None:
+    _slowed_step(monkeypatch, 0.002)  # ~400x the step: far below the 1x floor against CliffWalking
+    out = tmp_path / "check.md"
+    code = main(["bench", "--check", "--only", "grid_racetrack", "--seconds", "0.05", "--output", str(out)])
+    report = out.read_text()
+    assert code == 1
+    assert "| GridRacetrack |" in report and "**NO**" in report and "FAILED" in report
+
+
+def test_the_speed_check_passes_when_every_floor_holds(tmp_path: Path) -> None:
+    table = bench.load_floors()
+    table["rows"]["grid_racetrack"]["floor"] = 1e-6  # a floor any working env holds
+    path = tmp_path / "floors.json"
+    path.write_text(json.dumps(table))
+    ok, report, measured = bench.check(["grid_racetrack"], seconds=0.05, repeats=1, path=path)
+    assert ok and "every ratio holds its floor" in report
+    assert measured["grid_racetrack"]["ours"] > 0 and measured["grid_racetrack"]["peer"] > 0
+
+
+def test_the_speed_check_names_an_unknown_row() -> None:
+    with pytest.raises(ValueError, match=r"unknown check\(s\) \['reacher'\]; allowed: \['reacher_state'"):
+        bench.check(["reacher"], seconds=0.01, repeats=1)
+
+
+def test_every_check_has_one_row_in_the_table_with_a_floor() -> None:
+    rows = bench.load_floors()["rows"]
+    assert [c.key for c in bench.CHECKS] == list(rows)
+    assert all(row["floor"] > 0 for row in rows.values())
+
+
+def test_readme_and_env_study_quote_the_published_figures_of_the_table() -> None:
+    """The README's speed table is the table's, rendered; the env study's check record is what the
+    table publishes (so the three cannot drift apart)."""
+    repo = Path(__file__).resolve().parents[1]
+    table = bench.load_floors()
+    assert bench.floors_markdown(table) in (repo / "README.md").read_text()
+    record = json.loads((repo / "experiments" / "envs" / "check.json").read_text())
+    for key, row in record["rows"].items():
+        assert table["rows"][key]["published"] == round(row["ours"] / row["peer"], 3)
+    assert table["measured"]["commit"] == record["measured"]["commit"]

@@ -1,15 +1,22 @@
 """Env throughput study: steps/s of every env against the issue targets and the peers, and the
 env-core port (issue 12) against the commit before it.
 
-    python experiments/envs/run.py                    # both parts (several minutes), then RESULTS.md
-    python experiments/envs/run.py --parts speed      # one part: speed | port
+    python experiments/envs/run.py                    # check and speed (several minutes), then RESULTS.md
+    python experiments/envs/run.py --parts check      # one part: check | speed | port
     python experiments/envs/run.py --report-only      # RESULTS.md and plots from the recorded data
 
+**check** (``check.json``): the ratios of ``rlsuite bench --check`` — each of ours against the peer a
+user would otherwise pick (MuJoCo, highway-env, CarRacing, CliffWalking, Gymnasium's
+``CartPoleVectorEnv``), single envs through ``gymnasium.make``, timed in one process in interleaved
+rounds (best of ``--rounds``) — measured longer than the check does. It writes them as the published
+figures (and each one's ratio to Gymnasium's ``CartPole-v1``, the check's stand-in for a peer that is
+not installed) into ``rlsuite/speed_floors.json``, the one table of published figures and floors
+that the README quotes and the check holds.
+
 **speed** (``env_speed.json``): every env single (``gymnasium.make``, with its wrappers, as users
-get it) and native vector (``gymnasium.make_vec``), and the peers a user would otherwise pick
-(highway-env, Gymnasium's CarRacing and MuJoCo Reacher/Pusher, when installed:
-``pip install -e ".[bench]"``, else ``--no-peers``), all timed by the same code as ``rlsuite bench
-envs`` (:mod:`rlsuite.bench`): random actions drawn before the clock starts, best of 3 timings of
+get it) and native vector (``gymnasium.make_vec``) — with ``--peers`` also the peers of ``rlsuite
+bench envs`` (the check part gives the ratios against them) — all timed by the same code as ``rlsuite
+bench envs`` (:mod:`rlsuite.bench`): random actions drawn before the clock starts, best of 3 timings of
 ``--seconds`` each.
 
 **port** (``core_port.json``): env speed of this checkout against an earlier one (``--baseline-commit``,
@@ -35,6 +42,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 SPEED = HERE / "env_speed.json"
 PORT = HERE / "core_port.json"
+CHECK = HERE / "check.json"
+FLOORS = REPO / "rlsuite" / "speed_floors.json"
 sys.path.insert(0, str(HERE.parent))
 from report import bars, read_record, write_record  # noqa: E402
 from stamp import commit, measured_here, stamp  # noqa: E402
@@ -148,6 +157,31 @@ def measure_speed(seconds: float, peers: bool, command: list[str]) -> dict:
     }
 
 
+def measure_check(seconds: float, rounds: int, command: list[str]) -> dict:
+    """Every row of ``rlsuite bench --check`` (peers required), timed as the check times them, longer."""
+    from rlsuite.bench import CHECKS, measure_checks
+
+    rows = measure_checks(CHECKS, seconds, rounds, peers=True, proxy=True)
+    proxied = [key for key, row in rows.items() if row["proxied"]]
+    if proxied:
+        raise SystemExit(f"check: peers not installed for {proxied}: pip install -e '.[bench]'")
+    for key, row in rows.items():
+        print(f"{key}: {row['ours'] / row['peer']:.3g}x ({row['ours']:,.0f} vs {row['peer']:,.0f} steps/s)")
+    return {"measured": measured_here(command), "seconds": seconds, "rounds": rounds, "rows": rows}
+
+
+def publish(check: dict) -> None:
+    """Write the check's ratios into ``rlsuite/speed_floors.json`` as the published figures."""
+    table = json.loads(FLOORS.read_text())
+    for key, row in check["rows"].items():
+        table["rows"][key]["published"] = round(row["ours"] / row["peer"], 3)
+        table["rows"][key]["proxy"] = round(row["proxy"], 4)
+    m = check["measured"]
+    table["measured"] = {k: m[k] for k in ("commit", "date", "machine", "command") if k in m}
+    FLOORS.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n")
+    print(f"written: {FLOORS}")
+
+
 def time_tree(tree: Path, env_id: str, kwargs: dict, batch: int, seconds: float) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     out = subprocess.run(
@@ -220,23 +254,49 @@ def _fmt(value: float | None) -> str:
 
 
 def _times(value: float) -> str:
-    return f"{value:,.0f}×" if value >= 10 else f"{value:.1f}×"
+    if value >= 10:
+        return f"{value:,.0f}×"
+    return f"{value:.1f}×" if value >= 1 else f"{value:.2f}×"
 
 
 def report(command: list[str]) -> None:
+    check = read_record(CHECK) if CHECK.is_file() else None
     speed = read_record(SPEED) if SPEED.is_file() else None
     port = read_record(PORT) if PORT.is_file() else None
-    measured = [{**r["measured"], "label": name} for name, r in (("speed", speed), ("port", port)) if r]
+    records = (("check", check), ("speed", speed), ("port", port))
+    measured = [{**r["measured"], "label": name} for name, r in records if r]
     out = [
-        "# Env throughput: steps/s against the targets and the peers; the env-core port\n",
+        "# Env throughput: the published ratios against the peers, steps/s of every env; the env-core port\n",
         stamp(command, measured),
     ]
     out.append(
-        "\nRegenerated by `python experiments/envs/run.py --report-only` from `env_speed.json` and "
-        "`core_port.json` (the measured values); `python experiments/envs/run.py` measures both again and "
-        "replaces them. Ratios measured side by side in one run are the result; absolute speeds move with "
-        "the machine's load.\n"
+        "\nRegenerated by `python experiments/envs/run.py --report-only` from `check.json`, `env_speed.json` "
+        "and `core_port.json` (the measured values); `python experiments/envs/run.py` measures the check and "
+        "the speed part again and replaces them. Ratios measured side by side in one run are the result; "
+        "absolute speeds move with the machine's load.\n"
     )
+    if check:
+        from rlsuite.bench import CHECKS, load_floors
+
+        floors = load_floors(FLOORS)["rows"]
+        labels = {c.key: (c.ours.label, c.peer.label) for c in CHECKS}
+        out.append(
+            "\n## The published ratios and their floors (`rlsuite bench --check`)\n\n"
+            f"Ours against the peer a user would otherwise pick, every side timed in one process in "
+            f"{check['rounds']} interleaved rounds of {check['seconds']:g} s (best kept); single envs through "
+            "`gymnasium.make` with their wrappers, random actions, reset on done. These ratios are the "
+            "published figures of `rlsuite/speed_floors.json`, which the README quotes and "
+            "`rlsuite bench --check` holds to the floors (the issue's targets).\n\n"
+            "| ours | steps/s | against | steps/s | ours / peer | floor | holds |\n"
+            "|---|---:|---|---:|---:|---:|:---:|\n"
+        )
+        for key, row in check["rows"].items():
+            ratio, floor = row["ours"] / row["peer"], floors[key]["floor"]
+            ours, peer = labels.get(key, (key, row["peer_label"]))
+            out.append(
+                f"| {ours} | {_fmt(row['ours'])} | {peer} | {_fmt(row['peer'])} | {_times(ratio)} "
+                f"| {_times(floor)} | {'yes' if ratio >= floor else '**no**'} |\n"
+            )
     if speed:
         out.append(
             f"\n## Steps/s of every env, single and native vector\n\nrlsuite {speed['rlsuite_version']}, random "
@@ -310,16 +370,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--parts", nargs="+", default=["speed", "port"], choices=["speed", "port"])
+    parser.add_argument("--parts", nargs="+", default=["check", "speed"], choices=["check", "speed", "port"])
     parser.add_argument("--seconds", type=float, default=1.0, help="length of one timing")
-    parser.add_argument("--no-peers", dest="peers", action="store_false", help="speed: skip the peers")
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="speed: also time the peers (the check part already gives every ratio against them)",
+    )
     parser.add_argument("--baseline", type=Path, default=None, help="port: a checkout of the earlier commit")
     parser.add_argument("--baseline-commit", default="196e2e7", help="port: the earlier commit (worktree)")
-    parser.add_argument("--rounds", type=int, default=3, help="port: alternating rounds (best is kept)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="check, port: interleaved rounds (the best of each is kept)"
+    )
     parser.add_argument("--report-only", action="store_true", help="RESULTS.md from the recorded data")
     args = parser.parse_args()
     command = ["experiments/envs/run.py", *sys.argv[1:]]
     if not args.report_only:
+        if "check" in args.parts:
+            record = measure_check(args.seconds, args.rounds, command)
+            write_record(CHECK, record)
+            publish(record)
         if "speed" in args.parts:
             write_record(SPEED, measure_speed(args.seconds, args.peers, command))
         if "port" in args.parts:

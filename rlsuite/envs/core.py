@@ -41,10 +41,12 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
+from numba import njit
 
 from rlsuite.envs.rng import BatchRNG, row_seeds
 
 __all__ = [
+    "ActionParser",
     "BatchCore",
     "CoreEnv",
     "CoreVectorEnv",
@@ -188,6 +190,138 @@ def _bounds(space: gym.spaces.Box) -> str:
     return f"in [{space.low.min():g}, {space.high.max():g}]"
 
 
+@njit(cache=True)
+def _box_within(values, low, high):  # pragma: no cover - compiled
+    """Every ``values[b, j]`` (float64) in ``[low[j], high[j]]``; NaN is not."""
+    for b in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            x = values[b, j]
+            if not (x >= low[j] and x <= high[j]):
+                return False
+    return True
+
+
+@njit(cache=True)
+def _discrete_within(index, low, high):  # pragma: no cover - compiled
+    """Every ``index[b]`` (int64) in ``[low, high)``."""
+    for b in range(index.shape[0]):
+        if index[b] < low or index[b] >= high:
+            return False
+    return True
+
+
+class ActionParser:
+    """Validates actions against one ``Discrete`` or ``Box`` space (see :func:`parse_actions`).
+
+    Built once per env: the bounds are converted once, the valid common cases (a Python or numpy
+    integer; a numpy array of the right shape) take a few microseconds, and the error messages,
+    which print the offending action, are formatted only when raising. (Slots: a parser is
+    configuration, never part of an env's snapshot.)"""
+
+    __slots__ = ("env", "space", "discrete", "low", "high", "box_low", "box_high", "shape")
+
+    def __init__(self, env: str, space: gym.Space) -> None:
+        self.env, self.space = env, space
+        if isinstance(space, gym.spaces.Discrete):
+            self.low, self.high = int(space.start), int(space.start + space.n)
+        elif isinstance(space, gym.spaces.Box):
+            self.box_low = np.ascontiguousarray(space.low, dtype=np.float64).reshape(-1)
+            self.box_high = np.ascontiguousarray(space.high, dtype=np.float64).reshape(-1)
+            self.shape = space.shape
+        else:  # pragma: no cover - our envs use the two above
+            raise TypeError(f"{env}: no action parser for {space}")
+        self.discrete = isinstance(space, gym.spaces.Discrete)
+
+    def __call__(self, actions: Any, batch: int | None) -> np.ndarray:
+        if self.discrete:
+            return self._discrete(actions, batch)
+        return self._box(actions, batch)
+
+    def one(self, action: Any) -> np.ndarray:
+        """One action (the single env's step) as a batch of one."""
+        if self.discrete:
+            if type(action) is int and self.low <= action < self.high:  # the commonest case, inline
+                return np.array([action], dtype=np.int64)
+            return self._discrete(action, None)
+        return self._box(action, None)
+
+    def _fail(self, actions: Any, batch: int | None, detail: str = "", got_shape: tuple = ()) -> None:
+        raise ValueError(self._message(actions, batch, detail, got_shape))
+
+    def _message(self, actions: Any, batch: int | None, detail: str, got_shape: tuple) -> str:
+        env, space = self.env, self.space
+        what = "action" if batch is None else f"actions (a batch of {batch})"
+        if self.discrete:
+            allowed = f"{'an integer' if batch is None else 'integers'} in [{self.low}, {self.high})"
+            if batch is None or detail != "shape":
+                return f"{env}: {what} must be {allowed}, got {actions!r}"
+            return f"{env}: {what} must have shape ({batch},) and hold {allowed}, got {actions!r}"
+        shape = self.shape if batch is None else (batch, *self.shape)
+        if detail == "shape":
+            return f"{env}: {what} must have shape {shape}, got shape {got_shape}: {actions!r}"
+        if detail == "bounds":
+            return f"{env}: {what} must be finite numbers {_bounds(space)}, got {actions!r}"
+        numbers = f"{env}: {what} must be real numbers {_bounds(space)} of shape {shape}, got {actions!r}"
+        return f"{numbers} ({detail})" if detail else numbers
+
+    def _discrete(self, actions: Any, batch: int | None) -> np.ndarray:
+        low, high = self.low, self.high
+        if batch is None:
+            kind = type(actions)
+            if kind is int or (isinstance(actions, np.integer) and kind is not np.bool_):
+                index = int(actions)
+            else:
+                if isinstance(actions, bool | np.bool_):
+                    self._fail(actions, batch)
+                try:
+                    index = operator.index(actions if not isinstance(actions, np.ndarray) else actions.item())
+                except (TypeError, ValueError):
+                    self._fail(actions, batch)
+            if not low <= index < high:
+                self._fail(actions, batch)
+            return np.array([index], dtype=np.int64)
+        try:
+            raw = np.asarray(actions)
+        except ValueError:  # ragged nested sequences
+            raw = np.zeros(0)
+        if raw.shape != (batch,) or not np.issubdtype(raw.dtype, np.integer):
+            self._fail(actions, batch, "shape")
+        if raw.dtype == np.uint64:  # values >= 2**63 would wrap in int64: compare as given
+            if raw.min() < low or raw.max() >= high:
+                self._fail(actions, batch)
+            return raw.astype(np.int64)
+        index = raw.astype(np.int64)  # a copy: never the caller's array
+        if not _discrete_within(index, low, high):
+            self._fail(actions, batch)
+        return index
+
+    def _box(self, actions: Any, batch: int | None) -> np.ndarray:
+        shape = self.shape if batch is None else (batch, *self.shape)
+        if type(actions) is np.ndarray and actions.dtype.kind in "iuf":  # the common case
+            raw = actions
+        else:
+            if isinstance(actions, np.ma.MaskedArray) and np.ma.getmaskarray(actions).any():
+                self._fail(actions, batch, "masked values")
+            try:
+                with warnings.catch_warnings():  # e.g. numpy's ComplexWarning: complex is refused below
+                    warnings.simplefilter("ignore")
+                    raw = np.asarray(actions)
+            except (TypeError, ValueError):  # ragged nested sequences
+                self._fail(actions, batch)
+            if raw.dtype.kind not in "iuf":  # not str, bool, complex, object, datetime …: no silent cast
+                self._fail(actions, batch, f"dtype {raw.dtype}")
+        if raw.shape != shape:
+            self._fail(actions, batch, "shape", raw.shape)
+        values = raw.astype(np.float64).reshape(-1, len(self.box_low))  # a copy: never the caller's array
+        low, high = self.box_low, self.box_high
+        if not _box_within(values, low, high):  # NaN fails too
+            slack = 1e-6  # float32 rounding of the bounds
+            if not (np.all(values >= low - slack) and np.all(values <= high + slack)):
+                self._fail(actions, batch, "bounds")
+            values = np.clip(values, low, high)
+        return values.reshape(-1, *self.shape)
+
+
 def parse_actions(env: str, space: gym.Space, actions: Any, batch: int | None) -> np.ndarray:
     """Actions as a batch: ``(B,)`` int64 for ``Discrete``, ``(B, *shape)`` float64 for ``Box``.
 
@@ -195,58 +329,8 @@ def parse_actions(env: str, space: gym.Space, actions: Any, batch: int | None) -
     Anything outside the space (wrong shape or type, out of bounds, NaN) is a ``ValueError``: a
     ``Discrete`` action is an integer (not a bool or a float), a ``Box`` holds int or float values
     (not bools, strings, complex numbers, objects or masked values); ``Box`` values within 1e-6 of
-    a bound (float32 rounding) are clipped to it."""
-    what = "action" if batch is None else f"actions (a batch of {batch})"
-    if isinstance(space, gym.spaces.Discrete):
-        low, high = int(space.start), int(space.start + space.n)
-        allowed = f"{'an integer' if batch is None else 'integers'} in [{low}, {high})"
-        if batch is None:
-            if isinstance(actions, bool | np.bool_):
-                raise ValueError(f"{env}: {what} must be {allowed}, got {actions!r}")
-            try:
-                index = operator.index(actions if not isinstance(actions, np.ndarray) else actions.item())
-            except (TypeError, ValueError):
-                raise ValueError(f"{env}: {what} must be {allowed}, got {actions!r}") from None
-            if not low <= index < high:
-                raise ValueError(f"{env}: {what} must be {allowed}, got {actions!r}")
-            return np.array([index], dtype=np.int64)
-        else:
-            try:
-                index = np.asarray(actions)
-            except ValueError:  # ragged nested sequences
-                index = np.zeros(0)
-            if index.shape != (batch,) or not np.issubdtype(index.dtype, np.integer):
-                raise ValueError(
-                    f"{env}: {what} must have shape ({batch},) and hold {allowed}, got {actions!r}"
-                )
-            index = index.astype(np.int64)
-        if index.min() < low or index.max() >= high:
-            raise ValueError(f"{env}: {what} must be {allowed}, got {actions!r}")
-        return index
-    if isinstance(space, gym.spaces.Box):
-        shape = space.shape if batch is None else (batch, *space.shape)
-        numbers = f"{env}: {what} must be real numbers {_bounds(space)} of shape {shape}, got {actions!r}"
-        if isinstance(actions, np.ma.MaskedArray) and np.ma.getmaskarray(actions).any():
-            raise ValueError(f"{numbers} (masked values)")
-        try:
-            with warnings.catch_warnings():  # e.g. numpy's ComplexWarning: complex is refused below
-                warnings.simplefilter("ignore")
-                raw = np.asarray(actions)
-        except (TypeError, ValueError):  # ragged nested sequences
-            raise ValueError(numbers) from None
-        if raw.dtype.kind not in "iuf":  # not str, bool, complex, object, datetime …: no silent cast
-            raise ValueError(f"{numbers} (dtype {raw.dtype})")
-        values = raw.astype(np.float64)  # a copy: never the caller's array
-        if values.shape != shape:
-            raise ValueError(f"{env}: {what} must have shape {shape}, got shape {values.shape}: {actions!r}")
-        low, high = space.low, space.high
-        if not ((values >= low) & (values <= high)).all():  # NaN fails too
-            slack = 1e-6  # float32 rounding of the bounds
-            if not (np.all(values >= low - slack) and np.all(values <= high + slack)):
-                raise ValueError(f"{env}: {what} must be finite numbers {_bounds(space)}, got {actions!r}")
-            values = np.clip(values, low, high)
-        return values.reshape(-1, *space.shape)
-    raise TypeError(f"{env}: no action parser for {space}")  # pragma: no cover - our envs use the two above
+    a bound (float32 rounding) are clipped to it. Envs keep one :class:`ActionParser` instead."""
+    return ActionParser(env, space)(actions, batch)
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,8 +398,17 @@ class BatchCore(ABC):
     def frames(self, rows: np.ndarray) -> np.ndarray:
         """Whole-scene RGB frames ``(len(rows), H, W, 3)`` uint8 of ``rows``, for people."""
 
+    @property
+    def action_parser(self) -> ActionParser:
+        """The :class:`ActionParser` of this core's action space (built on first use)."""
+        parser = self.__dict__.get("_action_parser")
+        if parser is None or parser.space is not self.single_action_space:
+            parser = self._action_parser = ActionParser(self.name, self.single_action_space)
+        return parser
+
     def parse_actions(self, actions: Any, batch: int | None) -> np.ndarray:
-        return parse_actions(self.name, self.single_action_space, actions, batch)
+        """:func:`parse_actions` with this core's action space."""
+        return self.action_parser(actions, batch)
 
 
 def _check_reset_options(core: BatchCore, options: Any, allow_mask: bool) -> dict[str, Any]:
@@ -365,6 +458,7 @@ class CoreEnv(gym.Env):
         self.observation_space = self.core.single_observation_space
         self.action_space = self.core.single_action_space
         self._row = np.zeros(1, dtype=np.intp)
+        self._parse_action = self.core.action_parser.one
         self._window: HumanWindow | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -381,7 +475,7 @@ class CoreEnv(gym.Env):
 
     def step(self, action: Any):
         core = self.core
-        rewards, terminated, info = core.step(core.parse_actions(action, None), None)
+        rewards, terminated, info = core.step(self._parse_action(action), None)
         obs = core.observe()[0]
         if self.render_mode == "human":
             self.render()

@@ -38,7 +38,7 @@ def row_seeds(seed: int | None, count: int, np_random: np.random.Generator) -> n
     )
 
 
-_SHIFT30, _SHIFT27, _SHIFT31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_SHIFT30, _SHIFT27, _SHIFT31, _SHIFT11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 
 
 @njit(cache=True)
@@ -54,6 +54,30 @@ def _draw(state, rows, out):  # pragma: no cover - compiled
             x = (x ^ (x >> _SHIFT27)) * _MIX2
             out[i, j] = x ^ (x >> _SHIFT31)
         state[rows[i]] = z
+
+
+@njit(cache=True, inline="always")
+def next_bits(state, row):  # pragma: no cover - compiled
+    """The next splitmix64 output of ``row``'s stream (advances it): for kernels that draw while
+    they step a row. The same number :meth:`BatchRNG._bits` draws for that row."""
+    z = state[row] + _GAMMA
+    state[row] = z
+    x = (z ^ (z >> _SHIFT30)) * _MIX1
+    x = (x ^ (x >> _SHIFT27)) * _MIX2
+    return x ^ (x >> _SHIFT31)
+
+
+@njit(cache=True, inline="always")
+def next_unit(state, row):  # pragma: no cover - compiled
+    """A float in [0, 1) from ``row``'s stream: what ``BatchRNG.uniform`` draws for it."""
+    return float(next_bits(state, row) >> _SHIFT11) * _TO_UNIT
+
+
+@njit(cache=True, inline="always")
+def next_integer(state, row, low, high):  # pragma: no cover - compiled
+    """An integer in [low, high) from ``row``'s stream: what ``BatchRNG.integers`` draws for it."""
+    scaled = int(float(next_bits(state, row) >> _SHIFT11) * (_TO_UNIT * (high - low)))
+    return min(scaled, high - low - 1) + low
 
 
 class BatchRNG:

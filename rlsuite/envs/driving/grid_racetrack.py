@@ -2,7 +2,7 @@
 
 The whole dynamics is precomputed at construction into two lookup tables over
 ``(state, action)`` — the next state and the outcome (move / crash / finish) — so a step of a
-batch of any size is a handful of numpy gathers. The single env is the batch of one.
+batch of any size is one compiled pass of table lookups. The single env is the batch of one.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from numba import njit
 
 from rlsuite.envs.core import BatchCore, CoreEnv, CoreVectorEnv, check_int, check_kwargs, check_number
+from rlsuite.envs.rng import next_integer, next_unit
 
 __all__ = ["GridRacetrackEnv", "GridRacetrackVectorEnv", "TRACKS", "greedy_paths", "plot_policy"]
 
@@ -120,6 +122,34 @@ def _parse_track(track: str | list[str]) -> np.ndarray:
     return grid
 
 
+@njit(cache=True)
+def _step_kernel(
+    state, actions, active, transition, start_states, rng_state, noise, crashes, crashed, finished
+):  # pragma: no cover - compiled
+    """Step the ``active`` rows in place; fill ``crashed`` and ``finished`` (False where inactive).
+
+    With ``noise``, a row's increments fail (the action becomes ``NO_OP``) with that probability;
+    a crash puts the car back on a random cell of the start line, standing still (one draw each
+    from the row's own stream); at the finish the car stays where it was and the episode ends."""
+    for b in range(state.shape[0]):
+        crashed[b] = False
+        finished[b] = False
+        if not active[b]:
+            continue
+        action = actions[b]
+        if noise > 0.0 and next_unit(rng_state, b) < noise:
+            action = NO_OP
+        next_state = transition[state[b] * N_ACTIONS + action]
+        if next_state == _CRASH_CODE:
+            state[b] = start_states[next_integer(rng_state, b, 0, start_states.shape[0])]
+            crashes[b] += 1
+            crashed[b] = True
+        elif next_state == _FINISH_CODE:
+            finished[b] = True
+        else:
+            state[b] = next_state
+
+
 class _Dynamics:
     """Lookup tables of the deterministic dynamics, built once per track."""
 
@@ -189,7 +219,7 @@ class GridRacetrackCore(BatchCore):
         self.single_action_space = gym.spaces.Discrete(N_ACTIONS)
         self.state = np.zeros(batch, dtype=np.int64)
         self.crashes = np.zeros(batch, dtype=np.int64)
-        self._all_rows = np.arange(batch)
+        self._all_active = np.ones(batch, dtype=bool)
         self._step_cost = np.full(batch, -1.0)  # the reward of every step
 
     def reset_rows(self, rows: np.ndarray, options: dict[str, Any]) -> None:
@@ -207,30 +237,11 @@ class GridRacetrackCore(BatchCore):
     def step(
         self, actions: np.ndarray, active: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, dict]:
-        whole = active is None or bool(active.all())
-        rows = self._all_rows if whole else np.flatnonzero(active)
-        state = self.state if whole else self.state[rows]
-        if not whole:
-            actions = actions[rows]
-        if self.noise > 0.0:  # the increments fail (are zero) with probability `noise`
-            actions = np.where(self.rng.uniform(rows) < self.noise, NO_OP, actions)
-        next_state = self.dynamics.transition.take(state * N_ACTIONS + actions)
-        crash = next_state == _CRASH_CODE
-        finish = next_state == _FINISH_CODE
-        if crash.any():  # back to a random cell of the start line, standing still
-            starts = self.dynamics.start_states
-            next_state[crash] = starts[self.rng.integers(rows[crash], 0, len(starts))]
-            self.crashes[rows[crash]] += 1
-        if finish.any():
-            next_state[finish] = state[finish]  # the episode ends; the car stays where it was
-        if whole:
-            self.state[:] = next_state
-            crashed, finished = crash, finish
-        else:
-            self.state[rows] = next_state
-            crashed = np.zeros(self.batch, dtype=bool)
-            finished = np.zeros(self.batch, dtype=bool)
-            crashed[rows], finished[rows] = crash, finish
+        crashed, finished = np.empty(self.batch, dtype=bool), np.empty(self.batch, dtype=bool)
+        _step_kernel(
+            self.state, actions, self._all_active if active is None else active, self.dynamics.transition,
+            self.dynamics.start_states, self.rng.state, self.noise, self.crashes, crashed, finished,
+        )  # fmt: skip
         info = {"crashed": crashed, "crashes": self.crashes.copy(), "reward_time": self._step_cost.copy()}
         return self._step_cost.copy(), finished, info
 
