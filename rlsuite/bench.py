@@ -366,6 +366,10 @@ def _ratio(value: float) -> str:
     return f"{value:.1f}×" if value >= 1 else f"{value:.2f}×"
 
 
+def _seconds(rate: float) -> str:
+    return f"{1.0 / rate:.2f} s"
+
+
 def _fmt_ratio(value: float | None) -> str:
     return "—" if value is None else _ratio(value)
 
@@ -444,13 +448,60 @@ FLOORS_PATH = Path(__file__).with_name("speed_floors.json")
 
 @dataclass(frozen=True)
 class Side:
-    """One side of a ratio: an env timed by :class:`Timer` (``batch=None``: single env)."""
+    """One side of a ratio: an env timed by :class:`Timer` (``batch=None``: single env), or with
+    ``code``, a fresh ``python -c code`` process timed by :class:`ProcessTimer`."""
 
     label: str
-    env_id: str
+    env_id: str = ""
     kwargs: dict[str, Any] = field(default_factory=dict)
     batch: int | None = None
     module: str | None = None  # a peer's package: timed only when it imports
+    code: str | None = None
+
+    def timer(self) -> Timer | ProcessTimer:
+        return (
+            ProcessTimer(self.code) if self.code is not None else Timer(self.env_id, self.kwargs, self.batch)
+        )
+
+
+class ProcessTimer:
+    """``python -c code`` in a fresh interpreter, in a scratch working directory (removed on close);
+    :meth:`run` returns 1 / its wall-clock seconds (so that larger is faster, like steps/s)."""
+
+    def __init__(self, code: str) -> None:
+        import tempfile
+
+        self.code = code
+        self.scratch = tempfile.TemporaryDirectory(prefix="rlsuite-check-")
+
+    def run(self, seconds: float) -> float:
+        import subprocess
+        import sys
+
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", self.code], cwd=self.scratch.name, check=True, capture_output=True
+        )
+        return 1.0 / (time.perf_counter() - start)
+
+    def close(self) -> None:
+        self.scratch.cleanup()
+
+
+# The README's main job (`rlsuite train`, the embedded default config) up to its first env step: the
+# process ends there (the benchmark patches the vector env's step; nothing in rlsuite does).
+FIRST_STEP = """
+import os, sys
+import gymnasium.vector
+import rlsuite.envs.core
+def first_step(self, actions):
+    os._exit(0)
+rlsuite.envs.core.CoreVectorEnv.step = first_step
+gymnasium.vector.SyncVectorEnv.step = first_step
+from rlsuite.cli import main
+main(["train", "log.progress=none"])
+sys.exit("the default job ended without stepping an env")
+"""
 
 
 CARTPOLE = Side("CartPole-v1", "CartPole-v1")  # stands in for a peer that is not installed
@@ -494,6 +545,11 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check("pusher_pixels", _ours("Pusher pixels 84x84", "rlsuite/Pusher-v0", obs_type="pixels"), CAR_RACING),
     Check("grid_racetrack", _ours("GridRacetrack", "rlsuite/GridRacetrack-v0"), CLIFF),
+    Check(
+        "startup",
+        Side("default job to its first env step", code=FIRST_STEP),
+        Side('python -c "import torch, gymnasium"', code="import torch, gymnasium"),
+    ),
     Check("racetrack_vector", _ours("Racetrack state ×1024", "rlsuite/Racetrack-v0", 1024), CARTPOLE_VEC),
     Check("highway_vector", _ours("Highway state ×1024", "rlsuite/Highway-v0", 1024), CARTPOLE_VEC),
 )
@@ -523,9 +579,9 @@ def measure_checks(
     """Steps/s of both sides of every check (a missing peer replaced by ``CartPole-v1``), timed in
     ``repeats`` interleaved rounds (every side once per round; the best timing of each is kept).
     With ``proxy``, ``CartPole-v1`` is timed too and each row gets ``"proxy"``: ours / CartPole."""
-    sides: dict[str, Timer] = {}  # by label
+    sides: dict[str, Timer | ProcessTimer] = {}  # by label
     if proxy:
-        sides[CARTPOLE.label] = Timer(CARTPOLE.env_id, CARTPOLE.kwargs)
+        sides[CARTPOLE.label] = CARTPOLE.timer()
     chosen: dict[str, tuple[Side, Side, bool]] = {}
     for item in checks:
         peer, proxied = item.peer, False
@@ -534,7 +590,7 @@ def measure_checks(
         chosen[item.key] = (item.ours, peer, proxied)
         for side in (item.ours, peer):
             if side.label not in sides:
-                sides[side.label] = Timer(side.env_id, side.kwargs, side.batch)
+                sides[side.label] = side.timer()
     best = dict.fromkeys(sides, 0.0)
     try:
         for _ in range(repeats):
@@ -573,7 +629,7 @@ def check(
     checks = tuple(c for c in CHECKS if not only or c.key in only)
     measured = measure_checks(checks, seconds, repeats, peers)
     lines = [
-        "| ours | steps/s | against | steps/s | ours / peer | floor | published | holds |",
+        "| ours | steps/s (or time) | against | steps/s (or time) | ours / peer | floor | published | holds |",
         "|---|---:|---|---:|---:|---:|---:|:---:|",
     ]
     ok = True
@@ -592,8 +648,9 @@ def check(
         if floor is None:
             verdict = "not checked (no published CartPole ratio: install the peer)"
         instead = f" (in place of {item.peer.label})" if m["proxied"] else ""
+        speed = _seconds if item.ours.code is not None else _fmt
         lines.append(
-            f"| {item.ours.label} | {_fmt(m['ours'])} | {m['peer_label']}{instead} | {_fmt(m['peer'])} "
+            f"| {item.ours.label} | {speed(m['ours'])} | {m['peer_label']}{instead} | {speed(m['peer'])} "
             f"| {_ratio(ratio)} | {_fmt_ratio(floor)} | {_fmt_ratio(published)} | {verdict} |"
         )
     verdict = "every ratio holds its floor" if ok else "FAILED: a ratio fell below its floor"
@@ -666,5 +723,8 @@ def _main_check(args: argparse.Namespace, commit: str) -> int:
     header = _header(commit, f"speed check, best of {repeats} interleaved rounds × {seconds:g} s per side")
     print(header, flush=True)
     ok, table, _ = check(args.only, seconds, repeats, args.peers)
-    _write(header + "\n" + table + "\n", args.output)
+    print(table)
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(header + "\n" + table + "\n")
     return 0 if ok else 1

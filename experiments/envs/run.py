@@ -280,6 +280,7 @@ def report(command: list[str]) -> None:
 
         floors = load_floors(FLOORS)["rows"]
         labels = {c.key: (c.ours.label, c.peer.label) for c in CHECKS}
+        timed = {c.key for c in CHECKS if c.ours.code is not None}  # processes: seconds, not steps/s
         out.append(
             "\n## The published ratios and their floors (`rlsuite bench --check`)\n\n"
             f"Ours against the peer a user would otherwise pick, every side timed in one process in "
@@ -287,14 +288,15 @@ def report(command: list[str]) -> None:
             "`gymnasium.make` with their wrappers, random actions, reset on done. These ratios are the "
             "published figures of `rlsuite/speed_floors.json`, which the README quotes and "
             "`rlsuite bench --check` holds to the floors (the issue's targets).\n\n"
-            "| ours | steps/s | against | steps/s | ours / peer | floor | holds |\n"
+            "| ours | steps/s (or time) | against | steps/s (or time) | ours / peer | floor | holds |\n"
             "|---|---:|---|---:|---:|---:|:---:|\n"
         )
         for key, row in check["rows"].items():
             ratio, floor = row["ours"] / row["peer"], floors[key]["floor"]
             ours, peer = labels.get(key, (key, row["peer_label"]))
+            fmt = (lambda rate: f"{1 / rate:.2f} s") if key in timed else _fmt
             out.append(
-                f"| {ours} | {_fmt(row['ours'])} | {peer} | {_fmt(row['peer'])} | {_times(ratio)} "
+                f"| {ours} | {fmt(row['ours'])} | {peer} | {fmt(row['peer'])} | {_times(ratio)} "
                 f"| {_times(floor)} | {'yes' if ratio >= floor else '**no**'} |\n"
             )
     if speed:
