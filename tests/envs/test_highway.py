@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import rlsuite  # noqa: F401  (registers the ids)
+from rlsuite.envs import render
 from rlsuite.envs.driving import traffic
 from rlsuite.envs.driving.highway import HighwayEnv, HighwayVectorEnv
 from rlsuite.envs.driving.highway_core import (
@@ -29,6 +30,7 @@ from rlsuite.envs.driving.highway_core import (
     ROAD_COLOR,
     SLOWER,
     TRAFFIC_COLOR,
+    WIDTH,
     HighwayConfig,
     HighwayCore,
 )
@@ -401,6 +403,37 @@ def test_color_jitter_shifts_each_channel_of_each_colour_by_at_most_the_jitter()
             assert len(np.unique(shifts)) == 2 * jitter + 1
         else:  # clipped at 0 and 255: every channel can reach both ends
             assert np.any(env.core.palette == 0) and np.any(env.core.palette == 255)
+
+
+@pytest.mark.parametrize("obs_type", ["pixels", "rgb_array"])
+def test_cars_are_filled_like_the_shared_rasteriser_fills_rectangles(obs_type):
+    """The drawing kernel fills each car itself; pixel for pixel as ``render.draw_rects`` would."""
+    env = HighwayVectorEnv(num_envs=3, obs_type="pixels", color_jitter=60, render_mode="rgb_array")
+    env.reset(seed=5)
+    core = env.core
+    rng = np.random.default_rng(0)
+    core.x[:, 1:] = core.x[:, :1] + rng.uniform(-40, 60, size=(3, core.vehicles - 1))
+    core.y[:] += rng.uniform(-1.5, 1.5, size=core.y.shape)
+    core.heading[:] = rng.uniform(-0.7, 0.7, size=core.heading.shape)
+    rows = np.arange(3)
+    draw = core.observe_pixels if obs_type == "pixels" else lambda: core.frames(rows)
+    palette = core._obs_palette if obs_type == "pixels" else core.palette
+    view = core._obs_view if obs_type == "pixels" else core._render_view
+    frames = draw()
+    core.x[:, 1:] += 1e6  # the road alone, then the cars through the shared rasteriser
+    road = draw()
+    core.x[:, 1:] -= 1e6
+    centre_y = (
+        core.y[:, :1] if view.follow_ego else 0.5 * (core.config.lanes_count - 1) * core.lane_width[:, None]
+    )
+    corners = render.rect_vertices(
+        np.stack([core.x - core.x[:, :1], core.y], axis=-1), np.array([LENGTH / 2, WIDTH / 2]), core.heading
+    )
+    corners[..., 0] = corners[..., 0] * view.scale_x + view.ego_column
+    corners[..., 1] = (corners[..., 1] - centre_y[..., None]) * view.scale_y + 0.5 * view.height
+    expected = render.draw_polygons(road.copy(), corners, palette[:, 3:])
+    np.testing.assert_array_equal(frames, expected)
+    assert (frames != road).any(axis=-1).sum() > 100  # the cars are in the picture
 
 
 def test_pixel_observation_shows_the_ego_at_its_anchor():

@@ -8,11 +8,12 @@ traffic is driven by IDM (speed) and MOBIL (lane choice) through highway-env's l
 steering controller; the ego car takes discrete meta-actions through the same controller, or raw
 acceleration and steering.
 
-Vehicle kinematics, controllers, collisions and rewards are numpy over ``(B, V)`` arrays. Three
-numba kernels do what numpy does badly: the traffic step (per-lane neighbour search with IDM/MOBIL
-evaluated on the neighbours it finds, :func:`rlsuite.envs.driving.traffic.traffic_accelerations`),
-the state observation and the road background of pixel frames
-(:mod:`rlsuite.envs.driving.highway_kernels`); the vehicles go through ``render.draw_polygons``.
+The simulation runs in numba kernels (:mod:`rlsuite.envs.driving.highway_kernels`), one call per
+policy step that loops over rows and vehicles: the ego's command, then per simulation step the
+traffic (per-lane neighbour search with IDM/MOBIL evaluated on the neighbours it finds, the model
+of :mod:`rlsuite.envs.driving.traffic`), every car's controller and bicycle, the ego's collision
+test; then the reward. Resets, the respawn of traffic left behind, the state observation and the
+pixel frames are one kernel call each too; this class draws the random numbers and holds the state.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from rlsuite.envs import render as raster
 from rlsuite.envs.core import (
     MAX_REWARD_WEIGHT,
     BatchCore,
@@ -36,31 +36,45 @@ from rlsuite.envs.core import (
     check_range,
 )
 from rlsuite.envs.driving import traffic
-from rlsuite.envs.driving.highway_kernels import _observe_kernel, _road_kernel
+from rlsuite.envs.driving.highway_kernels import (
+    CONTINUOUS_STEERING,
+    FASTER,
+    IDLE,
+    LANE_LEFT,
+    LANE_RIGHT,
+    LENGTH,
+    MAX_SPEED,
+    SLOWER,
+    WIDTH,
+    _draw_kernel,
+    _move_kernel,
+    _observe_kernel,
+    _reset_kernel,
+    _respawn_kernel,
+    _slip_kernel,
+    _steer_kernel,
+)
 
-__all__ = ["ACTIONS", "OBS_FEATURES", "HighwayConfig", "HighwayCore"]
+__all__ = [
+    "ACTIONS",
+    "FASTER",
+    "IDLE",
+    "LANE_LEFT",
+    "LANE_RIGHT",
+    "LENGTH",
+    "OBS_FEATURES",
+    "SLOWER",
+    "WIDTH",
+    "HighwayConfig",
+    "HighwayCore",
+]
 
 NAME = "Highway"
 
 # --------------------------------------------------------------------------------------------
-# Constants (highway-env's Vehicle / ControlledVehicle / MDPVehicle values)
+# Constants. The model's (highway-env's vehicle sizes, controller gains and limits) are in
+# highway_kernels, with the kernels that read them; the names used here are imported above.
 # --------------------------------------------------------------------------------------------
-LENGTH = 5.0  # [m] every car's body length
-WIDTH = 2.0  # [m] every car's body width
-MAX_SPEED = 40.0  # [m/s] speed clip (no car reverses: speeds stay >= 0)
-ACCEL_LIMIT = 6.0  # [m/s^2] |acceleration| clip of the controllers
-MAX_STEERING = np.pi / 3  # [rad] front-wheel angle limit of the steering controller
-KP_SPEED = 1.0 / 0.6  # [1/s] speed controller gain (time constant 0.6 s)
-KP_HEADING = 1.0 / 0.2  # [1/s] heading controller gain (time constant 0.2 s)
-KP_LATERAL = 1.0 / 0.6  # [1/s] lateral-position controller gain (time constant 0.6 s)
-MAX_HEADING_COMMAND = np.pi / 4  # [rad] largest heading the lateral controller asks for
-SIN_MAX_HEADING = float(np.sin(MAX_HEADING_COMMAND))
-SIN_MAX_SLIP = float(np.sin(np.arctan(0.5 * np.tan(MAX_STEERING))))  # slip angle at MAX_STEERING
-EGO_TARGET_SPEEDS = np.array([20.0, 25.0, 30.0])  # [m/s] the speeds FASTER / SLOWER choose from
-EGO_INITIAL_SPEED = 25.0  # [m/s]
-CONTINUOUS_ACCEL = 5.0  # [m/s^2] acceleration at action[0] = ±1
-CONTINUOUS_STEERING = np.pi / 4  # [rad] front-wheel angle at action[1] = ±1
-DESPAWN_BEHIND = 80.0  # [m] traffic this far behind the ego is moved ahead of the traffic
 MAX_VEHICLES = 200  # traffic cars besides the ego (vehicles_count; observed_vehicles <= this + 1)
 MAX_FREQUENCY = 100  # [Hz] policy_frequency and simulation_frequency
 MIN_SPEED_SPAN = 0.1  # [m/s] of reward_speed_range
@@ -74,8 +88,7 @@ RENDER_WIDTH = 800  # [px] rgb_array frame width (160 m of road)
 DASH_LENGTH, DASH_PERIOD = 3.0, 9.0  # [m] lane-marking dashes
 LINE_WIDTH = 0.15  # [m] lane markings (drawn at least 1 px wide)
 
-ACTIONS = ("LANE_LEFT", "IDLE", "LANE_RIGHT", "FASTER", "SLOWER")
-LANE_LEFT, IDLE, LANE_RIGHT, FASTER, SLOWER = range(5)
+ACTIONS = ("LANE_LEFT", "IDLE", "LANE_RIGHT", "FASTER", "SLOWER")  # indices LANE_LEFT .. SLOWER
 OBS_FEATURES = ("presence", "x", "y", "vx", "vy")
 
 # Default palette (RGB): background, road, lane markings, ego, traffic (highway-env-like).
@@ -202,32 +215,6 @@ _DEFAULTS = {f.name: f.default for f in fields(HighwayConfig)}
 # --------------------------------------------------------------------------------------------
 # Batched core
 # --------------------------------------------------------------------------------------------
-def _clip(values, low, high):
-    """``np.clip`` without its Python-level overhead (it dominates on the single env's tiny arrays)."""
-    return np.minimum(np.maximum(values, low), high)
-
-
-def _wrap_angle(angle: np.ndarray) -> np.ndarray:
-    return np.mod(angle + np.pi, 2.0 * np.pi) - np.pi
-
-
-def _rectangles_overlap(dx, dy, heading_a, heading_b) -> np.ndarray:
-    """Separating-axis test for two LENGTH x WIDTH rectangles, b's centre at (dx, dy) from a's."""
-    half_l, half_w = 0.5 * LENGTH, 0.5 * WIDTH
-    ca, sa, cb, sb = np.cos(heading_a), np.sin(heading_a), np.cos(heading_b), np.sin(heading_b)
-    cos_ab = np.abs(ca * cb + sa * sb)  # |cos| of the angle between the two forward axes
-    sin_ab = np.abs(ca * sb - sa * cb)
-    # half extent of both rectangles together along a forward axis and along a lateral axis
-    reach_forward = half_l + half_l * cos_ab + half_w * sin_ab
-    reach_lateral = half_w + half_l * sin_ab + half_w * cos_ab
-    return (
-        (np.abs(dx * ca + dy * sa) <= reach_forward)
-        & (np.abs(dx * cb + dy * sb) <= reach_forward)
-        & (np.abs(-dx * sa + dy * ca) <= reach_lateral)
-        & (np.abs(-dx * sb + dy * cb) <= reach_lateral)
-    )
-
-
 def _as_channels(rgb: np.ndarray, grayscale: bool) -> np.ndarray:
     if not grayscale:
         return rgb
@@ -289,6 +276,25 @@ class HighwayCore(BatchCore):
         self._traffic_buffers = traffic.TrafficBuffers(batch, v)
         # spacing between spawned vehicles [m] per (12 m + speed [m/s] * 1 s), highway-env's rule
         self._spacing_scale = np.exp(-5.0 / 40.0 * c.lanes_count) / c.vehicles_density
+        # the kernels' settings and scratch arrays (not state: in lists, which snapshots leave out)
+        lo, hi = c.reward_speed_range
+        best = c.high_speed_reward + c.right_lane_reward
+        rewards = tuple(
+            map(float, (c.collision_reward, c.right_lane_reward, c.high_speed_reward, lo, hi, best))
+        )
+        idm_terms, mobil_terms = traffic.kernel_terms(self.idm, self.mobil)
+        self._traffic_settings = [self.mobil_period, c.lanes_count, idm_terms, mobil_terms]
+        self._reward_settings = [c.lanes_count, rewards, c.normalize_reward, c.offroad_terminal]
+        self._ranges = (tuple(map(float, c.lane_width_range)), tuple(map(float, c.traffic_speed_range)))
+        # per vehicle: heading command (its sine first), 1 / speed, sine of the slip angle, slip angle
+        # (no views of it kept: a pickled copy would hold them as arrays of their own)
+        self._steering = [np.zeros((4, batch, v)), np.zeros(batch * v, dtype=np.int64)]
+        self._no_actions = [np.zeros(batch, dtype=np.int64), np.zeros((batch, 2)), np.zeros((2, batch))]
+        self._rows = [
+            np.ones(batch, dtype=bool),
+            np.zeros(batch, dtype=bool),
+            np.zeros(batch, dtype=np.int64),
+        ]
         if c.obs_type == "pixels":
             height, width = c.pixel_shape
             self._obs_view = _View(
@@ -302,41 +308,28 @@ class HighwayCore(BatchCore):
 
     # ---------------------------------------------------------------- reset
     def reset_rows(self, rows: np.ndarray, options: dict[str, Any]) -> None:
-        """Start new episodes in ``rows``, drawing from their own streams only."""
+        """Start new episodes in ``rows``, drawing from their own streams only.
+
+        Each row draws, in this order: the lane width (drawn even when it is fixed), the ego's lane,
+        the lanes, speeds and spacing factors of the traffic (``V - 1`` each) and the colour jitter
+        of the palette (``3 + V`` colours x 3 channels, drawn with or without jitter so that
+        the episode is the same either way), all as uniform numbers in one call."""
         c, v = self.config, self.vehicles
         rows = np.asarray(rows, dtype=np.intp)
-        lo, hi = c.lane_width_range
-        lane_width = lo + (hi - lo) * self.rng.uniform(rows)
-        ego_lane = self.rng.integers(rows, 0, c.lanes_count)
-        draws = self.rng.uniform(rows, size_per_row=(3, v - 1))
-        # drawn whether or not colours are jittered, so that the episode is the same either way
-        colors = self.rng.integers(rows, 0, 256, size_per_row=(3 + v, 3))
-
-        lanes, speeds, gaps = self._spawn(draws)
-        self.lane_width[rows] = lane_width
-        self.x[rows] = np.concatenate([np.zeros((len(rows), 1)), np.cumsum(gaps, axis=1)], axis=1)
-        self.target_lane[rows] = np.concatenate([ego_lane[:, None], lanes], axis=1)
-        self.y[rows] = self.target_lane[rows] * lane_width[:, None]
-        self.heading[rows] = 0.0
-        self.speed[rows] = np.concatenate([np.full((len(rows), 1), EGO_INITIAL_SPEED), speeds], axis=1)
-        self.target_speed[rows] = self.speed[rows]
-        self.sim_steps[rows] = 0
-        self.crashed[rows] = False
-        self.on_road[rows] = True
+        draws = self.rng.uniform(rows, size_per_row=(2 + 3 * (v - 1) + 3 * (3 + v),))
+        _reset_kernel(
+            rows, draws, self.x, self.y, self.heading, self.speed, self.target_speed, self.target_lane,
+            self.lane_width, self.sim_steps, self.crashed, self.on_road, c.lanes_count, *self._ranges,
+            self._spacing_scale,
+        )  # fmt: skip
         if c.color_jitter:  # (without jitter the palette never changes)
-            offsets = np.rint((colors - 127.5) * (c.color_jitter / 127.5)).astype(np.int64)
-            self.palette[rows] = _clip(self._base_palette + offsets, 0, 255).astype(np.uint8)
+            # integers in [0, 256) as BatchRNG.integers makes them from the same draws
+            colors = np.minimum((draws[:, 2 + 3 * (v - 1) :] * 256).astype(np.int64), 255)
+            offsets = np.rint((colors.reshape(len(rows), 3 + v, 3) - 127.5) * (c.color_jitter / 127.5))
+            palette = np.clip(self._base_palette + offsets.astype(np.int64), 0, 255)
+            self.palette[rows] = palette.astype(np.uint8)
             if c.obs_type == "pixels":
                 self._obs_palette[rows] = _as_channels(self.palette[rows], c.grayscale)
-
-    def _spawn(self, draws: np.ndarray):
-        """Lanes, speeds [m/s] and spacings [m] of new traffic from uniform ``draws`` (n, 3, k)."""
-        c = self.config
-        lanes = np.minimum((draws[:, 0] * c.lanes_count).astype(np.int64), c.lanes_count - 1)
-        lo, hi = c.traffic_speed_range
-        speeds = lo + (hi - lo) * draws[:, 1]
-        gaps = (12.0 + speeds) * self._spacing_scale * (0.9 + 0.2 * draws[:, 2])
-        return lanes, speeds, np.maximum(gaps, LENGTH + 1.0)
 
     # ---------------------------------------------------------------- step
     def step(self, actions: np.ndarray, active: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -345,150 +338,57 @@ class HighwayCore(BatchCore):
         ``actions``: (B,) int64 meta-actions or (B, 2) float64 [acceleration, steering] in [-1, 1].
         Returns ``reward`` (B,), ``terminated`` (B,) and the info: reward components and ego state.
         """
-        c = self.config
-        if c.action_type == "discrete":
-            self._apply_meta_actions(actions)
-            ego_controls = None
+        c, batch = self.config, self.batch
+        x, y, heading, speed, target_speed = self.x, self.y, self.heading, self.speed, self.target_speed
+        steering, courses = self._steering
+        all_rows, due, respawn_rows = self._rows
+        meta_actions, controls, ego_slip = self._no_actions
+        discrete = c.action_type == "discrete"
+        if discrete:
+            meta_actions = actions
         else:
-            ego_controls = (actions[:, 0] * CONTINUOUS_ACCEL, actions[:, 1] * CONTINUOUS_STEERING)
-        crashed = np.zeros(self.batch, dtype=bool)
-        for _ in range(c.substeps):
-            self._simulate(ego_controls)
-            crashed |= self._ego_collisions()
-        self._respawn(active)
-        self.crashed = crashed
-        return self._reward()
-
-    def _apply_meta_actions(self, actions: np.ndarray) -> None:
-        c = self.config
-        lane_width = self.lane_width
-        current = self.target_lane[:, 0]
-        wanted = _clip(current - (actions == LANE_LEFT) + (actions == LANE_RIGHT), 0, c.lanes_count - 1)
-        reachable = np.abs(self.y[:, 0] - wanted * lane_width) <= 2.0 * lane_width
-        self.target_lane[:, 0] = np.where(reachable, wanted, current)
-        levels = len(EGO_TARGET_SPEEDS)
-        position = (self.speed[:, 0] - EGO_TARGET_SPEEDS[0]) / (EGO_TARGET_SPEEDS[-1] - EGO_TARGET_SPEEDS[0])
-        index = _clip(np.rint(position * (levels - 1)), 0, levels - 1).astype(np.int64)
-        index = _clip(index + (actions == FASTER) - (actions == SLOWER), 0, levels - 1)
-        change = (actions == FASTER) | (actions == SLOWER)
-        self.target_speed[:, 0] = np.where(change, EGO_TARGET_SPEEDS[index], self.target_speed[:, 0])
-
-    def _simulate(self, ego_controls) -> None:
-        """One simulation step of ``dt`` seconds for every vehicle of every row."""
-        c = self.config
-        x, y, heading, speed = self.x, self.y, self.heading, self.speed
-        lane_width = self.lane_width[:, None]
-        if ego_controls is not None:
-            self.target_speed[:, 0] = speed[:, 0]  # how the ego counts as a follower in MOBIL
-        # IDM accelerations; every MOBIL decision period, new target lanes for the traffic
-        due = self.sim_steps % self.mobil_period == 0
-        accel = traffic.traffic_accelerations(
-            x, y, self.lane_width, speed, self.target_speed, self.target_lane, due, c.lanes_count, LENGTH,
-            self.idm, self.mobil, self._traffic_buffers,
-        )  # fmt: skip
-
-        # highway-env's lane-keeping controller towards each target lane's centre (headings stay
-        # within ±MAX_HEADING_COMMAND under it, so no angle wrapping is needed)
-        lateral_error = y - self.target_lane * lane_width
-        inverse_speed = 1.0 / np.maximum(speed, 1e-2)
-        heading_command = np.arcsin(
-            _clip(-KP_LATERAL * lateral_error * inverse_speed, -SIN_MAX_HEADING, SIN_MAX_HEADING)
-        )
-        yaw_rate_command = KP_HEADING * (heading_command - heading)
-        # highway-env steers arctan(2 tan(slip)) with slip = arcsin(L/2 * yaw rate / v), clipped to
-        # MAX_STEERING, and the bicycle turns the steering back into the slip angle
-        # arctan(tan(steering) / 2). Together: the slip angle is arcsin of the clipped ratio below.
-        sin_slip = _clip(0.5 * LENGTH * yaw_rate_command * inverse_speed, -SIN_MAX_SLIP, SIN_MAX_SLIP)
-        slip = np.arcsin(sin_slip)
-
-        if ego_controls is None:
-            ego_accel = KP_SPEED * (self.target_speed[:, 0] - speed[:, 0])
-            accel[:, 0] = _clip(ego_accel, -ACCEL_LIMIT, ACCEL_LIMIT)
-        else:
-            accel[:, 0] = ego_controls[0]
-            slip[:, 0] = np.arctan(0.5 * np.tan(ego_controls[1]))
-            sin_slip[:, 0] = np.sin(slip[:, 0])
-            heading[:, 0] = _wrap_angle(heading[:, 0])
-
-        # kinematic bicycle, reference point halfway between the axles (highway-env's Vehicle.step)
-        course = heading + slip
-        step = speed * self.dt
-        x += step * np.cos(course)
-        y += step * np.sin(course)
-        heading += step * sin_slip * (2.0 / LENGTH)
-        speed += accel * self.dt
-        np.minimum(np.maximum(speed, 0.0, out=speed), MAX_SPEED, out=speed)
-        self.sim_steps += 1
-
-    def _ego_collisions(self) -> np.ndarray:
-        """Rows whose ego overlaps a traffic vehicle (oriented rectangles, separating axes)."""
-        reach = np.hypot(LENGTH, WIDTH)  # [m] centres closer than this along x may overlap
-        near = np.abs(self.x[:, 1:] - self.x[:, :1]) < reach
-        crashed = np.zeros(self.batch, dtype=bool)
-        if near.any():
-            rows, others = np.nonzero(near)
-            dx = self.x[rows, others + 1] - self.x[rows, 0]
-            dy = self.y[rows, others + 1] - self.y[rows, 0]
-            hit = _rectangles_overlap(dx, dy, self.heading[rows, 0], self.heading[rows, others + 1])
-            crashed[rows[hit]] = True
-        return crashed
-
-    def _respawn(self, active: np.ndarray | None) -> None:
-        """Move traffic left far behind the ego to ahead of the front-most vehicle (new lane, speed)."""
-        behind = self.x[:, 1:] - self.x[:, :1] < -DESPAWN_BEHIND
-        if active is not None:  # rows about to be reset draw nothing
-            behind &= active[:, None]
-        if not behind.any():
-            return
-        rows = np.flatnonzero(behind.any(axis=1))
-        moved = behind[rows]
-        draws = self.rng.uniform(rows, size_per_row=(3, self.vehicles - 1))
-        lanes, speeds, gaps = self._spawn(draws)
-        new_x = self.x[rows].max(axis=1, keepdims=True) + np.cumsum(np.where(moved, gaps, 0.0), axis=1)
-        full = np.concatenate([np.zeros((len(rows), 1), dtype=bool), moved], axis=1)
-        pad = np.zeros((len(rows), 1))
-        self.x[rows] = np.where(full, np.concatenate([pad, new_x], axis=1), self.x[rows])
-        new_lane = np.concatenate([pad.astype(np.int64), lanes], axis=1)
-        self.target_lane[rows] = np.where(full, new_lane, self.target_lane[rows])
-        self.y[rows] = np.where(full, new_lane * self.lane_width[rows, None], self.y[rows])
-        self.heading[rows] = np.where(full, 0.0, self.heading[rows])
-        new_speed = np.concatenate([pad, speeds], axis=1)
-        self.speed[rows] = np.where(full, new_speed, self.speed[rows])
-        self.target_speed[rows] = np.where(full, new_speed, self.target_speed[rows])
-
-    def _reward(self) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        c = self.config
-        lane_width = self.lane_width
-        ego_y = self.y[:, 0]
-        self.on_road = (ego_y >= -0.5 * lane_width) & (ego_y <= (c.lanes_count - 0.5) * lane_width)
-        lane = _clip(np.rint(ego_y / lane_width), 0, c.lanes_count - 1)
-        right_lane = lane / max(c.lanes_count - 1, 1)
-        forward_speed = self.speed[:, 0] * np.cos(self.heading[:, 0])
-        lo, hi = c.reward_speed_range
-        high_speed = _clip((forward_speed - lo) / (hi - lo), 0.0, 1.0)
-        collision = self.crashed.astype(np.float64)
-        reward = (
-            c.collision_reward * collision
-            + c.right_lane_reward * right_lane
-            + c.high_speed_reward * high_speed
-        )
-        if c.normalize_reward:
-            best = c.high_speed_reward + c.right_lane_reward
-            reward = (reward - c.collision_reward) / (best - c.collision_reward)
-        on_road = self.on_road.astype(np.float64)
-        reward = reward * on_road
-        terminated = self.crashed | (~self.on_road if c.offroad_terminal else False)
+            controls = actions
+            ego_slip = np.empty((2, batch))
+            ego_slip[0] = np.arctan(0.5 * np.tan(actions[:, 1] * CONTINUOUS_STEERING))
+            ego_slip[1] = np.sin(ego_slip[0])
+        reward, terminated = np.empty(batch), np.empty(batch, dtype=bool)
         info = {
-            "speed": self.speed[:, 0].copy(),
-            "crashed": self.crashed.copy(),
-            "on_road": self.on_road.copy(),
-            "lane": lane.astype(np.int64),
-            "reward_collision": collision,
-            "reward_right_lane": right_lane,
-            "reward_high_speed": high_speed,
-            "reward_on_road": on_road,
+            "speed": np.empty(batch),
+            "crashed": np.empty(batch, dtype=bool),
+            "on_road": np.empty(batch, dtype=bool),
+            "lane": np.empty(batch, dtype=np.int64),
+            "reward_collision": np.empty(batch),
+            "reward_right_lane": np.empty(batch),
+            "reward_high_speed": np.empty(batch),
+            "reward_on_road": np.empty(batch),
         }
+        buffers = self._traffic_buffers
+        substeps = c.substeps
+        for substep in range(substeps):
+            _steer_kernel(
+                x, y, heading, speed, target_speed, self.target_lane, self.lane_width, self.sim_steps,
+                self.crashed, meta_actions, discrete, substep == 0, *self._traffic_settings, due,
+                buffers.order, buffers.lane, buffers.leaders, buffers.followers, buffers.accel, steering,
+            )  # fmt: skip
+            np.arcsin(steering[0], out=steering[0])  # the heading command
+            _slip_kernel(heading, steering)
+            np.arcsin(steering[2], out=steering[3])  # the slip angle
+            respawns = _move_kernel(
+                x, y, heading, speed, target_speed, self.lane_width, self.sim_steps, self.crashed,
+                self.on_road, controls, ego_slip, discrete, self.dt, buffers.accel, steering, courses,
+                substep == substeps - 1, all_rows if active is None else active, *self._reward_settings,
+                reward, terminated, *info.values(), respawn_rows,
+            )  # fmt: skip
+        if respawns:  # traffic left far behind: new lanes and speeds, ahead of the traffic
+            self._respawn(respawn_rows[:respawns])
         return reward, terminated, info
+
+    def _respawn(self, rows: np.ndarray) -> None:
+        draws = self.rng.uniform(rows, size_per_row=(3, self.vehicles - 1))
+        _respawn_kernel(
+            rows, draws, self.x, self.y, self.heading, self.speed, self.target_speed, self.target_lane,
+            self.lane_width, self.config.lanes_count, self._ranges[1], self._spacing_scale,
+        )  # fmt: skip
 
     # ---------------------------------------------------------------- observations
     def observe(self) -> np.ndarray:
@@ -529,9 +429,9 @@ class _View:
     """A top-down camera: world metres → canvas pixels, and the drawing of one frame per row.
 
     Drawing order: the background, the road surface, its two edge lines and the dashes of the
-    inner lane markings (``highway_kernels._road_impl``), then every vehicle, the ego first (rotated
-    rectangles, ``render.draw_polygons``). ``x`` maps to columns, ``y`` to rows; the
-    two axes may have different scales.
+    inner lane markings, then every vehicle, the ego first (rotated rectangles); all in
+    ``highway_kernels._draw_impl``. ``x`` maps to columns, ``y`` to rows; the two axes may have
+    different scales.
     """
 
     def __init__(self, height, width, meters_long, meters_lat, ego_column, follow_ego, lanes) -> None:
@@ -542,41 +442,17 @@ class _View:
         self.follow_ego = follow_ego  # centre rows on the ego (else on the road)
         self.lanes = lanes
         self.dashes = int(np.ceil(meters_long / DASH_PERIOD)) + 1
+        self.half_line = max(0.5, 0.5 * LINE_WIDTH * self.scale_y)  # [px] at least one pixel row
 
     def draw(self, x, y, heading, lane_width, palette, canvas) -> np.ndarray:
         """Draw the roads of ``x, y, heading`` (B, V) and ``lane_width`` (B,) into ``canvas``
         (B, H, W, C) with ``palette`` (B, 3 + V, C)."""
-        lanes = self.lanes
-        lane_width = lane_width[:, None]
-        centre_y = y[:, :1] if self.follow_ego else 0.5 * (lanes - 1) * lane_width
-        edges = self._rows_of(
-            np.concatenate([-0.5 * lane_width, (lanes - 0.5) * lane_width], axis=1), centre_y
-        )
-        marks = self._rows_of((np.arange(1, lanes) - 0.5) * lane_width, centre_y)
-        # dashes: world positions on a fixed grid, so that they scroll past as the ego drives
-        ego_x = x[:, :1]
-        first = np.floor((ego_x - self.ego_column / self.scale_x) / DASH_PERIOD) * DASH_PERIOD
-        dash_cols = (first + DASH_PERIOD * np.arange(self.dashes) - ego_x) * self.scale_x + self.ego_column
-        half_line = max(0.5, 0.5 * LINE_WIDTH * self.scale_y)  # [px] at least one pixel row
-        _road_kernel(canvas, edges, marks, half_line, dash_cols, DASH_LENGTH * self.scale_x, palette)
-        raster.draw_polygons(canvas, self.cars(x, y, heading, centre_y), palette[:, 3:])
+        _draw_kernel(
+            canvas, x, y, heading, lane_width, palette, self.lanes, self.scale_x, self.scale_y,
+            self.ego_column, self.follow_ego, self.dashes, DASH_PERIOD, DASH_LENGTH * self.scale_x,
+            self.half_line,
+        )  # fmt: skip
         return canvas
-
-    def _rows_of(self, y: np.ndarray, centre_y: np.ndarray) -> np.ndarray:
-        return (y - centre_y) * self.scale_y + 0.5 * self.height
-
-    def cars(self, x, y, heading, centre_y) -> np.ndarray:
-        """(B, V, 4, 2) corners [px] of every vehicle: rotated in metres, then scaled per axis."""
-        batch = x.shape[0]
-        ego_x = x[:, :1]
-        centres = np.stack([x - ego_x, y], axis=-1)
-        half = np.broadcast_to(np.array([0.5 * LENGTH, 0.5 * WIDTH]), centres.shape)
-        corners = raster.rect_vertices(centres, half, heading)
-        corners[..., 0] = corners[..., 0] * self.scale_x + self.ego_column
-        corners[..., 1] = self._rows_of(corners[..., 1].reshape(batch, -1), centre_y).reshape(
-            corners.shape[:-1]
-        )
-        return corners
 
 
 # --------------------------------------------------------------------------------------------
@@ -598,6 +474,7 @@ def _warm_up(config: HighwayConfig) -> None:
         core.reset_rows(row, {})
         action = np.ones(1, np.int64) if config.action_type == "discrete" else np.zeros((1, 2))
         core.step(action, np.ones(1, dtype=bool))
+        core._respawn(np.zeros(0, dtype=np.int64))
         core.observe()
         core.frames(row)
     except BaseException:

@@ -19,14 +19,16 @@ difference: the gap here is bumper to bumper with ``s0 = 5 m`` (the textbook IDM
 ``max(0, ·)`` on the dynamic term), where highway-env divides by the centre-to-centre distance
 with ``s0 = 5 m + one car length``.
 
-What the envs call is :func:`traffic_accelerations`, one numba kernel per simulation step: a
+The model runs as one numba kernel per simulation step, :func:`traffic_accelerations`: a
 per-lane neighbour search (sort each road by ``x``, sweep for the nearest leader and follower in
 the own and adjacent lanes) that evaluates IDM and MOBIL right where it finds the neighbours.
 Gathering the neighbours' states into numpy arrays first and evaluating the formulas there costs
 about five times more (measured at batch 1024; the gathers and the 11 IDM evaluations per vehicle
-that MOBIL needs dominate), so the evaluation lives in the kernel. The plain numpy functions below
-(:func:`lane_neighbours`, :func:`idm_acceleration`, :func:`mobil_lane_changes`) are the readable
-reference; the tests check that the kernel agrees with them.
+that MOBIL needs dominate), so the evaluation lives in the kernel. Its source is
+``highway_kernels._traffic_impl``, beside the Highway step kernel that calls it (numba's cache
+sees edits to a kernel's own file only). The plain numpy functions below (:func:`lane_neighbours`,
+:func:`idm_acceleration`, :func:`mobil_lane_changes`) are the readable reference; the tests check
+that the kernel agrees with them.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+
+from rlsuite.envs.driving.highway_kernels import _traffic_kernel
 
 __all__ = [
     "IDMParams",
@@ -47,6 +50,7 @@ __all__ = [
     "TrafficBuffers",
     "gather",
     "idm_acceleration",
+    "kernel_terms",
     "lane_neighbours",
     "mobil_lane_changes",
     "pair_accelerations",
@@ -93,7 +97,7 @@ class MOBILParams:
 
 
 # --------------------------------------------------------------------------------------------
-# Neighbour search (numba)
+# Neighbour search
 # --------------------------------------------------------------------------------------------
 def lane_neighbours(x: np.ndarray, lane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Nearest leader and follower of every vehicle in the lanes left of, at and right of its own.
@@ -219,111 +223,8 @@ def mobil_lane_changes(
 
 
 # --------------------------------------------------------------------------------------------
-# The fused kernel the envs use
+# The compiled kernel the envs use
 # --------------------------------------------------------------------------------------------
-def _traffic_impl(
-    x, y, lane_width, speed, target_speed, target_lane, due, lanes_count, length, idm, mobil,
-    order, lane, leaders, followers, accel,
-):  # fmt: skip  # pragma: no cover - compiled
-    batch, vehicles = x.shape
-    politeness, min_gain, b_safe = mobil
-    lane_scratch = np.empty(lanes_count + 2, dtype=np.int64)
-    for b in range(batch):
-        for i in range(vehicles):  # current lane: the nearest lane centre
-            lane[b, i] = min(max(np.rint(y[b, i] / lane_width[b]), 0.0), lanes_count - 1.0)
-        # -- neighbour search: sort by (x, index), then one sweep each way. Insertion sort starting
-        # from the previous step's order: nearly sorted already, so it costs about V comparisons.
-        for k in range(1, vehicles):
-            i = order[b, k]
-            m = k
-            while m > 0:
-                j = order[b, m - 1]
-                if x[b, j] < x[b, i] or (x[b, j] == x[b, i] and j < i):
-                    break
-                order[b, m] = j
-                m -= 1
-            order[b, m] = i
-        nearest = lane_scratch  # last vehicle seen per lane, padded by one lane on each side
-        nearest[:] = -1
-        for k in range(vehicles - 1, -1, -1):  # from the front: the last one seen leads
-            i = order[b, k]
-            own = lane[b, i] + 1
-            for slot in range(3):
-                leaders[b, i, slot] = nearest[own - 1 + slot]
-            nearest[own] = i
-        nearest[:] = -1
-        for k in range(vehicles):  # from the back: the last one seen follows
-            i = order[b, k]
-            own = lane[b, i] + 1
-            for slot in range(3):
-                followers[b, i, slot] = nearest[own - 1 + slot]
-            nearest[own] = i
-        # -- IDM behind the own-lane leader and, while changing lane, the target-lane leader
-        for i in range(vehicles):
-            own = _idm_pair(b, i, leaders[b, i, 1], x, speed, target_speed, length, idm)
-            slot = min(max(target_lane[b, i] - lane[b, i] + 1, 0), 2)
-            if slot != 1:
-                other = _idm_pair(b, i, leaders[b, i, slot], x, speed, target_speed, length, idm)
-                own = min(own, other)
-            accel[b, i] = own
-        if not due[b]:
-            continue
-        # -- MOBIL for traffic (not the ego, vehicle 0) that is not already changing lane
-        for i in range(1, vehicles):
-            if target_lane[b, i] != lane[b, i]:
-                continue
-            old_leader, old_follower = leaders[b, i, 1], followers[b, i, 1]
-            me_now = accel[b, i]
-            for slot, step in ((0, -1), (2, 1)):  # left first (highway-env's order)
-                if lane[b, i] + step < 0 or lane[b, i] + step >= lanes_count:
-                    continue
-                new_leader, new_follower = leaders[b, i, slot], followers[b, i, slot]
-                nf_new = 0.0
-                if new_follower >= 0:
-                    nf_new = _idm_pair(b, new_follower, i, x, speed, target_speed, length, idm)
-                    if nf_new < -b_safe:
-                        continue
-                me_new = _idm_pair(b, i, new_leader, x, speed, target_speed, length, idm)
-                gain = me_new - me_now
-                if politeness > 0.0:
-                    nf_now, of_now, of_new = 0.0, 0.0, 0.0
-                    if new_follower >= 0:
-                        nf_now = _idm_pair(b, new_follower, new_leader, x, speed, target_speed, length, idm)
-                    if old_follower >= 0:
-                        of_now = _idm_pair(b, old_follower, i, x, speed, target_speed, length, idm)
-                        of_new = _idm_pair(b, old_follower, old_leader, x, speed, target_speed, length, idm)
-                    gain += politeness * (nf_new - nf_now + of_new - of_now)
-                if gain >= min_gain:
-                    target_lane[b, i] = lane[b, i] + step
-                    break
-
-
-@njit(cache=True, inline="always")
-def _idm_pair(b, f, l, x, speed, target_speed, length, idm):  # pragma: no cover - compiled
-    """IDM acceleration of vehicle ``f`` behind vehicle ``l`` (-1: free road) of road ``b``."""
-    a_max, s0, headway, delta, accel_limit, sqrt_ab2 = idm
-    v = max(speed[b, f], 0.0)
-    ratio = v / max(target_speed[b, f], 0.1)
-    if delta == 4.0:
-        ratio = ratio * ratio
-        free_road = 1.0 - ratio * ratio
-    else:
-        free_road = 1.0 - ratio**delta
-    accel = a_max * free_road
-    if l >= 0:
-        dynamic_gap = v * headway + v * (v - speed[b, l]) / sqrt_ab2
-        desired_gap = s0 + max(dynamic_gap, 0.0)
-        interaction = desired_gap / max(x[b, l] - x[b, f] - length, 1e-2)
-        accel = a_max * (free_road - interaction * interaction)
-    return min(max(accel, -accel_limit), accel_limit)
-
-
-# Serial on purpose: on the shared 2-core machines numba's OpenMP pool made batched steps slower,
-# not faster (measured: 20k vs 56k steps/s for the pixel env at batch 256 under load);
-# parallelism across envs belongs to processes (Ray workers), not to threads inside one step.
-_traffic_kernel = njit(cache=True)(_traffic_impl)
-
-
 class TrafficBuffers:
     """Scratch arrays of :func:`traffic_accelerations` for a (B, V) batch (allocated once)."""
 
@@ -336,7 +237,9 @@ class TrafficBuffers:
 
 
 @functools.lru_cache(maxsize=16)
-def _kernel_terms(idm: IDMParams, mobil: MOBILParams) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def kernel_terms(idm: IDMParams, mobil: MOBILParams) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The parameters as the traffic kernel takes them: ``(a_max, s0, T, delta, accel_limit,
+    2 sqrt(a_max b))`` and ``(politeness, a_threshold, b_safe)``."""
     idm_terms = (
         idm.max_accel,
         idm.min_gap,
@@ -373,7 +276,7 @@ def traffic_accelerations(
     Afterwards ``buffers.lane`` holds the current lanes and ``buffers.leaders``/``followers`` the
     neighbours (as :func:`lane_neighbours` gives them). The returned array is ``buffers.accel``.
     """
-    idm_terms, mobil_terms = _kernel_terms(idm, mobil)
+    idm_terms, mobil_terms = kernel_terms(idm, mobil)
     _traffic_kernel(
         x, y, lane_width, speed, target_speed, target_lane, due, lanes_count, float(length), idm_terms,
         mobil_terms, buffers.order, buffers.lane, buffers.leaders, buffers.followers, buffers.accel,
