@@ -17,7 +17,8 @@ import rlsuite  # noqa: F401  (registers the ids)
 from rlsuite.envs.driving import racetrack_kernels
 from rlsuite.envs.driving.racetrack import DISCRETE_ACTIONS, RacetrackEnv, RacetrackVectorEnv
 from rlsuite.envs.driving.racetrack_core import PROGRESS_REWARD, RacetrackCore
-from rlsuite.envs.driving.racetrack_kernels import _progress_kernel, _state_obs_kernel
+from rlsuite.envs.driving.racetrack_kernels import CAR, DT, _progress_kernel, _state_obs_kernel
+from rlsuite.envs.driving.vehicle import pedal_to_accel, step_bicycle
 
 ENV_ID = "rlsuite/Racetrack-v0"
 STEP_KEYS = ("reward_progress", "reward_off_track", "reward_crash", "progress", "laps", "speed", "off_track")
@@ -59,8 +60,7 @@ def test_both_envs_drive_one_racetrack_core():
 )
 def test_construction_compiles_what_reset_and_step_run(kwargs):
     kernels = (
-        racetrack_kernels._track_frame_kernel,
-        racetrack_kernels._progress_kernel,
+        racetrack_kernels._step_rows,
         racetrack_kernels._state_obs_kernel,
         racetrack_kernels._colour_tables,
         racetrack_kernels._egocentric_serial,
@@ -167,6 +167,45 @@ def test_discrete_actions_are_the_documented_table():
     b.reset(seed=3)
     for i in range(9):
         np.testing.assert_array_equal(a.step(i)[0], b.step(DISCRETE_ACTIONS[i].astype(np.float32))[0])
+
+
+@pytest.mark.parametrize("action_type", ["continuous", "discrete"])
+def test_the_step_kernel_drives_the_numpy_bicycle_model(action_type):
+    """The step kernel's car is ``vehicle.step_bicycle`` with CAR and DT: the same float operations, but
+    tan, arctan and arcsin from the C library, not numpy's SIMD loops (at most a few ulp apart)."""
+    n, rng = 4096, np.random.default_rng(2)
+    core = RacetrackCore(n, action_type=action_type, off_track_tolerance=20.0)
+    core.seed_rows(core.all_rows, np.arange(n, dtype=np.uint64))
+    core.reset_rows(core.all_rows, {})
+    core.car[:, 3] = np.concatenate([rng.uniform(0, 30, n - 4), [0.0, 0.01, 30.0, 29.99]])  # clips, grip
+    if action_type == "discrete":
+        actions = rng.integers(0, 9, n)
+        pairs = DISCRETE_ACTIONS[actions]
+    else:
+        actions = np.concatenate([rng.uniform(-1, 1, (n - 4, 2)), [[1, -1], [-1, 1], [1, 1], [-0.0, -0.0]]])
+        pairs = actions
+    expected = core.car.copy()
+    step_bicycle(expected, pairs[:, 0] * CAR.max_steer, pedal_to_accel(pairs[:, 1], CAR), CAR, DT)
+    core.step(actions, None)
+    np.testing.assert_allclose(core.car, expected, rtol=1e-13, atol=1e-13)
+    assert (core.car[:, 3] >= 0).all() and (core.car[:, 3] <= CAR.max_speed).all()
+    assert (core.car[:, 2] >= -np.pi).all() and (core.car[:, 2] < np.pi).all()
+
+
+def test_the_observation_a_step_writes_is_the_state_observation_after_autoresets():
+    """The step kernel writes the state observation that ``observe`` hands out; rows reset in between
+    (autoreset) are rewritten, so it always equals a fresh ``state_observation``."""
+    vec = RacetrackVectorEnv(num_envs=16, track="hairpin", off_track_tolerance=0.0)
+    vec.reset(seed=0)
+    vec.action_space.seed(0)
+    resets = 0
+    for _ in range(60):
+        obs, _, terminated, truncated, _ = vec.step(vec.action_space.sample())
+        np.testing.assert_array_equal(_bits(obs), _bits(vec.core.state_observation()))
+        resets += int(terminated.sum() + truncated.sum())
+        obs[:] = -1.0  # the caller owns it
+        assert (vec.core.observe() != -1.0).any()
+    assert resets > 0
 
 
 def _bits(x: np.ndarray) -> np.ndarray:

@@ -2,9 +2,10 @@
 its own copy of (or its own) track, stepped together. :mod:`rlsuite.envs.core` builds the single
 env and the native vector env over it (see :mod:`rlsuite.envs.driving.racetrack` for the spec).
 
-Physics is batched numpy (:mod:`rlsuite.envs.driving.vehicle`); the per-row geometry (foot on the
-centre line, lidar), the progress and reward of a step, the state observation and the egocentric
-view are numba kernels (:mod:`rlsuite.envs.driving.racetrack_kernels`).
+A step is one numba kernel call over the rows (:func:`rlsuite.envs.driving.racetrack_kernels._step_rows`):
+the bicycle model of :mod:`rlsuite.envs.driving.vehicle`, the foot on the centre line, look-ahead and
+lidar, progress and reward, and the state observation, which :meth:`RacetrackCore.observe` then hands
+out; the egocentric view is another kernel. Resets are numpy, then the same kernel for the frames.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from rlsuite.envs.core import (
 )
 from rlsuite.envs.driving import tracks as track_lib
 from rlsuite.envs.driving.racetrack_kernels import (
+    CAR,
     CAR_BODY,
     CURVATURE,
     CX,
@@ -41,32 +43,26 @@ from rlsuite.envs.driving.racetrack_kernels import (
     _colour_tables,
     _egocentric_parallel,
     _egocentric_serial,
-    _progress_kernel,
     _state_obs_kernel,
-    _track_frame_kernel,
+    _step_rows,
 )
-from rlsuite.envs.driving.vehicle import HEADING, SPEED, VehicleParams, X, Y, pedal_to_accel, step_bicycle
+from rlsuite.envs.driving.vehicle import HEADING, SPEED, X, Y
 
 __all__ = ["DEFAULTS", "DISCRETE_ACTIONS", "RacetrackCore"]
 
 NAME = "Racetrack"  # what error messages call the env
-DT = 0.1  # [s] one env step = one semi-implicit Euler step of the bicycle model
-CAR = VehicleParams(
-    wheelbase=2.6,  # [m]
-    length=4.4,  # [m]
-    width=1.8,  # [m]
-    max_steer=0.45,  # [rad] ~26 deg
-    max_accel=6.0,  # [m/s^2]
-    max_brake=10.0,  # [m/s^2]
-    max_speed=30.0,  # [m/s] 108 km/h
-    drag=0.05,  # [1/s]
-    max_lateral_accel=10.0,  # [m/s^2] ~1 g of tyre grip
-)
+# The car (CAR) and the step length (DT) are compiled into the step kernel, so they live in racetrack_kernels.
 PROGRESS_REWARD = 0.1  # reward per metre of progress along the centre line
 LOOKAHEAD = np.array([5.0, 15.0, 25.0, 35.0, 50.0])  # [m] ahead of the car, where curvature is observed
 VIEW_WIDTH = 56.0  # [m] the egocentric view spans this much across
 VIEW_ANCHOR = (0.75, 0.5)  # (row, column) fractions of the view where the car sits
 RENDER_SIZE = 600  # [px] side of the whole-scene rgb_array frame
+# Empty arrays the step kernel writes nothing into: no state observation, and no step results when it
+# only updates frames (at resets). The actions of a frame-only call have the step's dtype, so both calls
+# run one compiled kernel: _NO_ACTIONS[discrete].
+_NO_OBS = np.zeros((0, 1), np.float32)
+_NO_RESULTS = np.zeros((6, 0)), np.zeros(0, np.int64), np.zeros((2, 0), bool)
+_NO_ACTIONS = {True: np.zeros(0, np.int64), False: np.zeros((0, 2))}
 
 # Discrete action i = (steer, pedal) = DISCRETE_ACTIONS[i]; steer +1 = full left, pedal -1 = full brake.
 DISCRETE_ACTIONS = np.array(
@@ -230,9 +226,13 @@ class RacetrackCore(BatchCore):
         self.heading_error = np.zeros(n)  # [rad]
         self.progress = np.zeros(n)  # [m] along the centre line since the reset
         self.width_delta = np.zeros(n)  # [m] added to the half-width this episode
-        k = len(LOOKAHEAD) if config.obs_type == "state" else 0
-        r = config.lidar_rays if config.obs_type == "state" else 0
+        self._state_obs = config.obs_type == "state"
+        k = len(LOOKAHEAD) if self._state_obs else 0
+        r = config.lidar_rays if self._state_obs else 0
         self._state_features(k, r)
+        # The state observation the last step wrote (and reset_rows updated), until observe() hands it
+        # out: a cache, not state, so it sits in a list (snapshots hold only the core's own arrays).
+        self._stepped_obs: list[np.ndarray | None] = [None]
         channels = 1 if config.grayscale else 3
         self.palette = np.broadcast_to(self._colors(PALETTE), (n, len(PALETTE), channels)).copy()
         if pixels:
@@ -269,6 +269,7 @@ class RacetrackCore(BatchCore):
             np.linspace(-np.pi / 2, np.pi / 2, r) if r > 1 else np.zeros(r)
         )  # [rad] right to left
         self.lidar_cos, self.lidar_sin = np.cos(self.lidar_angles), np.sin(self.lidar_angles)
+        self._obs_size = 4 + k + r
 
     def track_state_features(self) -> None:
         """Also compute the look-ahead and lidar of a pixel-mode core (from now on), so that
@@ -318,7 +319,8 @@ class RacetrackCore(BatchCore):
         self.car[rows, SPEED] = 5.0 + 5.0 * start[:, 3]  # [m/s]
         self.index[rows] = i
         self.progress[rows] = 0.0
-        self.update_frame(rows)
+        pending = self._stepped_obs[0]
+        self.update_frame(rows, _NO_OBS if pending is None else pending)
 
     def reset_info(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         """The state keys of the step info (no reward terms): ``progress`` 0, ``laps`` 0, ``speed``
@@ -331,53 +333,65 @@ class RacetrackCore(BatchCore):
         }
 
     # ---- dynamics -----------------------------------------------------------------------------
-    def update_frame(self, rows: np.ndarray) -> None:
-        t = self.table
-        _track_frame_kernel(
-            t.geom, t.heading, t.ds, self.row_track, rows,
-            self.car[:, X], self.car[:, Y], self.car[:, HEADING], self.width_delta, self.index,
-            self.arc, self.lateral, self.road_half_width, self.heading_error, self.curvature_ahead,
-            self.lookahead, self.lidar, self.lidar_cos, self.lidar_sin, self.config.lidar_range,
-        )  # fmt: skip
+    def update_frame(self, rows: np.ndarray, obs: np.ndarray = _NO_OBS) -> None:
+        """The frame (foot, Frenet frame, look-ahead, lidar) of ``rows`` from their cars' poses, and their
+        state observation into ``obs`` (B, D) when it has rows."""
+        self._step_rows(rows, False, _NO_ACTIONS[self.discrete], *_NO_RESULTS, obs)
 
     def step(
         self, actions: np.ndarray, active: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """Advance every row by ``DT`` (nothing here is random, so inactive rows move too)."""
-        cfg = self.config
-        pair = DISCRETE_ACTIONS[actions] if self.discrete else actions
-        step_bicycle(self.car, pair[:, 0] * CAR.max_steer, pedal_to_accel(pair[:, 1], CAR), CAR, DT)
-        previous = self.arc.copy()
-        self.update_frame(self.all_rows)
+        """Advance every row by ``DT`` (nothing here is random, so inactive rows move too): one call of
+        the step kernel, which also writes the state observation that :meth:`observe` hands out next."""
         n = self.batch
-        reward, reward_progress, reward_off_track, reward_crash = np.empty((4, n))
-        laps, off_track, crashed = np.empty(n, np.int64), np.empty(n, bool), np.empty(n, bool)
-        _progress_kernel(
-            self.arc, previous, self.table.length, self.row_track, self.lateral, self.road_half_width,
-            PROGRESS_REWARD, cfg.off_track_penalty, cfg.crash_penalty, cfg.off_track_tolerance,
-            self.progress, reward, reward_progress, reward_off_track, reward_crash, laps, off_track, crashed,
-        )  # fmt: skip
+        totals = np.empty((6, n))  # reward, its three terms, progress, speed: fresh for the caller
+        laps, flags = np.empty(n, np.int64), np.empty((2, n), bool)  # flags: off_track, crashed
+        obs = np.empty((n, self._obs_size), np.float32) if self._state_obs else _NO_OBS
+        self._step_rows(self.all_rows, True, actions, totals, laps, flags, obs)
+        if self._state_obs:
+            self._stepped_obs[0] = obs
         info = {
-            "reward_progress": reward_progress,
-            "reward_off_track": reward_off_track,
-            "reward_crash": reward_crash,
-            "progress": self.progress.copy(),
+            "reward_progress": totals[1],
+            "reward_off_track": totals[2],
+            "reward_crash": totals[3],
+            "progress": totals[4],
             "laps": laps,
-            "speed": self.car[:, SPEED].copy(),
-            "off_track": off_track,
+            "speed": totals[5],
+            "off_track": flags[0],
         }
-        return reward, crashed, info
+        return totals[0], flags[1], info
+
+    def _step_rows(
+        self,
+        rows: np.ndarray,
+        drive: bool,
+        actions: np.ndarray,
+        totals: np.ndarray,
+        laps: np.ndarray,
+        flags: np.ndarray,
+        obs: np.ndarray,
+    ) -> None:
+        """:func:`racetrack_kernels._step_rows` on this core's arrays (a step, or frames only)."""
+        cfg, t = self.config, self.table
+        _step_rows(
+            rows, drive, actions, DISCRETE_ACTIONS, t.geom, t.heading, t.ds, t.length, self.row_track, self.car,
+            self.width_delta, self.index, self.arc, self.lateral, self.road_half_width, self.heading_error,
+            self.progress, self.curvature_ahead, self.lookahead, self.lidar, self.lidar_cos, self.lidar_sin,
+            cfg.lidar_range, PROGRESS_REWARD, cfg.off_track_penalty, cfg.crash_penalty, cfg.off_track_tolerance,
+            totals, laps, flags, obs,
+        )  # fmt: skip
 
     # ---- observations -------------------------------------------------------------------------
     def observe(self) -> np.ndarray:
-        if self.config.obs_type == "pixels":
-            height, width = self.config.pixel_shape
-            out = np.empty((self.batch, height, width, self.palette.shape[2]), np.uint8)
-            pose = self.car[:, X], self.car[:, Y], self.car[:, HEADING]
-            view = self.metres_per_px, VIEW_ANCHOR, self.car_pixels
-            car_colours = self.palette[:, CAR_BODY]
-            return self._draw(out, *pose, *view, self.row_track, self.colour_tables, car_colours)
-        return self.state_observation()
+        if self._state_obs:
+            obs, self._stepped_obs[0] = self._stepped_obs[0], None
+            return self.state_observation() if obs is None else obs
+        height, width = self.config.pixel_shape
+        out = np.empty((self.batch, height, width, self.palette.shape[2]), np.uint8)
+        pose = self.car[:, X], self.car[:, Y], self.car[:, HEADING]
+        view = self.metres_per_px, VIEW_ANCHOR, self.car_pixels
+        car_colours = self.palette[:, CAR_BODY]
+        return self._draw(out, *pose, *view, self.row_track, self.colour_tables, car_colours)
 
     def state_observation(self) -> np.ndarray:
         """The state observation (see the env's docs); in pixel mode only its first four values unless
