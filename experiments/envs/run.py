@@ -180,6 +180,24 @@ def publish(check: dict) -> None:
     table["measured"] = {k: m[k] for k in ("commit", "date", "machine", "command") if k in m}
     FLOORS.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n")
     print(f"written: {FLOORS}")
+    quote_in_readme(table)
+
+
+README = REPO / "README.md"
+BEGIN, END = "<!-- speed table: written by experiments/envs/run.py -->", "<!-- end of speed table -->"
+
+
+def quote_in_readme(table: dict) -> None:
+    """The README's speed table between its markers: the published figures, as the table has them."""
+    from rlsuite.bench import floors_markdown
+
+    text = README.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{README}: no speed table markers ({BEGIN!r} … {END!r})")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    README.write_text(f"{head}{BEGIN}\n{floors_markdown(table)}\n{END}{tail}")
+    print(f"written: {README} (speed table)")
 
 
 def time_tree(tree: Path, env_id: str, kwargs: dict, batch: int, seconds: float) -> dict[str, float]:
