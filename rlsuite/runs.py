@@ -24,6 +24,7 @@ import csv
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Mapping
 from datetime import datetime
@@ -61,32 +62,46 @@ def create_run_dir(root: str | Path, name: str) -> Path:
     raise RuntimeError(f"could not create a new run directory under {root}")
 
 
-class _EventWriter:
-    """TensorBoard events through tensorboardX's ``SummaryWriter`` (scalars, text, images, hparams),
-    all in the run directory itself.
+FLUSH_SECONDS = 10.0  # events reach the file at least this often (tensorboardX's SummaryWriter default)
 
-    Two things ``SummaryWriter`` does differently from what a run directory needs are done here on
-    its own summary builders and file writer: ``add_hparams`` would open a second run in a
-    sub-directory (the hparams belong to this run), and ``add_video`` needs moviepy (a GIF made
-    with Pillow is the same animated image summary).
+
+class _EventWriter:
+    """TensorBoard events (scalars, text, images, hparams) in the run directory itself, from
+    tensorboardX's summary builders, written in the calling thread by tensorboardX's ``EventsWriter``
+    (the tfrecord file with its CRCs) and flushed with :meth:`flush`.
+
+    Not its ``SummaryWriter``: that hands every event to a writer thread through a
+    ``multiprocessing.Queue`` of ten, so a call costs a pickle, a pipe write and, once the queue is
+    full, a wait for that thread: 70–250 µs per logged step on a busy 2-core machine (a CartPole DQN
+    logs one every few vector steps, as episodes end), against ~16 µs written here. Its ``add_hparams`` would
+    also open a second run in a sub-directory (the hparams belong to this run), and ``add_video`` needs
+    moviepy (a GIF made with Pillow is the same animated image summary).
     """
 
     def __init__(self, logdir: Path, purge_step: int | None = None) -> None:
-        from tensorboardX import SummaryWriter
-
+        tbx = _tensorboardx()
+        self._summary = tbx.summary
+        self._Event, self._SessionLog = tbx.event_pb2.Event, tbx.event_pb2.SessionLog
+        self._Summary = tbx.summary_pb2.Summary
         # The file is named after the second it was opened; a resume within the same second would
         # overwrite the first file, hence the suffix (nanoseconds: files still sort in order).
-        # purge_step: TensorBoard hides this directory's earlier events at or after that step.
         suffix = f".{time.time_ns()}.{os.getpid()}"
-        self._writer = SummaryWriter(
-            str(logdir), flush_secs=10, purge_step=purge_step, filename_suffix=suffix
-        )
+        self._file = tbx.event_file_writer.EventsWriter(str(logdir / "events"), suffix)
+        self._flushed = time.time()
+        if purge_step is not None:  # TensorBoard hides this directory's earlier events at or after it
+            self._file.write_event(self._Event(step=purge_step, file_version="brain.Event:2"))
+            start = self._SessionLog(status=self._SessionLog.START)
+            self._file.write_event(self._Event(step=purge_step, session_log=start))
 
-    def scalar(self, tag: str, value: float, step: int) -> None:
-        self._writer.add_scalar(tag, value, int(step))
+    def scalars(self, scalars: Mapping[str, float], step: int) -> None:
+        """Scalars of one step, as one event."""
+        if not scalars:
+            return
+        Value = self._Summary.Value  # what summary.scalar builds for a float, without its array checks
+        self._add(self._Summary(value=[Value(tag=tag, simple_value=x) for tag, x in scalars.items()]), step)
 
     def text(self, tag: str, text: str, step: int) -> None:
-        self._writer.add_text(tag, text, int(step))
+        self._add(self._summary.text(tag, text), step)
 
     def image(self, tag: str, image: Any, step: int) -> None:
         """A (H, W) or (H, W, C) uint8 image, PNG-encoded."""
@@ -95,31 +110,58 @@ class _EventWriter:
         pixels = np.asarray(image, dtype=np.uint8)
         if pixels.ndim == 3 and pixels.shape[2] == 1:
             pixels = pixels[:, :, 0]
-        self._writer.add_image(tag, pixels, int(step), dataformats="HW" if pixels.ndim == 2 else "HWC")
+        self._add(self._summary.image(tag, pixels, dataformats="HW" if pixels.ndim == 2 else "HWC"), step)
 
     def gif(self, tag: str, gif_bytes: bytes, height: int, width: int, step: int) -> None:
         """An animated GIF in TensorBoard's images tab (what ``add_video`` stores)."""
-        from tensorboardX.proto.summary_pb2 import Summary
-
+        Summary = self._Summary
         image = Summary.Image(height=height, width=width, colorspace=3, encoded_image_string=gif_bytes)
         self._add(Summary(value=[Summary.Value(tag=tag, image=image)]), step)
 
     def hparams(self, hparams: Mapping[str, Any], metric_tags: list[str]) -> None:
         """The hparams plugin's experiment and session summaries, in this run's own event file."""
-        from tensorboardX.summary import hparams as hparams_summaries
-
-        experiment, session_start, _ = hparams_summaries(dict(hparams), dict.fromkeys(metric_tags, 0.0))
+        experiment, session_start, _ = self._summary.hparams(dict(hparams), dict.fromkeys(metric_tags, 0.0))
         self._add(experiment, 0)
         self._add(session_start, 0)
 
     def _add(self, summary: Any, step: int) -> None:
-        self._writer._get_file_writer().add_summary(summary, int(step))  # what every add_* calls
+        now = time.time()
+        self._file.write_event(self._Event(summary=summary, wall_time=now, step=int(step)))
+        if now - self._flushed >= FLUSH_SECONDS:  # a TensorBoard watching the run sees it progress
+            self.flush()
 
     def flush(self) -> None:
-        self._writer.flush()
+        self._file.flush()
+        self._flushed = time.time()
 
     def close(self) -> None:
-        self._writer.close()
+        self._file.close()
+
+
+def _tensorboardx() -> Any:
+    """tensorboardX's modules that write events, imported without importing torch when torch is not
+    loaded yet.
+
+    ``tensorboardX/__init__`` imports its ``SummaryWriter`` module, which tries ``import torch`` only
+    to name ``torch.Tensor`` in type hints and falls back to ``numpy.ndarray`` on ImportError. A
+    tabular run never needs torch, and importing it costs seconds, so while tensorboardX is imported
+    torch is marked absent (``sys.modules["torch"] = None`` makes ``import torch`` raise ImportError)
+    and that fallback is taken; the mark is removed at once, so torch imports normally afterwards.
+    """
+    import types
+
+    block = "torch" not in sys.modules and "tensorboardX" not in sys.modules
+    if block:
+        sys.modules["torch"] = None  # type: ignore[assignment]
+    try:
+        from tensorboardX import event_file_writer, summary
+        from tensorboardX.proto import event_pb2, summary_pb2
+    finally:
+        if block and sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    return types.SimpleNamespace(
+        event_file_writer=event_file_writer, summary=summary, event_pb2=event_pb2, summary_pb2=summary_pb2
+    )
 
 
 def _roll_back_csv(path: Path, step: int) -> None:
@@ -214,9 +256,9 @@ class Run:
     def log(self, step: int, scalars: Mapping[str, float]) -> None:
         """Log scalars at ``step`` to TensorBoard and ``metrics.csv`` (non-finite values too)."""
         now = time.time()
-        for tag, value in scalars.items():
-            value = float(value)
-            self._events.scalar(tag, value, step)
+        values = {tag: float(value) for tag, value in scalars.items()}
+        self._events.scalars(values, step)
+        for tag, value in values.items():
             self._csv.writerow([int(step), f"{now:.3f}", tag, repr(value) if math.isfinite(value) else value])
             self.last_values[tag] = value
 

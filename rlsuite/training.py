@@ -569,7 +569,7 @@ def log_observation_samples(run: Run, config: Config, agent: Any, count: int = 4
     out left to right unless they are RGB) and, for an agent that augments its batches (``agent.
     augment``, e.g. DQN's ``random_shift_pad``), the same frames as its updates see them
     (``observations/augmented``). State observations log nothing."""
-    from rlsuite.agents.networks import is_image_space
+    from rlsuite.agents.base import is_image_space
 
     envs = make_envs(config.env, count)
     try:

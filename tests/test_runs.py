@@ -44,3 +44,16 @@ def test_tensorboard_reads_back_scalars_text_images_and_hparams(tmp_path):
         rows = [r for r in csv.DictReader(f) if r["tag"] == "charts/episode_return"]
     assert [float(r["value"]) for r in rows] == [0.0, 1.5, 3.0]
     assert (run_dir / "config.yaml").read_text().startswith("agent:")
+
+
+def test_tensorboard_sees_scalars_while_the_run_is_still_open(tmp_path, monkeypatch):
+    """A TensorBoard watching a run sees it progress: events reach the file every FLUSH_SECONDS,
+    not only when the run ends."""
+    from rlsuite import runs
+
+    monkeypatch.setattr(runs, "FLUSH_SECONDS", 0.0)
+    with Run.create(tmp_path, "live", {"agent": {"algo": "q_learning"}}) as run:
+        run.log(7, {"charts/episode_return": 2.5})
+        events = EventAccumulator(str(run.dir), size_guidance={"scalars": 0})
+        events.Reload()
+        assert [(e.step, e.value) for e in events.Scalars("charts/episode_return")] == [(7, 2.5)]

@@ -42,9 +42,17 @@ __all__ = [
     "RandomAgent",
     "StepMonitor",
     "is_allocation_failure",
+    "is_image_space",
     "memory_checked",
     "resolve_device",
 ]
+
+
+def is_image_space(space: gym.Space) -> bool:
+    """A channel-last ``uint8`` image ``(H, W, C)``: what the CNN encoders take."""
+    import gymnasium as gym
+
+    return isinstance(space, gym.spaces.Box) and space.dtype == np.uint8 and len(space.shape) == 3
 
 
 class NonFiniteError(RuntimeError):

@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from rlsuite.agents.base import Agent, NonFiniteError, StepMonitor, memory_checked, resolve_device
-from rlsuite.agents.networks import QHead, QNetwork, RandomShift, build_encoder, is_image_space
+from rlsuite.agents.networks import Adam, QHead, QNetwork, RandomShift, build_encoder, is_image_space
 from rlsuite.agents.replay import Batch, ReplayBuffer, stack_frames
 from rlsuite.config import ConfigError, hp, to_dict
 
@@ -253,10 +253,8 @@ class DQNAgent(Agent):
         ]
         groups = [g for g in groups if g["params"]]
         self._base_lrs = [g["lr"] for g in groups]  # lr_schedule scales these
-        try:  # the fused kernel: one op per step instead of ~10 per tensor (CPU needs torch >= 2.4)
-            self.optimizer = torch.optim.Adam(groups, eps=p.adam_eps, fused=True)
-        except RuntimeError:
-            self.optimizer = torch.optim.Adam(groups, eps=p.adam_eps)
+        # torch.optim.Adam's arithmetic, fused, without importing torch._dynamo (networks.Adam)
+        self.optimizer = Adam(groups, eps=p.adam_eps)
         self._q = torch.compile(self.q_network) if p.torch_compile else self.q_network
         self._q_target = torch.compile(self.target_network) if p.torch_compile else self.target_network
         self._autocast = (
@@ -468,7 +466,7 @@ class DQNAgent(Agent):
             aux_loss, _ = self.aux(self._aux_augment(batch.observations), self._aux_augment(positives))
             loss = loss + p.aux_weight * aux_loss
 
-        self.optimizer.zero_grad(set_to_none=True)
+        self.optimizer.zero_grad()
         loss.backward()
         grads = [w.grad for w in self._trainable]
         grad_norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
@@ -490,7 +488,7 @@ class DQNAgent(Agent):
         if self.replay.tree is not None:
             self.replay.update_priorities(batch.indices, td_error)
         self.num_updates += 1
-        self._stats = (loss.detach(), q_taken.detach().mean(), grad_norm)
+        self._stats = (loss.detach(), q_taken.detach(), grad_norm)  # reduced when logged
 
     def _aux_augment(self, frames: torch.Tensor) -> torch.Tensor:
         """The auxiliary objective's views: random shifts of ±max(random_shift_pad, 2) pixels."""
@@ -519,7 +517,8 @@ class DQNAgent(Agent):
         self._logged_updates = self.num_updates
         stats = {"charts/epsilon": self.exploration_rate}
         if self._stats is not None:
-            loss, q_mean, grad_norm = torch.stack([s.float() for s in self._stats]).tolist()
+            loss, q_taken, grad_norm = self._stats
+            loss, q_mean, grad_norm = torch.stack([loss.float(), q_taken.mean(), grad_norm.float()]).tolist()
             stats.update({"losses/td_loss": loss, "losses/q_values": q_mean, "losses/grad_norm": grad_norm})
         if self.params.lr_schedule != "constant":
             stats["charts/learning_rate"] = self.params.learning_rate * self.learning_rate_factor
