@@ -165,13 +165,31 @@ def new_canvas(
     return canvas
 
 
+def _broadcast(value, dtype, shape: tuple[int, ...]) -> np.ndarray:
+    """``np.broadcast_to(np.asarray(value, dtype), shape)``, as a small filled array: the same values
+    and errors, without ``broadcast_to``'s few microseconds of Python, which were most of a draw call
+    of a single env (these arrays hold one entry per shape, never per pixel)."""
+    array = np.asarray(value, dtype=dtype)
+    if array.shape == shape:
+        return array
+    if array.ndim > len(shape):  # broadcast_to's error, not assignment's more lenient rules
+        return np.broadcast_to(array, shape)
+    out = np.empty(shape, dtype=dtype)
+    try:
+        out[...] = array
+    except ValueError:
+        np.broadcast_to(array, shape)  # raises broadcast_to's own error
+        raise
+    return out
+
+
 def _batch_arrays(canvas: np.ndarray, k: int, radii=None, colors=None, mask=None):
     batch, channels = canvas.shape[0], canvas.shape[3]
-    colors_arr = np.broadcast_to(np.asarray(colors, dtype=np.uint8), (batch, k, channels))
-    mask_arr = np.broadcast_to(np.asarray(True if mask is None else mask, dtype=np.bool_), (batch, k))
+    colors_arr = _broadcast(colors, np.uint8, (batch, k, channels))
+    mask_arr = _broadcast(True if mask is None else mask, np.bool_, (batch, k))
     radii_arr = None
     if radii is not None:
-        radii_arr = np.broadcast_to(np.asarray(radii, dtype=np.float64), (batch, k))
+        radii_arr = _broadcast(radii, np.float64, (batch, k))
     return radii_arr, colors_arr, mask_arr
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -103,6 +105,23 @@ def test_discrete_actions_map_to_per_joint_torque_signs():
     np.testing.assert_array_equal(table[4], [0, 0])
     np.testing.assert_array_equal(table[5], [1, 0])  # joint 0 is the least significant digit
     np.testing.assert_array_equal(table[8], [1, 1])
+    env.reset(seed=0)
+    for action in range(9):  # the kernel computes the digits itself: the same torques as the table
+        env.step(action)
+        np.testing.assert_array_equal(env.core.control[0], table[action])
+
+
+def test_a_pickled_env_keeps_its_state_arrays_linked():
+    """``q``, ``target``, … are views of one array the kernel writes; a copy must keep them so."""
+    env = ReacherEnv()
+    env.reset(seed=0)
+    copy = pickle.loads(pickle.dumps(env))
+    copy.step(np.ones(2, dtype=np.float32))
+    env.step(np.ones(2, dtype=np.float32))
+    for name in ("q", "qd", "control", "points", "target", "distance"):
+        np.testing.assert_array_equal(getattr(copy.core, name), getattr(env.core, name), err_msg=name)
+        assert np.shares_memory(getattr(copy.core, name), copy.core.rows)
+    assert not np.shares_memory(copy.core.rows, env.core.rows)
 
 
 def test_visual_randomisation_changes_pixels_but_not_the_episode():

@@ -23,7 +23,7 @@ from rlsuite.envs.core import (
     check_kwargs,
     check_number,
 )
-from rlsuite.envs.robot.arm_dynamics import ArmParams, arm_params_for, new_scratch, two_link_constants
+from rlsuite.envs.robot.arm_dynamics import ArmParams, arm_columns, arm_params_for, new_scratch, pack_arm
 
 OBS_TYPES = ("state", "pixels")
 ACTION_TYPES = ("continuous", "discrete")
@@ -66,7 +66,8 @@ RENAMED = {
 
 
 def _discrete_torques(n_links: int) -> np.ndarray:
-    """(3**n, n) normalised torques: digit ``j`` (base 3, joint 0 least significant) minus one."""
+    """(3**n, n) normalised torques: digit ``j`` (base 3, joint 0 least significant) minus one.
+    (The kernels compute the same digits, :func:`~rlsuite.envs.robot.arm_dynamics.control_of`.)"""
     index = np.arange(3**n_links)[:, None]
     return ((index // 3 ** np.arange(n_links)) % 3 - 1).astype(np.float64)
 
@@ -74,18 +75,24 @@ def _discrete_torques(n_links: int) -> np.ndarray:
 class ArmCore(BatchCore):
     """Batched core of an arm task: ``batch`` rows of arm state, actions, rewards and pixels.
 
-    Subclasses define the task: ``task_defaults`` (their own kwargs), ``_state_bounds()``,
-    ``_sample_start(rows)`` (draws from ``self.rng`` only), ``_physics_step(torque)`` (integrate, then
-    fill ``self.state_obs``, ``self.points`` and ``self.reward_terms``), ``_observe()`` (refresh
-    observations and points after a reset), ``success()``, and what to draw: ``_draw_static`` (fixed
-    within an episode, cached per row for pixel observations) and ``_draw_objects`` (moving, below
-    the arm).
+    Subclasses define the task: ``task_defaults`` (their own kwargs), ``task_columns`` and
+    ``_bind_task_rows`` (their per-row float64 state, views of columns of ``self.rows``),
+    ``_state_bounds()``, ``_task_constants()``, ``_start_bounds()`` and ``_sample_start(rows, draws)``
+    (their start states from uniform draws), ``kernel`` (one compiled pass over the batch, see
+    :meth:`_run`), ``_step_info``, ``success()``, and what to draw: ``_draw_static`` (fixed within
+    an episode, cached per row for pixel observations) and ``_draw_objects`` (moving, below the arm).
+
+    Every per-row float64 array (``q``, ``qd``, ``control``, ``points`` and the task's) is a view of
+    columns of one array ``rows`` (B, columns), and the constants are one vector ``constants``, so
+    the kernel takes few arguments: at batch 1 numba's per-argument checks cost more than the physics.
     """
 
     render_fps = 50
     task_defaults: ClassVar[dict[str, Any]] = {}
     view_half_width: ClassVar[float] = 0.22  # [m] half the side of the square the camera sees
     reward_keys: ClassVar[tuple[str, ...]] = ()
+    task_columns: ClassVar[int] = 0  # the task's float64 state per row (after the arm's in ``rows``)
+    kernel: Any  # the task kernel (a staticmethod), called by _run
     tip_radius: float = 0.012  # [m] drawn fingertip (Pusher: also its contact radius)
 
     def __init__(self, batch: int, **kwargs: Any) -> None:
@@ -114,15 +121,8 @@ class ArmCore(BatchCore):
         self.width_jitter = check_number(name, "width_jitter", kw["width_jitter"], 0.0, MAX_WIDTH_JITTER)
         self.terminate_on_success = check_bool(name, "terminate_on_success", kw["terminate_on_success"])
 
-        # Constants the kernels take.
-        self.K, self.inertia = params.inertia_constants()
-        self.lengths = params.per_joint("link_lengths")
-        self.damping = params.per_joint("joint_damping")
-        self.max_torque = params.per_joint("max_torque")
-        self.consts2 = two_link_constants(params)
-        self.h = params.dt / params.substeps
-        self.rk4 = params.integrator == "rk4"
-        self.link_radius = 0.1 * float(self.lengths.min())  # [m] drawn half-width of a link
+        self.h = params.dt / params.substeps  # [s] integration substep
+        self.link_radius = 0.1 * float(params.per_joint("link_lengths").min())  # [m] drawn half-width
         self.discrete_torques = _discrete_torques(n) if action_type == "discrete" else None
 
         # Spaces of one row.
@@ -141,51 +141,104 @@ class ArmCore(BatchCore):
                 0, 255, shape=(*self.image_shape, self.channels), dtype=np.uint8
             )
 
-        # Batched state.
+        # Batched state: the per-row float64 arrays are views of columns of one array.
         B = self.batch
-        self.q = np.zeros((B, n))  # [rad] joint angles
-        self.qd = np.zeros((B, n))  # [rad/s] joint rates
+        self.rows = np.zeros((B, arm_columns(n)[-1] + self.task_columns))
+        self._bind_rows()
         self.state_obs = np.zeros((B, low.size), dtype=np.float32)
-        self.points = np.zeros((B, n + 1, 2))  # [m] base, joints, fingertip
-        self.reward_terms = np.zeros((len(self.reward_keys), B))
-        self.control = np.zeros((B, n))  # normalised torques of the last step
         self.palette = np.broadcast_to(DEFAULT_PALETTE, (B, *DEFAULT_PALETTE.shape)).copy()
         self.link_scale = np.ones(B)
         self.obs_palette = np.zeros((B, len(DEFAULT_PALETTE), self.channels), dtype=np.uint8)
         self._obs_transform = self._transform(*self.image_shape)
         if obs_type == "pixels":
             self._background = np.zeros((B, *self.image_shape, self.channels), dtype=np.uint8)
-        # What the task kernels take, bundled: the arm's constants and its scratch arrays.
-        self.arm_constants = (
-            self.consts2, self.K, self.inertia, self.damping, float(params.max_joint_speed), self.h,
-            int(params.substeps), self.rk4, self.lengths,
-        )  # fmt: skip
+        # What the kernel takes besides the state: the arm's and the task's constants, scratch.
+        self.constants = np.concatenate([pack_arm(params), self._task_constants()])
         self.scratch = new_scratch(n)
+        # Each reset draws, per row, the task's start numbers then the visual randomisation's, in one
+        # call: a row's stream gives the same numbers as separate calls in that order would.
+        start_low, start_high = self._start_bounds()
+        self._start_draws = len(start_low)
+        visual = np.ones(len(DEFAULT_PALETTE) * 3 + 1)  # colour jitter (palette × RGB), width
+        self._draw_low = np.concatenate([np.asarray(start_low, dtype=np.float64), -visual])
+        self._draw_high = np.concatenate([np.asarray(start_high, dtype=np.float64), visual])
+        self._values_shape = (1 + len(self.reward_keys), B)  # the step's reward sum and terms
+        self._flags_shape = (2, B)  # the step's success and termination flags
+        # Stand-ins for the step's actions and outputs when the kernel only observes (same types;
+        # a tuple, so not part of a snapshot).
+        self._observe_stand_ins = (
+            self._zero_actions()[:0],
+            np.zeros((self._values_shape[0], 0)),
+            np.zeros((2, 0), dtype=bool),
+        )
         self._warm_up()
+
+    def _bind_rows(self) -> None:
+        """Name the views of ``rows``: the arm's, then the task's (:meth:`_bind_task_rows`)."""
+        q0, qd0, control0, points0, task0 = arm_columns(self.n_links)
+        self.q = self.rows[:, q0:qd0]  # [rad] joint angles
+        self.qd = self.rows[:, qd0:control0]  # [rad/s] joint rates
+        self.control = self.rows[:, control0:points0]  # normalised torques of the last step
+        # [m] base, joints, fingertip
+        self.points = self.rows[:, points0:task0].reshape(self.batch, self.n_links + 1, 2)
+        self._bind_task_rows(self.rows[:, task0:])
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle (or deepcopy) ``rows`` once, without its views: a pickled view would come back as
+        a copy that the kernels no longer write."""
+        rows = self.rows
+        return {k: v for k, v in self.__dict__.items() if not (isinstance(v, np.ndarray) and v.base is rows)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._bind_rows()
 
     # -- task hooks -----------------------------------------------------------------------------
     def _configure_task(self, kw: dict[str, Any]) -> None:
         """Validate and store the task's own kwargs (``task_defaults``) before the arm is built."""
 
     @abstractmethod
+    def _bind_task_rows(self, task_rows: np.ndarray) -> None:
+        """Name views of the task's ``task_columns`` columns of ``rows`` (``task_rows``, B × columns)."""
+
+    @abstractmethod
     def _state_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Bounds (low, high) of the state observation."""
 
     @abstractmethod
-    def _sample_start(self, rows: np.ndarray) -> None:
-        """Draw the start states of ``rows`` from ``self.rng``."""
+    def _task_constants(self) -> np.ndarray:
+        """The task's constants (float64), after the arm's in ``constants``, as its kernel reads them."""
 
     @abstractmethod
-    def _physics_step(self, torque: np.ndarray) -> None:
-        """Integrate one env step; fill ``state_obs``, ``points`` and ``reward_terms``."""
+    def _start_bounds(self) -> tuple[list[float], list[float]]:
+        """Bounds (low, high) of the uniform numbers each reset draws per row for the start state."""
 
     @abstractmethod
-    def _observe(self) -> None:
-        """Refresh ``state_obs`` and ``points`` after a reset."""
+    def _sample_start(self, rows: np.ndarray, draws: np.ndarray) -> None:
+        """Set the start states of ``rows`` from ``draws`` (len(rows), k): uniform numbers within
+        :meth:`_start_bounds`, drawn from those rows' streams."""
 
     @abstractmethod
     def success(self) -> np.ndarray:
         """(B,) bool: the task is solved in this state."""
+
+    @abstractmethod
+    def _step_info(self, values: np.ndarray, flags: np.ndarray) -> dict[str, np.ndarray]:
+        """The step's info from the kernel's outputs: ``reward_keys`` (rows 1… of ``values``, in
+        order) and ``is_success`` (``flags[0]``). (A dict literal per task: a loop here cost more
+        than the rest of the step's Python.)"""
+
+    def _run(self, physics: bool, actions: np.ndarray, values: np.ndarray, flags: np.ndarray) -> None:
+        """The task kernel over the batch: when ``physics``, set ``control`` from ``actions`` and
+        integrate one env step, then (always) refresh ``state_obs``, ``points`` and the task's
+        derived columns; when ``physics``, also write ``values`` (1 + len(reward_keys), B) (the
+        reward, then each term) and ``flags`` (2, B) (success, termination)."""
+        self.kernel(physics, actions, self.constants, self.scratch, self.rows, self.state_obs, values, flags)
+
+    def _observe(self) -> None:
+        """Refresh ``state_obs``, ``points`` and the task's derived columns (after a reset)."""
+        no_actions, no_values, no_flags = self._observe_stand_ins
+        self._run(False, no_actions, no_values, no_flags)
 
     # -- the BatchCore protocol -----------------------------------------------------------------
     def _warm_up(self) -> None:
@@ -203,11 +256,13 @@ class ArmCore(BatchCore):
         return np.zeros((self.batch, self.n_links))
 
     def reset_rows(self, rows: np.ndarray, options: dict[str, Any]) -> None:
-        self._sample_start(rows)
+        draws = self.rng.uniform(rows, self._draw_low, self._draw_high, self._draw_low.shape)
+        k = self._start_draws
+        self._sample_start(rows, draws[:, :k])
         # Visual randomisation is drawn every episode whether or not it is on, so switching it on
         # changes the pictures only, never the physics or the start states.
-        jitter = self.rng.uniform(rows, -1.0, 1.0, (len(DEFAULT_PALETTE), 3))
-        width = self.rng.uniform(rows, -1.0, 1.0)
+        jitter = draws[:, k:-1].reshape(len(rows), len(DEFAULT_PALETTE), 3)
+        width = draws[:, -1]
         if self.color_jitter:
             shifted = DEFAULT_PALETTE + self.color_jitter * jitter
             self.palette[rows] = np.clip(np.rint(shifted), 0, 255).astype(np.uint8)
@@ -229,14 +284,10 @@ class ArmCore(BatchCore):
         self, actions: np.ndarray, active: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, dict]:
         """Advance every row by ``dt`` (the arm draws no random numbers while it moves)."""
-        control = self.discrete_torques[actions] if self.action_type == "discrete" else actions
-        self.control[...] = control
-        self._physics_step(control * self.max_torque)
-        success = self.success()
-        info = {key: self.reward_terms[k].copy() for k, key in enumerate(self.reward_keys)}
-        info["is_success"] = success
-        terminated = success.copy() if self.terminate_on_success else np.zeros(self.batch, dtype=bool)
-        return self.reward_terms.sum(axis=0), terminated, info
+        values = np.empty(self._values_shape)  # fresh arrays: the caller may keep them
+        flags = np.empty(self._flags_shape, dtype=bool)
+        self.kernel(True, actions, self.constants, self.scratch, self.rows, self.state_obs, values, flags)
+        return values[0], flags[1], self._step_info(values, flags)
 
     def observe(self) -> np.ndarray:
         """A fresh array of the batch's observations: (B, obs_dim) float32 or (B, H, W, C) uint8."""

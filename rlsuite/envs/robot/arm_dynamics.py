@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 from numba import njit
+from numba.extending import overload
 
 INTEGRATORS = ("euler", "rk4")
 
@@ -175,10 +176,11 @@ def fingertip_jacobian(q: np.ndarray, params: ArmParams) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # Kernels. Two paths with the same equations: scalar closed form for two links (the default arm;
 # no arrays in the inner loop) and a general n-link path on small scratch vectors. Tests hold both
-# to the numpy reference above. (Scratch vectors are passed one by one, never as rows of one array
-# or as a tuple: numba reference-counts every view, which costs more than the dynamics. And
-# error_model="numpy" drops the zero-division checks on every "/", which made the kernels ~1.6×
-# faster; no divisor can be zero: mass-matrix determinants are positive, distances are guarded.)
+# to the numpy reference above. (The n-link integrator takes its scratch vectors one by one, never
+# as rows of one array or as a tuple: numba reference-counts every view, which costs more than the
+# dynamics inside its stages. And error_model="numpy" drops the zero-division checks on every "/",
+# which made the kernels ~1.6× faster; no divisor can be zero: mass-matrix determinants are
+# positive, distances are guarded.)
 # --------------------------------------------------------------------------------------------
 @njit(cache=True, inline="always", error_model="numpy")
 def accel2(q1, w0, w1, t0, t1, consts):  # pragma: no cover - compiled
@@ -307,28 +309,40 @@ def substep_n(
         qd[a] = min(max(qd[a] + h / 6.0 * dqd[a], -max_speed), max_speed)
 
 
-@njit(cache=True, error_model="numpy")
-def new_scratch(n):  # pragma: no cover - compiled
-    """Scratch for :func:`step_arm_row`: ``(work (14, n), M (n, n), chol (n, n))``."""
-    return np.zeros((14, n)), np.zeros((n, n)), np.zeros((n, n))
+SCRATCH_WORK_ROWS = 15  # work vectors of one row: 0-11 the n-link path, 12-13 contact, 14 torques
+
+
+def new_scratch(n: int) -> np.ndarray:
+    """Scratch of the kernels, one array ``(15 + 2 n, n)``: see :func:`split_scratch`."""
+    return np.zeros((SCRATCH_WORK_ROWS + 2 * n, n))
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def split_scratch(scratch, n):  # pragma: no cover - compiled
+    """``(work (15, n), M (n, n), chol (n, n), tau (n,))`` views of :func:`new_scratch`'s array;
+    ``tau = work[14]`` holds the row's joint torques [N·m] during a step."""
+    work = scratch[:SCRATCH_WORK_ROWS]
+    M, chol = scratch[SCRATCH_WORK_ROWS : SCRATCH_WORK_ROWS + n], scratch[SCRATCH_WORK_ROWS + n :]
+    return work, M, chol, work[14]
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def step_arm_row(
-    b, q, qd, torque, substeps, consts2, K, inertia, damping, max_speed, h, rk4, general, work, M, chol
+    b, q, qd, tau, substeps, consts2, K, inertia, damping, max_speed, h, rk4, general, work, M, chol
 ):  # pragma: no cover - compiled
     """Advance row ``b`` of ``q``, ``q̇`` (B, n) in place by ``substeps`` substeps of ``h`` [s] under
-    ``torque[b]`` [N·m]: the scalar two-link path, or the general one (``general`` forces it)."""
+    the torques ``tau`` (n,) [N·m]: the scalar two-link path, or the general one (``general`` forces it)."""
     n = q.shape[1]
     if n == 2 and not general:
         q0, q1, w0, w1 = q[b, 0], q[b, 1], qd[b, 0], qd[b, 1]
+        t0, t1 = tau[0], tau[1]
         for _ in range(substeps):
-            q0, q1, w0, w1 = substep2(q0, q1, w0, w1, torque[b, 0], torque[b, 1], consts2, h, max_speed, rk4)
+            q0, q1, w0, w1 = substep2(q0, q1, w0, w1, t0, t1, consts2, h, max_speed, rk4)
         q[b, 0], q[b, 1], qd[b, 0], qd[b, 1] = q0, q1, w0, w1
         return
     q_row, qd_row, tau_row = work[0], work[1], work[2]
     for a in range(n):
-        q_row[a], qd_row[a], tau_row[a] = q[b, a], qd[b, a], torque[b, a]
+        q_row[a], qd_row[a], tau_row[a] = q[b, a], qd[b, a], tau[a]
     for _ in range(substeps):
         substep_n(
             q_row,
@@ -359,8 +373,9 @@ def step_arm_row(
 @njit(cache=True, inline="always", error_model="numpy")
 def observe_arm_row(b, q, qd, lengths, state_obs, points):  # pragma: no cover - compiled
     """Write row ``b``'s ``cos q``, ``sin q``, ``q̇`` into ``state_obs[b, :3n]`` and its joint and
-    fingertip positions into ``points[b]``; return the fingertip ``(x, y)`` [m]. Absolute link
-    directions come from the angle-sum identities, so each joint costs one sin and one cos."""
+    fingertip positions into ``points[b]`` (``(B, 2 (n + 1))``: x, y of the base, the joints and the
+    fingertip); return the fingertip ``(x, y)`` [m]. Absolute link directions come from the
+    angle-sum identities, so each joint costs one sin and one cos."""
     n = q.shape[1]
     c_abs, s_abs, x, y = 1.0, 0.0, 0.0, 0.0
     for a in range(n):
@@ -371,20 +386,92 @@ def observe_arm_row(b, q, qd, lengths, state_obs, points):  # pragma: no cover -
         c_abs, s_abs = c_abs * c - s_abs * s, s_abs * c + c_abs * s  # direction of link a
         x += lengths[a] * c_abs
         y += lengths[a] * s_abs
-        points[b, a + 1, 0] = x
-        points[b, a + 1, 1] = y
+        points[b, 2 * a + 2] = x
+        points[b, 2 * a + 3] = y
     return x, y
 
 
+# --------------------------------------------------------------------------------------------
+# What a task kernel takes, packed so that a call has few arguments: numba checks the type of
+# every argument on every call (~50-75 ns an array, more for a tuple), which at batch 1 cost more
+# than the physics. Constants are one float64 vector (:func:`pack_arm`, then the task's own); the
+# per-row float64 state is one (B, columns) array whose column blocks the env exposes as views
+# (:func:`arm_columns`); the scratch is one array (:func:`new_scratch`).
+# --------------------------------------------------------------------------------------------
+ARM_HEADER = 10  # n, substeps, rk4, max_speed, h, then the five two-link constants
+
+
+def pack_arm(params: ArmParams) -> np.ndarray:
+    """The arm's constants as one float64 vector (read back by :func:`unpack_arm`)."""
+    K, inertia = params.inertia_constants()
+    header = [
+        params.n_links,
+        params.substeps,
+        1.0 if params.integrator == "rk4" else 0.0,
+        float(params.max_joint_speed),
+        params.dt / params.substeps,
+        *two_link_constants(params),
+    ]
+    parts = [header, K.ravel(), inertia, params.per_joint("joint_damping")]
+    parts += [params.per_joint("link_lengths"), params.per_joint("max_torque")]
+    return np.concatenate([np.asarray(part, dtype=np.float64) for part in parts])
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def unpack_arm(packed):  # pragma: no cover - compiled
+    """``(n, substeps, rk4, max_speed, h, consts2, K, inertia, damping, lengths, max_torque, end)``
+    from :func:`pack_arm`'s vector; ``end`` is the index of the first constant after the arm's."""
+    n, substeps, rk4 = int(packed[0]), int(packed[1]), packed[2] != 0.0
+    consts2 = (packed[5], packed[6], packed[7], packed[8], packed[9])
+    k = ARM_HEADER
+    K = packed[k : k + n * n].reshape((n, n))
+    k += n * n
+    inertia, damping = packed[k : k + n], packed[k + n : k + 2 * n]
+    lengths, max_torque = packed[k + 2 * n : k + 3 * n], packed[k + 3 * n : k + 4 * n]
+    max_speed, h = packed[3], packed[4]
+    return n, substeps, rk4, max_speed, h, consts2, K, inertia, damping, lengths, max_torque, k + 4 * n
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def arm_columns(n):  # pragma: no cover - compiled (and called from Python)
+    """First columns of ``q`` (n), ``q̇`` (n), ``control`` (n), ``points`` (2 (n + 1)) and of the task's
+    own state in a row of arm state."""
+    return 0, n, 2 * n, 3 * n, 5 * n + 2
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def arm_rows(rows, n):  # pragma: no cover - compiled
+    """Views ``(q, q̇, control, points)`` of the per-row state ``rows`` and the task's first column."""
+    q0, qd0, control0, points0, task0 = arm_columns(n)
+    return rows[:, q0:qd0], rows[:, qd0:control0], rows[:, control0:points0], rows[:, points0:task0], task0
+
+
+def control_of(actions, b, a):  # pragma: no cover - only its compiled overloads run
+    """Row ``b``'s normalised torque on joint ``a``: ``actions[b, a]`` for a ``Box`` batch (B, n);
+    for a ``Discrete`` batch (B,) of indices, digit ``a`` (base 3) of ``actions[b]`` minus one."""
+    if actions.ndim == 1:
+        return float((actions[b] // 3**a) % 3 - 1)
+    return actions[b, a]
+
+
+@overload(control_of, inline="always")
+def _control_of(actions, b, a):  # pragma: no cover - compiled
+    if actions.ndim == 1:
+        return lambda actions, b, a: float((actions[b] // 3**a) % 3 - 1)
+    return lambda actions, b, a: actions[b, a]
+
+
 @njit(cache=True, error_model="numpy")
-def _simulate_kernel(q, qd, torque, consts2, K, inertia, damping, max_speed, h, substeps, rk4, general):
-    work, M, chol = new_scratch(q.shape[1])
+def _simulate_kernel(
+    q, qd, torque, consts2, K, inertia, damping, max_speed, h, substeps, rk4, general, scratch
+):
+    work, M, chol, _ = split_scratch(scratch, q.shape[1])
     for b in range(q.shape[0]):
         step_arm_row(
             b,
             q,
             qd,
-            torque,
+            torque[b],
             substeps,
             consts2,
             K,
@@ -474,6 +561,7 @@ def simulate(
         int(params.substeps) * int(steps),
         params.integrator == "rk4",
         general,
+        new_scratch(params.n_links),
     )
 
 

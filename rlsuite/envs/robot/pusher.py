@@ -11,13 +11,30 @@ from numba import njit
 from rlsuite.envs import render
 from rlsuite.envs.core import MAX_REWARD_WEIGHT, CoreEnv, CoreVectorEnv, check_number
 from rlsuite.envs.robot.arm import GOAL, PUCK, TABLE, ArmCore
-from rlsuite.envs.robot.arm_dynamics import ArmParams, arm_terms, observe_arm_row, solve_spd, step_arm_row
+from rlsuite.envs.robot.arm_dynamics import (
+    ArmParams,
+    arm_rows,
+    arm_terms,
+    control_of,
+    observe_arm_row,
+    solve_spd,
+    split_scratch,
+    step_arm_row,
+    unpack_arm,
+)
 from rlsuite.envs.robot.reacher import _polar
 
 MAX_EPISODE_STEPS = 200  # registered horizon: 200 steps × 0.02 s = 4 s
 GRAVITY = 9.81  # [m/s²]
 MAX_TABLE_HALF_SIZE = 10.0  # [m]
 PUCK_SPEED_RANGE = (0.01, 100.0)  # [m/s] of max_puck_speed (the puck's observation bounds)
+
+# The task's columns in a row of arm state (after the arm's) and its constants (after the arm's).
+PUCK_STATE, GOAL_XY, GOAL_DISTANCE, TIP_DISTANCE, TASK_COLUMNS = 0, 4, 6, 7, 8
+(
+    GOAL_WEIGHT, NEAR_WEIGHT, CONTROL_WEIGHT, GOAL_RADIUS, TERMINATE, HALF_SIZE, PUCK_RADIUS, TIP_RADIUS,
+    PUCK_MASS, FRICTION_DECEL, RESTITUTION, MAX_PUCK_SPEED, OBS_BOUNDS,
+) = range(13)  # fmt: skip
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -113,23 +130,32 @@ def _separate_and_contain(b, puck, tip, radius_sum, wall, restitution):  # pragm
 
 
 @njit(cache=True, error_model="numpy")
-def _pusher_kernel(
-    physics, q, qd, torque, control, puck, goal, arm_constants, scratch, table, weights, obs_low, obs_high,
-    state_obs, points, reward_terms, distances,
-):  # fmt: skip
-    """One env step for every row (when ``physics``), then observations, points and reward terms.
+def _pusher_kernel(physics, actions, constants, scratch, rows, state_obs, values, flags):  # pragma: no cover
+    """One env step for every row (when ``physics``), then observations, points, distances and
+    (when ``physics``) rewards and success flags (the arguments are described at
+    :meth:`~rlsuite.envs.robot.arm.ArmCore._run`).
 
     Each substep: fingertip kinematics → remove residual overlap, rims → contact impulse → arm RK4
-    under the torque → puck friction and motion. ``table = (half_size, puck_radius, tip_radius,
-    puck_mass, friction_decel, restitution, max_puck_speed)``; ``puck`` rows are ``(x, y, vx, vy)``."""
-    consts2, K, inertia, damping, max_speed, h, substeps, rk4, lengths = arm_constants
-    work, M, chol = scratch
-    batch, n = q.shape
-    half, puck_radius, tip_radius, puck_mass, friction_decel, restitution, max_puck_speed = table
+    under the torque → puck friction and motion. The puck's columns are ``(x, y, vx, vy)``."""
+    arm = unpack_arm(constants)
+    n, substeps, rk4, max_speed, h, consts2, K, inertia, damping, lengths, max_torque, c = arm
+    obs_size = 3 * n + 8
+    low, high = c + OBS_BOUNDS, c + OBS_BOUNDS + obs_size
+    half, puck_radius = constants[c + HALF_SIZE], constants[c + PUCK_RADIUS]  # [m]
+    tip_radius, puck_mass = constants[c + TIP_RADIUS], constants[c + PUCK_MASS]  # [m], [kg]
+    friction_decel, restitution = constants[c + FRICTION_DECEL], constants[c + RESTITUTION]  # [m/s²], [-]
+    max_puck_speed = constants[c + MAX_PUCK_SPEED]  # [m/s]
     wall = half - puck_radius  # [m] limit of the puck centre
     radius_sum = tip_radius + puck_radius
-    for b in range(batch):
+    work, M, chol, tau = split_scratch(scratch, n)
+    q, qd, control, points, task = arm_rows(rows, n)
+    puck = rows[:, task + PUCK_STATE : task + PUCK_STATE + 4]
+    goal, goal_distance, tip_distance = task + GOAL_XY, task + GOAL_DISTANCE, task + TIP_DISTANCE
+    for b in range(rows.shape[0]):
         if physics:
+            for a in range(n):
+                control[b, a] = control_of(actions, b, a)
+                tau[a] = control[b, a] * max_torque[a]
             for _ in range(substeps):
                 tip = _fingertip(b, q, qd, lengths)
                 _separate_and_contain(b, puck, tip, radius_sum, wall, restitution)
@@ -137,7 +163,7 @@ def _pusher_kernel(
                     b, q, qd, puck, tip, lengths, consts2, K, inertia, radius_sum, puck_mass, h, work, M, chol
                 )
                 step_arm_row(
-                    b, q, qd, torque, 1, consts2, K, inertia, damping, max_speed, h, rk4, False, work, M, chol
+                    b, q, qd, tau, 1, consts2, K, inertia, damping, max_speed, h, rk4, False, work, M, chol
                 )
                 # Coulomb sliding friction: decelerate by μ g, never reversing the motion.
                 vx, vy = puck[b, 2], puck[b, 3]
@@ -153,23 +179,29 @@ def _pusher_kernel(
         if physics:  # the overlap and rims check that closes the last substep
             _separate_and_contain(b, puck, (tx, ty, 0.0, 0.0), radius_sum, wall, restitution)
         px, py = puck[b, 0], puck[b, 1]
+        gx, gy = rows[b, goal], rows[b, goal + 1]
         k = 3 * n
         state_obs[b, k], state_obs[b, k + 1] = px - tx, py - ty
-        state_obs[b, k + 2], state_obs[b, k + 3] = goal[b, 0] - px, goal[b, 1] - py
+        state_obs[b, k + 2], state_obs[b, k + 3] = gx - px, gy - py
         state_obs[b, k + 4], state_obs[b, k + 5] = px, py
         state_obs[b, k + 6], state_obs[b, k + 7] = puck[b, 2], puck[b, 3]
-        for i in range(k + 8):
-            state_obs[b, i] = min(max(state_obs[b, i], obs_low[i]), obs_high[i])
-        to_goal = math.sqrt((goal[b, 0] - px) ** 2 + (goal[b, 1] - py) ** 2)
+        for i in range(obs_size):
+            state_obs[b, i] = min(max(state_obs[b, i], constants[low + i]), constants[high + i])
+        to_goal = math.sqrt((gx - px) ** 2 + (gy - py) ** 2)
         to_puck = math.sqrt((px - tx) ** 2 + (py - ty) ** 2)
-        distances[0, b], distances[1, b] = to_goal, to_puck
+        rows[b, goal_distance], rows[b, tip_distance] = to_goal, to_puck
         if physics:
             effort = 0.0
             for a in range(n):
                 effort += control[b, a] * control[b, a]
-            reward_terms[0, b] = -weights[0] * to_goal
-            reward_terms[1, b] = -weights[1] * to_puck
-            reward_terms[2, b] = -weights[2] * effort
+            reward_goal = -constants[c + GOAL_WEIGHT] * to_goal
+            reward_near = -constants[c + NEAR_WEIGHT] * to_puck
+            reward_ctrl = -constants[c + CONTROL_WEIGHT] * effort
+            values[0, b] = reward_goal + reward_near + reward_ctrl
+            values[1, b], values[2, b], values[3, b] = reward_goal, reward_near, reward_ctrl
+            success = to_goal < constants[c + GOAL_RADIUS]
+            flags[0, b] = success
+            flags[1, b] = success and constants[c + TERMINATE] != 0.0
 
 
 class PusherCore(ArmCore):
@@ -190,6 +222,8 @@ class PusherCore(ArmCore):
         max_puck_speed=5.0,
     )
     reward_keys: ClassVar[tuple[str, ...]] = ("reward_goal", "reward_near", "reward_ctrl")
+    task_columns: ClassVar[int] = TASK_COLUMNS
+    kernel = staticmethod(_pusher_kernel)
 
     def _configure_task(self, kw: dict[str, Any]) -> None:
         name = self.name
@@ -211,20 +245,6 @@ class PusherCore(ArmCore):
         self.wall_restitution = check_number(name, "wall_restitution", kw["wall_restitution"], 0.0, 1.0)
         self.tip_radius = positive("tip_radius", "[m]")
         self.max_puck_speed = positive("max_puck_speed", "[m/s]", *PUCK_SPEED_RANGE)
-        self.puck = np.zeros((self.batch, 4))  # [m, m, m/s, m/s]
-        self.goal = np.zeros((self.batch, 2))  # [m]
-        self.distances = np.zeros((2, self.batch))  # [m] puck→goal, fingertip→puck
-        self.table = np.array(
-            [
-                self.table_half_size,
-                self.puck_radius,
-                self.tip_radius,
-                self.puck_mass,
-                self.puck_friction * GRAVITY,
-                self.wall_restitution,
-                self.max_puck_speed,
-            ]
-        )
         self.view_half_width = 1.07 * self.table_half_size  # [m] the camera sees the table and a margin
         # The fingertip must not be able to wedge the puck against a rim (the rims are outside reach).
         reach = kw["params"].reach if isinstance(kw["params"], ArmParams) else 0.2
@@ -234,6 +254,12 @@ class PusherCore(ArmCore):
                 f"({reach:g} + {self.tip_radius:g} + 2 * {self.puck_radius:g} m), "
                 f"got {self.table_half_size!r}"
             )
+
+    def _bind_task_rows(self, task_rows: np.ndarray) -> None:
+        self.puck = task_rows[:, PUCK_STATE : PUCK_STATE + 4]  # [m, m, m/s, m/s]
+        self.goal = task_rows[:, GOAL_XY : GOAL_XY + 2]  # [m]
+        self.goal_distance = task_rows[:, GOAL_DISTANCE]  # [m] puck to goal
+        self.tip_distance = task_rows[:, TIP_DISTANCE]  # [m] fingertip to puck
 
     def _state_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         n, reach, speed = self.n_links, self.params.reach, self.params.max_joint_speed
@@ -250,35 +276,53 @@ class PusherCore(ArmCore):
         )
         return -high, high
 
-    def _sample_start(self, rows: np.ndarray) -> None:
+    def _task_constants(self) -> np.ndarray:
+        head = [
+            *self.weights,
+            self.goal_radius,
+            float(self.terminate_on_success),
+            self.table_half_size,
+            self.puck_radius,
+            self.tip_radius,
+            self.puck_mass,
+            self.puck_friction * GRAVITY,  # [m/s²] sliding deceleration
+            self.wall_restitution,
+            self.max_puck_speed,
+        ]
+        space = self.state_obs_space  # the kernel clips the observations to its bounds
+        return np.concatenate([head, space.low, space.high]).astype(np.float64)
+
+    def _start_bounds(self) -> tuple[list[float], list[float]]:
+        n = self.n_links
+        # puck angle [rad], puck radius / reach, turn to the goal, goal radius / reach, bends [rad]
+        low = [-np.pi, 0.45, -1.0, 0.45] + [-0.5] * n
+        high = [np.pi, 0.85, 1.0, 0.85] + [0.5] * n
+        return low, high
+
+    def _sample_start(self, rows: np.ndarray, draws: np.ndarray) -> None:
         n, reach = self.n_links, self.params.reach
-        puck_angle = self.rng.uniform(rows, -np.pi, np.pi)
-        self.puck[rows, :2] = _polar(reach * self.rng.uniform(rows, 0.45, 0.85), puck_angle)
+        puck_angle = np.ascontiguousarray(draws[:, 0])
+        self.puck[rows, :2] = _polar(reach * draws[:, 1], puck_angle)
         self.puck[rows, 2:] = 0.0
-        turn = self.rng.uniform(rows, -1.0, 1.0)  # goal 0.6–1.6 rad around the base from the puck
+        turn = draws[:, 2]  # goal 0.6–1.6 rad around the base from the puck
         goal_angle = puck_angle + np.sign(turn) * (0.6 + np.abs(turn))
-        self.goal[rows] = _polar(reach * self.rng.uniform(rows, 0.45, 0.85), goal_angle)
+        self.goal[rows] = _polar(reach * draws[:, 3], goal_angle)
         # The arm starts pointing away from the puck, gently bent.
-        bend = self.rng.uniform(rows, -0.5, 0.5, (n,))
+        bend = draws[:, 4 : 4 + n]
         self.q[rows] = bend / max(1, n - 1)
         self.q[rows, 0] = puck_angle + np.pi + bend[:, 0]
         self.qd[rows] = 0.0
 
-    def _run(self, physics: bool, torque: np.ndarray) -> None:
-        _pusher_kernel(
-            physics, self.q, self.qd, torque, self.control, self.puck, self.goal, self.arm_constants,
-            self.scratch, self.table, self.weights, self.state_obs_space.low, self.state_obs_space.high,
-            self.state_obs, self.points, self.reward_terms, self.distances,
-        )  # fmt: skip
-
-    def _physics_step(self, torque: np.ndarray) -> None:
-        self._run(True, torque)
-
-    def _observe(self) -> None:
-        self._run(False, self.control)
-
     def success(self) -> np.ndarray:
-        return self.distances[0] < self.goal_radius
+        return self.goal_distance < self.goal_radius
+
+    def _step_info(self, values: np.ndarray, flags: np.ndarray) -> dict[str, np.ndarray]:
+        return {
+            "reward_goal": values[1],
+            "reward_near": values[2],
+            "reward_ctrl": values[3],
+            "is_success": flags[0],
+        }
 
     def _draw_static(
         self, canvas: np.ndarray, palette: np.ndarray, scale: float, offset: np.ndarray, rows: Any

@@ -11,56 +11,64 @@ from numba import njit
 from rlsuite.envs import render
 from rlsuite.envs.core import MAX_REWARD_WEIGHT, CoreEnv, CoreVectorEnv, check_number
 from rlsuite.envs.robot.arm import GOAL, TABLE, ArmCore
-from rlsuite.envs.robot.arm_dynamics import ArmParams, observe_arm_row, step_arm_row
+from rlsuite.envs.robot.arm_dynamics import (
+    ArmParams,
+    arm_rows,
+    control_of,
+    observe_arm_row,
+    split_scratch,
+    step_arm_row,
+    unpack_arm,
+)
 
 MAX_EPISODE_STEPS = 100  # registered horizon: 100 steps × 0.02 s = 2 s
 
 
+# The task's columns in a row of arm state (after the arm's) and its constants (after the arm's).
+TARGET, DISTANCE, TASK_COLUMNS = 0, 2, 3  # target x, y [m]; fingertip to target [m]
+DISTANCE_WEIGHT, CONTROL_WEIGHT, TOLERANCE, TERMINATE, OBS_BOUNDS = range(5)
+
+
 @njit(cache=True, error_model="numpy")
-def _reacher_kernel(
-    physics, q, qd, torque, control, target, arm_constants, scratch, weights, obs_low, obs_high,
-    state_obs, points, reward_terms, distance,
-):  # fmt: skip
+def _reacher_kernel(physics, actions, constants, scratch, rows, state_obs, values, flags):  # pragma: no cover
     """Integrate every row by one env step (when ``physics``), then write observations, fingertip
-    points, distances and (when ``physics``) reward terms. One pass, no Python per row."""
-    consts2, K, inertia, damping, max_speed, h, substeps, rk4, lengths = arm_constants
-    work, M, chol = scratch
-    batch, n = q.shape
-    for b in range(batch):
+    points, distances and (when ``physics``) rewards and success flags. One pass, no Python per row
+    (the arguments are described at :meth:`~rlsuite.envs.robot.arm.ArmCore._run`)."""
+    arm = unpack_arm(constants)
+    n, substeps, rk4, max_speed, h, consts2, K, inertia, damping, lengths, max_torque, c = arm
+    obs_size = 3 * n + 4
+    low, high = c + OBS_BOUNDS, c + OBS_BOUNDS + obs_size
+    work, M, chol, tau = split_scratch(scratch, n)
+    q, qd, control, points, task = arm_rows(rows, n)
+    target, distance = task + TARGET, task + DISTANCE
+    for b in range(rows.shape[0]):
         if physics:
+            for a in range(n):
+                control[b, a] = control_of(actions, b, a)
+                tau[a] = control[b, a] * max_torque[a]
             step_arm_row(
-                b,
-                q,
-                qd,
-                torque,
-                substeps,
-                consts2,
-                K,
-                inertia,
-                damping,
-                max_speed,
-                h,
-                rk4,
-                False,
-                work,
-                M,
-                chol,
+                b, q, qd, tau, substeps, consts2, K, inertia, damping, max_speed, h, rk4, False, work, M, chol
             )
         x, y = observe_arm_row(b, q, qd, lengths, state_obs, points)
-        dx, dy = target[b, 0] - x, target[b, 1] - y
-        state_obs[b, 3 * n] = target[b, 0]
-        state_obs[b, 3 * n + 1] = target[b, 1]
+        dx, dy = rows[b, target] - x, rows[b, target + 1] - y
+        state_obs[b, 3 * n] = rows[b, target]
+        state_obs[b, 3 * n + 1] = rows[b, target + 1]
         state_obs[b, 3 * n + 2] = dx
         state_obs[b, 3 * n + 3] = dy
-        for i in range(3 * n + 4):
-            state_obs[b, i] = min(max(state_obs[b, i], obs_low[i]), obs_high[i])
-        distance[b] = math.sqrt(dx * dx + dy * dy)
+        for i in range(obs_size):
+            state_obs[b, i] = min(max(state_obs[b, i], constants[low + i]), constants[high + i])
+        rows[b, distance] = math.sqrt(dx * dx + dy * dy)
         if physics:
             effort = 0.0
             for a in range(n):
                 effort += control[b, a] * control[b, a]
-            reward_terms[0, b] = -weights[0] * distance[b]
-            reward_terms[1, b] = -weights[1] * effort
+            reward_dist = -constants[c + DISTANCE_WEIGHT] * rows[b, distance]
+            reward_ctrl = -constants[c + CONTROL_WEIGHT] * effort
+            values[0, b] = reward_dist + reward_ctrl
+            values[1, b], values[2, b] = reward_dist, reward_ctrl
+            success = rows[b, distance] < constants[c + TOLERANCE]
+            flags[0, b] = success
+            flags[1, b] = success and constants[c + TERMINATE] != 0.0
 
 
 @njit(cache=True, error_model="numpy")
@@ -81,6 +89,8 @@ class ReacherCore(ArmCore):
         distance_weight=1.0, control_weight=0.1, success_tolerance=0.02, target_radius=0.015
     )
     reward_keys: ClassVar[tuple[str, ...]] = ("reward_dist", "reward_ctrl")
+    task_columns: ClassVar[int] = TASK_COLUMNS
+    kernel = staticmethod(_reacher_kernel)
     view_half_width: ClassVar[float] = 0.22  # [m]: the 0.2 m reach plus a margin
 
     def _configure_task(self, kw: dict[str, Any]) -> None:
@@ -95,46 +105,41 @@ class ReacherCore(ArmCore):
         self.target_radius = check_number(
             self.name, "target_radius", kw["target_radius"], 0.0, open_low=True, unit="[m]"
         )
-        self.target = np.zeros((self.batch, 2))  # [m]
-        self.distance = np.zeros(self.batch)  # [m] fingertip to target
+
+    def _bind_task_rows(self, task_rows: np.ndarray) -> None:
+        self.target = task_rows[:, TARGET : TARGET + 2]  # [m]
+        self.distance = task_rows[:, DISTANCE]  # [m] fingertip to target
 
     def _state_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         n, reach, speed = self.n_links, self.params.reach, self.params.max_joint_speed
         high = np.concatenate([np.ones(2 * n), np.full(n, speed), np.full(2, reach), np.full(2, 2 * reach)])
         return -high, high
 
-    def _sample_start(self, rows: np.ndarray) -> None:
+    def _task_constants(self) -> np.ndarray:
+        space = self.state_obs_space  # the kernel clips the observations to its bounds
+        head = [*self.weights, self.success_tolerance, float(self.terminate_on_success)]
+        return np.concatenate([head, space.low, space.high]).astype(np.float64)
+
+    def _start_bounds(self) -> tuple[list[float], list[float]]:
+        n = self.n_links
+        # q [rad], q̇ [rad/s], (target radius / reach)², target angle [rad]
+        low = [-np.pi] * n + [-0.1] * n + [0.1**2, -np.pi]
+        high = [np.pi] * n + [0.1] * n + [0.95**2, np.pi]
+        return low, high
+
+    def _sample_start(self, rows: np.ndarray, draws: np.ndarray) -> None:
         n, reach = self.n_links, self.params.reach
-        self.q[rows] = self.rng.uniform(rows, -np.pi, np.pi, (n,))
-        self.qd[rows] = self.rng.uniform(rows, -0.1, 0.1, (n,))
+        self.q[rows] = draws[:, :n]
+        self.qd[rows] = draws[:, n : 2 * n]
         # Uniform over the annulus 0.1 reach .. 0.95 reach (area-uniform radius).
-        radius = reach * np.sqrt(self.rng.uniform(rows, 0.1**2, 0.95**2))
-        angle = self.rng.uniform(rows, -np.pi, np.pi)
-        self.target[rows] = _polar(radius, angle)
-
-    def _run(self, physics: bool, torque: np.ndarray) -> None:
-        _reacher_kernel(
-            physics, self.q, self.qd, torque, self.control, self.target, self.arm_constants, self.scratch,
-            self.weights, self.obs_low, self.obs_high, self.state_obs, self.points, self.reward_terms,
-            self.distance,
-        )  # fmt: skip
-
-    def _physics_step(self, torque: np.ndarray) -> None:
-        self._run(True, torque)
-
-    def _observe(self) -> None:
-        self._run(False, self.control)
-
-    @property
-    def obs_low(self) -> np.ndarray:
-        return self.state_obs_space.low
-
-    @property
-    def obs_high(self) -> np.ndarray:
-        return self.state_obs_space.high
+        radius = reach * np.sqrt(draws[:, 2 * n])
+        self.target[rows] = _polar(radius, np.ascontiguousarray(draws[:, 2 * n + 1]))
 
     def success(self) -> np.ndarray:
         return self.distance < self.success_tolerance
+
+    def _step_info(self, values: np.ndarray, flags: np.ndarray) -> dict[str, np.ndarray]:
+        return {"reward_dist": values[1], "reward_ctrl": values[2], "is_success": flags[0]}
 
     def _draw_static(
         self, canvas: np.ndarray, palette: np.ndarray, scale: float, offset: np.ndarray, rows: Any
