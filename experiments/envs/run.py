@@ -305,17 +305,19 @@ def report(command: list[str]) -> None:
             f"{check['rounds']} interleaved rounds of {check['seconds']:g} s (best kept); single envs through "
             "`gymnasium.make` with their wrappers, random actions, reset on done. These ratios are the "
             "published figures of `rlsuite/speed_floors.json`, which the README quotes and "
-            "`rlsuite bench --check` holds to the floors (the issue's targets).\n\n"
-            "| ours | steps/s (or time) | against | steps/s (or time) | ours / peer | floor | holds |\n"
-            "|---|---:|---|---:|---:|---:|:---:|\n"
+            "`rlsuite bench --check` holds to its floors (the issue's target, or where a target is not met "
+            "yet, a floor under the published figure). For start-up the ratio is the peer's seconds over "
+            "ours.\n\n"
+            "| ours | steps/s (or time) | against | steps/s (or time) | ours / peer | target | target met "
+            "| check's floor |\n|---|---:|---|---:|---:|---:|:---:|---:|\n"
         )
         for key, row in check["rows"].items():
-            ratio, floor = row["ours"] / row["peer"], floors[key]["floor"]
+            ratio, floor, target = row["ours"] / row["peer"], floors[key]["floor"], floors[key]["target"]
             ours, peer = labels.get(key, (key, row["peer_label"]))
             fmt = (lambda rate: f"{1 / rate:.2f} s") if key in timed else _fmt
             out.append(
                 f"| {ours} | {fmt(row['ours'])} | {peer} | {fmt(row['peer'])} | {_times(ratio)} "
-                f"| {_times(floor)} | {'yes' if ratio >= floor else '**no**'} |\n"
+                f"| {_times(target)} | {'yes' if ratio >= target else '**no**'} | {_times(floor)} |\n"
             )
     if speed:
         out.append(
