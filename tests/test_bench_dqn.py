@@ -106,3 +106,42 @@ def test_an_unsolved_seed_counts_as_never_reaching_the_threshold():
     assert bench.median_time(runs) == float("inf")  # half never reached it
     assert bench._solved(runs) == "2/4"
     assert bench._seed_ratio(runs[0], runs[2]) == "peer unsolved"
+
+
+def test_whole_command_record_renders_in_the_report(tmp_path):
+    """A (fake) whole-command record gets its section: per seed, medians, ratios, the commands; it is
+    not taken for a run of the tables, and an unsolved seed counts as never in the median."""
+    bench = load_bench()
+    (tmp_path / "data").mkdir()
+    seconds = {"sb3": [30.0, 40.0, 20.0], "ours": [6.0, 5.0, 8.0], "ours-identical": [20.0, None, 10.0]}
+    evals = {
+        name: [[[5000, t or 90.0, 500.0 if t else 100.0]] for t in times] for name, times in seconds.items()
+    }
+    record = {
+        "title": "fake",
+        "command": "python experiments/dqn_vs_sb3/run.py --whole-command --seeds 0 1 2",
+        "argv": ["--whole-command", "--seeds", "0", "1", "2"],
+        "measured": {"commit": "abc1234", "date": "2026-12-07 00:00 UTC", "machine": "fake", "command": "x"},
+        "threshold": 475.0,
+        "threads": 1,
+        "seeds": [0, 1, 2],
+        "commands": {name: f"rlsuite train {name}.yaml train.seed=S" for name in seconds},
+        "seconds": seconds,
+        "evals": evals,
+    }
+    (tmp_path / "data" / "whole_command.json").write_text(json.dumps(record))
+    summary = bench.whole_summary(seconds)
+    # identical: 10, 20, never -> 20 (leaving the unsolved seed out would say 15)
+    assert summary["medians"] == {"sb3": 30.0, "ours": 6.0, "ours-identical": 20.0}
+    assert summary["ratios"] == {"sb3 / ours": 5.0, "sb3 / ours-identical": 1.5}
+    assert bench.whole_median([1.0, None, None]) is None
+    bench.main(["--report-only", "--results-dir", str(tmp_path)])
+    report = (tmp_path / "RESULTS.md").read_text()
+    assert "## Whole command: `rlsuite train` to a greedy 475 on CartPole-v1" in report
+    assert "- Data (whole command, its own section): measured at commit `abc1234`" in report
+    assert "| 1 | 40.0 | 5.0 | never (best 100.0; last evaluation at 5,000 steps, 90.0 s) |" in report
+    assert "| median | **30.0** | **6.0** | **20.0** |" in report
+    assert "- sb3 / ours, medians: **5.00×**" in report
+    assert "- sb3 / ours-identical, medians: **1.50×**" in report
+    assert "`rlsuite train ours.yaml train.seed=S`" in report
+    assert "whole_command" not in bench.recorded_runs(tmp_path)
