@@ -365,7 +365,7 @@ def _peer_available(module: str) -> bool:
 def _ratio(value: float) -> str:
     if value >= 10:
         return f"{value:,.0f}×"
-    return f"{value:.1f}×" if value >= 1 else f"{value:.2f}×"
+    return f"{value:.1f}×" if value >= 1 else f"{value:.2g}×"
 
 
 def _seconds(rate: float) -> str:

@@ -166,7 +166,9 @@ def measure_check(seconds: float, rounds: int, command: list[str]) -> dict:
     if proxied:
         raise SystemExit(f"check: peers not installed for {proxied}: pip install -e '.[bench]'")
     for key, row in rows.items():
-        print(f"{key}: {row['ours'] / row['peer']:.3g}x ({row['ours']:,.0f} vs {row['peer']:,.0f} steps/s)")
+        print(
+            f"{key}: {row['ours'] / row['peer']:.3g}x ({row['ours']:,.4g} vs {row['peer']:,.4g} per second)"
+        )
     return {"measured": measured_here(command), "seconds": seconds, "rounds": rounds, "rows": rows}
 
 
@@ -274,7 +276,7 @@ def _fmt(value: float | None) -> str:
 def _times(value: float) -> str:
     if value >= 10:
         return f"{value:,.0f}×"
-    return f"{value:.1f}×" if value >= 1 else f"{value:.2f}×"
+    return f"{value:.1f}×" if value >= 1 else f"{value:.2g}×"
 
 
 def report(command: list[str]) -> None:
@@ -319,6 +321,8 @@ def report(command: list[str]) -> None:
                 f"| {ours} | {fmt(row['ours'])} | {peer} | {fmt(row['peer'])} | {_times(ratio)} "
                 f"| {_times(target)} | {'yes' if ratio >= target else '**no**'} | {_times(floor)} |\n"
             )
+        if check.get("notes"):
+            out.append(f"\n{check['notes']}\n")
     if speed:
         out.append(
             f"\n## Steps/s of every env, single and native vector\n\nrlsuite {speed['rlsuite_version']}, random "
