@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import rlsuite
 from rlsuite.config import ConfigError
@@ -27,6 +29,41 @@ __all__ = ["main"]
 
 Command = Callable[[argparse.Namespace], int]
 _COMMANDS: dict[str, Command] = {}
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Descriptions wrapped as usual; an ``examples:`` epilog printed as written, one command a line
+    (``tests/test_examples.py`` runs every ``rlsuite …`` line of it)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return textwrap.indent(text, indent)
+        return super()._fill_text(text, width, indent)
+
+
+class _Parser(argparse.ArgumentParser):
+    """The parser of ``rlsuite`` and, as argparse builds sub-parsers of the parent's class, of every
+    subcommand: each one prints its examples epilog as written."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def _examples(*lines: str) -> str:
+    """An epilog of example command lines (each ``rlsuite …``, with an optional ``# comment``)."""
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _shipped_encoder_names() -> list[str]:
+    """The encoders shipped in the package, read from its files without importing torch (the same
+    list as :func:`rlsuite.encoders.shipped_encoders`; a test holds them equal)."""
+    return sorted(p.stem for p in (Path(rlsuite.__file__).parent / "encoders" / "pretrained").glob("*.json"))
+
+
+def _number(value: float) -> str:
+    """A metric for a person to read: 3 decimals (283.125, 0.242); 3 significant digits below 0.001."""
+    return f"{value:.3f}" if value == 0 or abs(value) >= 1e-3 else f"{value:.3g}"
 
 
 def _cmd_envs(args: argparse.Namespace) -> int:
@@ -111,15 +148,15 @@ def _read_last_eval(run_dir) -> str:
         for row in csv.DictReader(f):
             if row["tag"].startswith("eval/"):
                 values[row["tag"]] = float(row["value"])
-    return ", ".join(f"{k} {v:.3f}" for k, v in values.items())
+    return ", ".join(f"{k} {_number(v)}" for k, v in values.items())
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from rlsuite.training import evaluate_run
 
     result = evaluate_run(args.run_dir, episodes=args.episodes, checkpoint=args.checkpoint, seed=args.seed)
-    for key, value in result.items():
-        print(f"{key}: {value}")
+    for key, value in result.items():  # full precision stays in RUN_DIR/eval/*.json
+        print(f"{key}: {_number(value) if isinstance(value, float) else value}")
     return 0
 
 
@@ -133,25 +170,36 @@ def _cmd_record(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint,
         seed=args.seed,
         show_agent_view=args.agent_view,
+        fps=args.fps,
+        max_steps=args.max_steps,
+        size=args.size,
     )
-    print(f"episode returns: {', '.join(f'{r:.2f}' for r in returns)}")
+    cut = f" (at most {args.max_steps} steps each)" if args.max_steps else ""
+    print(f"episode returns{cut}: {', '.join(f'{r:.2f}' for r in returns)}")
     print(f"video: {path}")
     return 0
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from rlsuite.plots import X_AXES, plot_runs
+    from rlsuite.plots import X_AXES, find_run_dirs, plot_runs
 
     if args.x not in X_AXES:
         raise ConfigError(f"--x: got {args.x!r}; allowed: {', '.join(X_AXES)}")
+    run_dirs, skipped = find_run_dirs(args.run_dirs)
+    if not run_dirs:
+        raise ConfigError(
+            "no run directory to plot (one holds config.yaml and metrics.csv): " + "; ".join(skipped)
+        )
+    for line in skipped:
+        print(f"skipped {line}")
     try:
         groups = plot_runs(
-            args.run_dirs, args.output, tag=args.tag, x=args.x, group_by=args.group_by, title=args.title
+            run_dirs, args.output, tag=args.tag, x=args.x, group_by=args.group_by, title=args.title
         )
     except (FileNotFoundError, KeyError) as error:
         raise ConfigError(str(error).strip("'\"")) from None
-    for name, dirs in groups.items():
-        print(f"{name}: {len(dirs)} run(s)")
+    for name, group in groups.items():
+        print(f"{name}: {group.describe()}")
     print(f"plot: {args.output}")
     return 0
 
@@ -208,9 +256,18 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rlsuite",
         description="rlsuite: fast Gymnasium envs, agents and baselines behind one command.",
+        epilog=_examples(
+            "rlsuite train                          # the main job: DQN on Racetrack; prints RUN_DIR",
+            "rlsuite eval RUN_DIR                   # its best checkpoint on held-out seeds",
+            "rlsuite train experiments/configs/sb3_ppo_racetrack.yaml train.seed=1",
+            "rlsuite plot runs/* --output curves.png",
+            "rlsuite envs                           # the env ids and their spaces",
+        )
+        + "\n\nRUN_DIR: the run directory that `rlsuite train` prints."
+        "\nEach command's options and examples: rlsuite COMMAND --help",
     )
     parser.add_argument("--version", action="version", version=f"rlsuite {rlsuite.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -222,8 +279,14 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train an agent from a YAML config (default: the embedded main job)",
         description="Train an agent. CONFIG is a YAML file (see experiments/configs/); without it the "
-        "embedded default runs. Overrides are key.sub=value pairs with YAML values, e.g. "
-        "train.total_steps=20000 agent.gamma=0.95 'env.kwargs={track: wide}'.",
+        "embedded default runs. Overrides are key.sub=value pairs with YAML values.",
+        epilog=_examples(
+            "rlsuite train                                   # the embedded default: DQN on Racetrack",
+            "rlsuite train train.total_steps=20000 agent.gamma=0.95 'agent.net_arch=[128, 128]' "
+            "env.kwargs.track=oval",
+            "rlsuite train experiments/configs/dqn_cartpole.yaml train.seed=1 log.progress=off",
+            "rlsuite train --resume RUN_DIR train.total_steps=60000   # continue a run further",
+        ),
     )
     p.add_argument("config", nargs="?", help="YAML config file (omit for the embedded default)")
     p.add_argument("overrides", nargs="*", help="key.sub=value overrides")
@@ -235,7 +298,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("eval", help="evaluate a run's best (or last) checkpoint greedily")
+    p = sub.add_parser(
+        "eval",
+        help="evaluate a run's best (or last) checkpoint greedily",
+        epilog=_examples(
+            "rlsuite eval RUN_DIR                             # best checkpoint, the run's eval_episodes",
+            "rlsuite eval RUN_DIR --episodes 20 --checkpoint last",
+        ),
+    )
     p.add_argument("run_dir", help="a run directory written by `rlsuite train`")
     p.add_argument(
         "--episodes", type=int, default=None, help="episodes (default: the run's train.eval_episodes)"
@@ -265,6 +335,25 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="pixel agents: draw what the agent sees (its newest frame) beside the scene",
     )
+    p.add_argument(
+        "--fps",
+        type=float,
+        default=None,
+        help="playback frames per second (default: the env's render_fps, i.e. real time; GIF: at most 50)",
+    )
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        default=None,
+        help="cut each episode after this many env steps (default: the env's own episode limit)",
+    )
+    p.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        metavar="PX",
+        help="resize frames so their longest side is PX pixels, e.g. 300 (default: the env's render size)",
+    )
     p.set_defaults(func=_cmd_record)
 
     p = sub.add_parser(
@@ -287,8 +376,14 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep",
         help="run seeds × hyper-parameters as Ray Tune trials, locally or on a Ray cluster",
         description="Run a sweep file (see experiments/sweeps/): every trial is an rlsuite training run in "
-        "runs/<name>/; the summary lands there too. Overrides are key=value pairs on the sweep file "
-        "(name=lr-2 seeds=0-4 'space={agent.gamma: [0.9, 0.99]}').",
+        "runs/<name>/; the summary lands there too. Overrides are key=value pairs on the sweep file.",
+        epilog=_examples(
+            "rlsuite sweep experiments/sweeps/tabular_grid_lr.yaml            # on a local Ray",
+            "rlsuite sweep experiments/sweeps/tabular_grid_lr.yaml --resume   # after Ctrl-C or a crash",
+            "rlsuite sweep experiments/sweeps/tabular_grid_lr.yaml name=lr-2 seeds=0-4 "
+            "'space={agent.gamma: [0.9, 0.99]}'",
+            "rlsuite sweep experiments/sweeps/tabular_grid_lr.yaml --address auto   # a Ray cluster's head",
+        ),
     )
     p.add_argument("sweep", help="sweep YAML file")
     p.add_argument("overrides", nargs="*", help="key=value overrides of the sweep file")
@@ -303,7 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="pretrain a pixel encoder self-supervised (CURL / ATC) on frames of our envs",
         description="Collect frames through the native vector envs, train an encoder with a contrastive "
         "objective, save encoder.safetensors + .json in a run directory and, if the config has a probe "
-        "section, report the linear probe (see experiments/encoders/configs/pretrain_driving.yaml).",
+        "section, report the linear probe (see experiments/encoders/configs/).",
+        epilog=_examples(
+            "rlsuite pretrain experiments/encoders/configs/pretrain_arm.yaml train.steps=500 log.name=arm",
+        ),
     )
     p.add_argument("config", help="pretraining YAML file")
     p.add_argument("overrides", nargs="*", help="key.sub=value overrides, e.g. train.steps=500")
@@ -315,16 +413,32 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fit ridge regression from the encoder's features to the env's state variables on the "
         "config's probe.fit frames and score R² on its probe.test frames, next to a randomly initialised "
         "encoder of the same architecture.",
+        epilog=_examples(
+            "rlsuite probe experiments/encoders/configs/pretrain_driving.yaml --checkpoint driving-state "
+            "--output probe.json",
+        ),
     )
     p.add_argument("config", help="a pretraining YAML file with a probe section")
     p.add_argument("overrides", nargs="*", help="key.sub=value overrides of that file")
     p.add_argument(
-        "--checkpoint", required=True, help="encoder: a shipped name (driving, arm) or a path stem"
+        "--checkpoint",
+        required=True,
+        help=f"encoder: a shipped name ({', '.join(_shipped_encoder_names())}) or the path stem of one "
+        "`rlsuite pretrain` wrote (RUN_DIR/encoder)",
     )
     p.add_argument("--output", default=None, help="also write the result as JSON here")
     p.set_defaults(func=_cmd_probe)
 
-    p = sub.add_parser("bench", help="throughput of our envs and agents, side by side with installed peers")
+    p = sub.add_parser(
+        "bench",
+        help="throughput of our envs and agents, side by side with installed peers",
+        epilog=_examples(
+            "rlsuite bench --quick                            # a smoke run of every row",
+            "rlsuite bench envs --ids rlsuite/Racetrack-v0 --seconds 2",
+            "rlsuite bench --check                            # about a minute; exits 1 below a floor",
+            "rlsuite bench --check --only startup grid_racetrack",
+        ),
+    )
     p.add_argument(
         "what",
         nargs="?",

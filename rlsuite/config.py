@@ -144,12 +144,16 @@ class EncoderConfig:
 class LogConfig:
     run_dir: str = hp("runs", "folder that holds run directories")
     name: str | None = hp(None, "run name (default: <algo>-<env name>)")
-    progress: Literal["auto", "bar", "lines", "none"] = hp(
-        "auto", "progress display: a bar on a terminal, periodic lines otherwise"
+    # A YAML boolean is read as a switch (`log.progress=off` is YAML's false): false/off/no mean
+    # 'none', true/on/yes mean 'auto'; the config keeps the word.
+    progress: Literal["auto", "bar", "lines", "none"] | bool = hp(
+        "auto", "progress display: a bar on a terminal, periodic lines otherwise; off = none, on = auto"
     )
     log_every_s: float = hp(5.0, "seconds between progress lines and SPS scalars", gt=0)
 
     def __post_init__(self) -> None:
+        if isinstance(self.progress, bool):
+            self.progress = "auto" if self.progress else "none"
         # The run directory is named <name>-<YYYYmmdd-HHMMSS>[-k]: it must fit in a file name.
         if self.name is not None and len(self.name.encode("utf-8")) > MAX_RUN_NAME_BYTES:
             raise ConfigError(

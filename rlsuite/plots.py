@@ -9,20 +9,33 @@ standard deviation over seeds (SB3's and RLlib's evaluations land on slightly di
     curves = [read_curve(d) for d in run_dirs]
     plot_curves({"dqn": curves}, "curves.png", title="CartPole-v1")
 
-or, from a shell, ``rlsuite plot runs/* --group-by agent.learning_rate --output curves.png``.
+or, from a shell, ``rlsuite plot runs/* --group-by agent.learning_rate --output curves.png`` (what is
+not a run directory there, such as a sweep's directory, is skipped with a line naming it).
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["Curve", "group_runs", "mean_band", "plot_curves", "plot_runs", "read_curve", "read_scalars"]
+__all__ = [
+    "Curve",
+    "PlotGroup",
+    "find_run_dirs",
+    "group_runs",
+    "mean_band",
+    "plot_curves",
+    "plot_runs",
+    "read_curve",
+    "read_scalars",
+]
 
 Curve = tuple[np.ndarray, np.ndarray]  # (x, y), x increasing
 X_AXES = ("step", "wall_time")
@@ -79,12 +92,16 @@ def plot_curves(
     ylabel: str = "greedy evaluation return",
     ax=None,
     colors: Mapping[str, str] | None = None,
+    notes: Mapping[str, str] | None = None,
 ):
     """Draw each group's mean over seeds with a ± std band and thin per-seed lines (``colors``:
-    a fixed colour per group label, e.g. one per algorithm across several panels).
+    a fixed colour per group label, e.g. one per algorithm across several panels; ``notes``: the
+    legend's words after a label, default its number of runs). A group whose curves share no x range
+    has no mean: its legend entry says so.
 
     With ``ax`` it draws into that matplotlib axis (for figures of several panels); otherwise it
-    makes a figure and, when ``out`` is given, saves it as a PNG and closes it. Returns the axis.
+    makes a figure with the legend under the axes, long labels wrapped, and, when ``out`` is given,
+    saves it as a PNG grown to fit the legend and closes it. Returns the axis.
     """
     import matplotlib
 
@@ -94,27 +111,41 @@ def plot_curves(
 
     fig = None
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
+        fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120, layout="constrained")
     for k, (label, curves) in enumerate(groups.items()):
         color = (colors or {}).get(label, f"C{k % 10}")
         for x, y in curves:
             ax.plot(x, y, color=color, alpha=0.2, linewidth=0.7)
         grid, mean, std = mean_band(curves)
+        note = (notes or {}).get(label) or f"{len(curves)} run{'s' if len(curves) != 1 else ''}"
         if len(grid):
-            ax.plot(grid, mean, color=color, linewidth=2.0, label=f"{label} ({len(curves)} seeds)")
+            ax.plot(grid, mean, color=color, linewidth=2.0, label=_legend_label(f"{label} ({note})"))
             ax.fill_between(grid, mean - std, mean + std, color=color, alpha=0.15, linewidth=0)
+        else:  # a legend entry all the same: a group must not vanish without a word
+            text = f"{label} ({note}; {NO_SHARED_RANGE})"
+            ax.plot([], [], color=color, linestyle=":", linewidth=1.5, label=_legend_label(text))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
-    if fig is not None:
-        fig.tight_layout()
-        if out is not None:
-            fig.savefig(out)
-            plt.close(fig)
+    if fig is None:
+        ax.legend(fontsize=7, loc="best")
+        return ax
+    longest = max((len(t) for t in ax.get_legend_handles_labels()[1]), default=0)
+    fig.legend(loc="outside lower center", fontsize=7, frameon=False, ncols=1 if longest > 40 else 3)
+    if out is not None:
+        fig.savefig(out, bbox_inches="tight")
+        plt.close(fig)
     return ax
+
+
+NO_SHARED_RANGE = "no x range shared by all its runs: no mean"
+
+
+def _legend_label(text: str, width: int = 90) -> str:
+    """``text`` wrapped at ``width`` characters, ``k=v,k=v`` labels broken after their commas."""
+    return textwrap.fill(re.sub(r",(?! )", ", ", text), width)
 
 
 # --------------------------------------------------------------------------------------------
@@ -132,12 +163,31 @@ def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
     return {k.rstrip("."): v for k, v in out.items()}
 
 
-def group_runs(
-    run_dirs: Sequence[str | Path], group_by: Sequence[str] | None = None
-) -> dict[str, list[Path]]:
-    """Group run directories by configuration: by the dotted config keys in ``group_by``, or (None)
-    by every key that differs between the runs except the seed, so that seeds of one configuration
-    form one group. The group labels are ``key=value`` pairs of those keys."""
+def find_run_dirs(paths: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
+    """The run directories among ``paths`` (a ``config.yaml`` and a ``metrics.csv``), and for each
+    other path a line naming it and why it is not one, e.g. for ``runs/*`` once a sweep wrote there."""
+    run_dirs, skipped = [], []
+    for path in map(Path, paths):
+        if (path / "config.yaml").is_file() and (path / "metrics.csv").is_file():
+            run_dirs.append(path)
+            continue
+        if not path.exists():
+            reason = "does not exist"
+        elif not path.is_dir():
+            reason = "not a directory"
+        elif (path / "config.yaml").is_file():
+            reason = "no metrics.csv (a run that stopped before logging?)"
+        else:
+            inner = [p for p in path.iterdir() if (p / "config.yaml").is_file()]
+            count = f"{len(inner)} run director{'y' if len(inner) == 1 else 'ies'}"
+            hint = f"; it holds {count}: rlsuite plot {path}/*" if inner else ""
+            reason = f"no config.yaml, not a run directory{hint}"
+        skipped.append(f"{path}: {reason}")
+    return run_dirs, skipped
+
+
+def _read_configs(run_dirs: Sequence[str | Path]) -> dict[Path, dict[str, Any]]:
+    """Each run's config.yaml as flat ``dotted.key -> value``."""
     import yaml
 
     configs = {}
@@ -145,8 +195,24 @@ def group_runs(
         path = run_dir / "config.yaml"
         if not path.is_file():
             raise FileNotFoundError(f"{run_dir}: no config.yaml (is it an rlsuite run directory?)")
-        flat = _flat(yaml.safe_load(path.read_text()) or {})
-        configs[run_dir] = {k: v for k, v in flat.items() if not k.startswith(IGNORED)}
+        configs[run_dir] = _flat(yaml.safe_load(path.read_text()) or {})
+    return configs
+
+
+def group_runs(
+    run_dirs: Sequence[str | Path], group_by: Sequence[str] | None = None
+) -> dict[str, list[Path]]:
+    """Group run directories by configuration: by the dotted config keys in ``group_by``, or (None)
+    by every key that differs between the runs except the seed, so that seeds of one configuration
+    form one group. The group labels are ``key=value`` pairs of those keys."""
+    return _group(_read_configs(run_dirs), group_by)
+
+
+def _group(flat_configs: dict[Path, dict[str, Any]], group_by: Sequence[str] | None) -> dict[str, list[Path]]:
+    configs = {
+        run_dir: {k: v for k, v in flat.items() if not k.startswith(IGNORED)}
+        for run_dir, flat in flat_configs.items()
+    }
     if group_by is not None:
         known = {k for c in configs.values() for k in c}
         for key in group_by:
@@ -177,6 +243,23 @@ def _differing(configs: dict[Path, dict[str, Any]], config: dict[str, Any]) -> l
     return keys + [k for k in varying(everything, None) if not k.startswith("agent.")]
 
 
+class PlotGroup(NamedTuple):
+    """One configuration's runs in a plot of :func:`plot_runs`."""
+
+    run_dirs: list[Path]
+    seeds: int  # distinct ``train.seed`` values among them
+    has_mean: bool  # whether they share a range of x values (else drawn without a mean)
+
+    def counts(self) -> str:
+        """``2 seeds``, or ``3 runs, 1 seed`` when runs repeat a seed."""
+        seeds = f"{self.seeds} seed{'s' if self.seeds != 1 else ''}"
+        return seeds if len(self.run_dirs) == self.seeds else f"{len(self.run_dirs)} runs, {seeds}"
+
+    def describe(self) -> str:
+        """The counts, and why there is no mean where there is none."""
+        return self.counts() if self.has_mean else f"{self.counts()}; {NO_SHARED_RANGE}"
+
+
 def plot_runs(
     run_dirs: Sequence[str | Path],
     out: str | Path,
@@ -185,10 +268,21 @@ def plot_runs(
     x: str = "step",
     group_by: Sequence[str] | None = None,
     title: str = "",
-) -> dict[str, list[Path]]:
-    """Learning curves of run directories, seeds of a configuration averaged (mean ± std), as a PNG."""
-    groups = group_runs(run_dirs, group_by)
+) -> dict[str, PlotGroup]:
+    """Learning curves of run directories, seeds of a configuration averaged (mean ± std), as a PNG;
+    returns the groups by legend label."""
+    configs = _read_configs(run_dirs)
+    groups = _group(configs, group_by)
     curves = {name: [read_curve(d, tag, x) for d in dirs] for name, dirs in groups.items()}
+    summary = {
+        name: PlotGroup(
+            dirs,
+            seeds=len({repr(configs[d].get("train.seed")) for d in dirs}),
+            has_mean=len(mean_band(curves[name])[0]) > 0,
+        )
+        for name, dirs in groups.items()
+    }
+    notes = {name: group.counts() for name, group in summary.items()}
     xlabel = "env steps" if x == "step" else "seconds since the run started"
-    plot_curves(curves, out, title=title, xlabel=xlabel, ylabel=tag)
-    return groups
+    plot_curves(curves, out, title=title, xlabel=xlabel, ylabel=tag, notes=notes)
+    return summary

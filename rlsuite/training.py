@@ -188,7 +188,12 @@ def evaluate(policy: Policy, envs: gym.vector.VectorEnv, episodes: int, seed: in
 class _Progress:
     """A tqdm bar on a terminal; plain periodic lines otherwise (CI logs); or nothing."""
 
+    # The training episodes' mean return comes from the exploring policy (ε-greedy, sampled actions),
+    # the evaluations' from the greedy one: side by side they differ a lot, so each says which it is.
+    LABELS = {"return": "train return (exploring)", "eval": "eval return (greedy)"}
+
     def __init__(self, mode: str, total: int, initial: int) -> None:
+        total = max(total, initial)  # a resumed run that is already past its budget
         if mode == "auto":
             mode = "bar" if sys.stderr.isatty() else "lines"
         self._bar = None
@@ -206,11 +211,18 @@ class _Progress:
         self._shown = initial
 
     def update(self, step: int, sps: float, stats: dict[str, str]) -> None:
+        # An agent finishes the rollout or iteration it is in, so the last step may pass the budget:
+        # the display then counts to the steps actually taken, never past 100 %.
+        if step > self.total:
+            self.total = step
+            if self._bar is not None:
+                self._bar.total = step
         if self._bar is not None:
             self._bar.update(step - self._shown)
-            self._bar.set_postfix({"sps": f"{sps:,.0f}", **stats}, refresh=True)
+            labelled = {self.LABELS.get(k, k): v for k, v in stats.items()}
+            self._bar.set_postfix({"sps": f"{sps:,.0f}", **labelled}, refresh=True)
         elif self.mode == "lines":
-            extra = " | ".join(f"{k} {v}" for k, v in stats.items())
+            extra = " | ".join(f"{self.LABELS.get(k, k)} {v}" for k, v in stats.items())
             percent = 100.0 * step / max(self.total, 1)
             print(f"step {step:,}/{self.total:,} ({percent:.0f}%) | {sps:,.0f} sps | {extra}", flush=True)
         self._shown = step

@@ -1,6 +1,8 @@
 """The `rlsuite` command: help, version, envs, train (errors before anything is written), eval, resume."""
 
 import csv
+import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -187,3 +189,39 @@ def test_a_run_dir_that_cannot_be_made_is_a_clear_error(tmp_path, capsys):
     assert run_cli(*args) == 2
     err = capsys.readouterr().err
     assert "log.run_dir: cannot create a run directory in" in err and "Traceback" not in err
+
+
+def test_progress_line_says_which_return_is_training_and_which_is_evaluation(tmp_path, capsys):
+    """The exploring policy's training return sits beside the greedy evaluation's; each is labelled."""
+    args = ("train", TABULAR, f"log.run_dir={tmp_path}", *FAST, "log.progress=lines", "log.log_every_s=1e-9")
+    assert run_cli(*args) == 0
+    last = [line for line in capsys.readouterr().out.splitlines() if line.startswith("step ")][-1]
+    assert "| train return (exploring) " in last and "| eval return (greedy) " in last, last
+
+
+def test_eval_prints_metrics_rounded_and_keeps_full_precision_in_its_json(tmp_path, capsys):
+    assert run_cli("train", TABULAR, f"log.run_dir={tmp_path}", *FAST, "log.progress=none") == 0
+    run_dir = only_run(tmp_path)
+    capsys.readouterr()
+    assert run_cli("eval", run_dir, "--episodes", 3) == 0
+    printed = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
+    assert re.fullmatch(r"-?\d+\.\d{3}", printed["eval/return_mean"]), printed
+    assert printed["held_out"] == "True" and printed["checkpoint"] == "best"
+    (saved,) = (run_dir / "eval").glob("eval-*.json")
+    assert round(json.loads(saved.read_text())["eval/return_mean"], 3) == float(printed["eval/return_mean"])
+
+
+def test_probe_help_lists_every_shipped_encoder():
+    from rlsuite.cli import _shipped_encoder_names
+    from rlsuite.encoders import shipped_encoders
+
+    assert _shipped_encoder_names() == shipped_encoders() and len(shipped_encoders()) == 4
+    out = subprocess.run(["rlsuite", "probe", "--help"], capture_output=True, text=True, check=True).stdout
+    for name in shipped_encoders():
+        assert name in " ".join(out.split()), name
+
+
+def test_top_level_help_has_examples():
+    out = subprocess.run(["rlsuite", "--help"], capture_output=True, text=True, check=True).stdout
+    _, _, examples = out.partition("\nexamples:\n")
+    assert "  rlsuite train" in examples and "  rlsuite eval RUN_DIR" in examples

@@ -55,3 +55,15 @@ def test_bad_override_syntax():
 def test_missing_config_file_is_named(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("switch, mode", [("off", "none"), ("false", "none"), ("no", "none"), ("on", "auto")])
+def test_log_progress_takes_a_yaml_boolean_as_a_switch(switch, mode, tmp_path):
+    """`log.progress=off` is YAML's false: it means no progress display, as `on` means the default."""
+    assert load_config(None, [f"log.progress={switch}"]).log.progress == mode
+    config_file = tmp_path / "quiet.yaml"
+    config_file.write_text(
+        f"env: {{id: rlsuite/GridRacetrack-v0}}\nagent: {{algo: q_learning}}\nlog: {{progress: {switch}}}\n"
+    )
+    config = load_config(config_file)
+    assert config.log.progress == mode and to_dict(config)["log"]["progress"] == mode  # saved as the word

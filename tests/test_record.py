@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +74,73 @@ def test_record_of_a_run_without_a_checkpoint_is_a_clear_error(
 def test_record_rejects_a_bad_format_clearly(grid_run: Path, capsys) -> None:
     assert main(["record", str(grid_run), "--format", "avi"]) == 2
     assert "--format: got 'avi'; allowed: mp4, gif" in capsys.readouterr().err
+
+
+def test_record_without_imageio_writes_gifs_and_refuses_mp4_before_writing_anything(
+    grid_run: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """The README's `pip install -e ".[agents]"` has no imageio: GIFs need only Pillow, and an MP4
+    (the default format) is a clear error naming the extra, not a ModuleNotFoundError."""
+    shutil.copytree(grid_run, tmp_path / "run", ignore=shutil.ignore_patterns("videos"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "imageio", None)  # `import imageio` now fails as if not installed
+    assert main(["record", "run"]) == 2
+    err = capsys.readouterr().err
+    assert 'pip install -e ".[video]"' in err and "--format gif" in err and "Traceback" not in err
+    assert not Path("run/videos").exists()
+
+    assert main(["record", "run", "--format", "gif"]) == 0
+    (video,) = Path("run/videos").glob("*.gif")
+    assert f"video: {video}" in capsys.readouterr().out
+
+
+def test_record_fps_max_steps_and_size_shape_the_video(grid_run: Path, tmp_path: Path, capsys) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(grid_run, run_dir, ignore=shutil.ignore_patterns("videos"))
+    for options, message in [
+        (["--fps", "0"], "--fps: got 0.0; must be a number > 0"),
+        (["--format", "gif", "--fps", "60"], "a GIF plays at most 50 fps"),
+        (["--max-steps", "0"], "--max-steps: got 0; must be >= 1"),
+        (["--size", "8"], "--size: got 8; must be between 16 and 4096"),
+    ]:
+        assert main(["record", str(run_dir), *options]) == 2
+        assert message in capsys.readouterr().err
+    assert not (run_dir / "videos").exists()
+
+    # by default: every frame exactly as the env renders it (one shared palette, no resampling)
+    assert main(["record", str(run_dir), "--format", "gif"]) == 0
+    (video,) = (run_dir / "videos").glob("*.gif")
+    import gymnasium as gym
+
+    from rlsuite.training import TEST_SEED_OFFSET
+
+    env = gym.make("rlsuite/GridRacetrack-v0", render_mode="rgb_array", max_episode_steps=40)
+    env.reset(seed=TEST_SEED_OFFSET)  # the run's seed 0 + rlsuite eval's offset
+    with Image.open(video) as gif:
+        assert np.array_equal(np.asarray(gif.convert("RGB")), env.render())  # 384 × 216
+        assert gif.info["duration"] == 100  # the env's render_fps 10: real time
+
+    # two episodes cut at 5 steps: the first frame, 4 steps, the second start, 5 steps
+    options = ["--episodes", "2", "--max-steps", "5", "--fps", "5", "--size", "96"]
+    assert main(["record", str(run_dir), "--format", "gif", *options]) == 0
+    out = capsys.readouterr().out
+    assert "episode returns (at most 5 steps each): " in out
+    video = Path(out.split("video: ")[-1].strip())
+    with Image.open(video) as gif:
+        assert gif.size == (54, 96)  # 216 × 384 shrunk to a longest side of 96
+        durations = []
+        for k in range(gif.n_frames):  # identical consecutive frames are stored once, for longer
+            gif.seek(k)
+            durations.append(gif.info["duration"])
+        assert sum(durations) == 11 * 200 and gif.n_frames > 1  # 11 frames at 5 fps
+
+    pytest.importorskip("imageio_ffmpeg")
+    assert main(["record", str(run_dir), "--format", "mp4", *options]) == 0
+    (video,) = (run_dir / "videos").glob("*.mp4")
+    reader = imageio.get_reader(video)
+    assert reader.get_meta_data()["fps"] == 5
+    frames = imageio.mimread(video, memtest=False)
+    assert len(frames) == 11 and np.asarray(frames[0]).shape == (96, 54, 3)
 
 
 def test_train_video_every_writes_gifs_and_tensorboard_images(tmp_path: Path) -> None:

@@ -6,7 +6,10 @@ checkpoints and ``rlsuite eval`` as our agents.
 **Hyper-parameters** keep RLlib's names and, except for resources (env runners, torch threads),
 RLlib's defaults (each field says which); ``train_batch_size`` is RLlib's ``train_batch_size_per_learner``.
 ``model`` passes further keys of RLlib's ``DefaultModelConfig`` (``vf_share_layers``,
-``head_fcnet_hiddens``, …) through, checked against that dataclass.
+``head_fcnet_hiddens``, …) through, checked against that dataclass. Every ``Algorithm.train()``
+iteration is completed, so a run ends less than one iteration past ``train.total_steps``; a budget
+below one iteration (``min_sample_timesteps_per_iteration``, PPO's ``train_batch_size`` per learner)
+is a :class:`~rlsuite.config.ConfigError` before anything runs.
 
 **Envs.** Every env is registered with Ray (``ray.tune.register_env``) under its id, with
 ``env.kwargs`` as the env config. Env runners step our ids' **native** vector env
@@ -502,8 +505,12 @@ class RLlibAgent(Agent):
     def __init__(self, config: Config, envs: gym.vector.VectorEnv, *, checkpoint: Path | None = None) -> None:
         super().__init__(config, envs)
         self._check_spaces()
+        if self.params.torch_threads > 0:  # the driver's learner and act(): training, eval and record
+            torch.set_num_threads(self.params.torch_threads)
         self.algorithm: Algorithm | None = None
-        self._checkpoint = checkpoint  # the RLlib checkpoint to restore when the Algorithm is built
+        # The RLlib checkpoint to restore when the Algorithm is built. Absolute: RLlib reads paths as
+        # URIs (pyarrow), and a relative one, as `rlsuite eval runs/…` gives it, has no scheme.
+        self._checkpoint = None if checkpoint is None else Path(checkpoint).resolve()
         self._module: RLModule | None = None  # the RLModule act() uses (in this process, on the CPU)
         self._weights_stale = False
         self._owns_ray = False
@@ -512,11 +519,12 @@ class RLlibAgent(Agent):
         self._env_spec = _env_spec(config.env.id)
         self.rllib_config = self._rllib_config()
         if checkpoint is None:  # evaluating a checkpoint needs no Ray and no resources
+            self._check_budget()
             if self.params.address is None:
                 self._check_resources()
         else:
             self._module = RLModule.from_checkpoint(
-                checkpoint / "learner_group/learner/rl_module" / DEFAULT_MODULE_ID
+                self._checkpoint / "learner_group/learner/rl_module" / DEFAULT_MODULE_ID
             )
 
     # ----------------------------------------------------------------- construction
@@ -649,6 +657,25 @@ class RLlibAgent(Agent):
             rllib_config.rl_module(rl_module_spec=spec)
         return rllib_config
 
+    def _check_budget(self) -> None:
+        """Refuse ``train.total_steps`` below one iteration: each ``Algorithm.train()`` call samples at
+        least ``min_sample_timesteps_per_iteration`` env steps, and PPO's a whole train batch per
+        learner, so a smaller budget would silently train a whole iteration."""
+        p = self.params
+        sizes = [(p.min_sample_timesteps_per_iteration, "agent.min_sample_timesteps_per_iteration")]
+        if self.rllib_config_class is PPOConfig:
+            learners = max(p.num_learners, 1)
+            key = "agent.train_batch_size" + (" × agent.num_learners" if learners > 1 else "")
+            sizes.append((p.train_batch_size * learners, key))
+        iteration, key = max(sizes, key=lambda size: size[0])
+        total = self.config.train.total_steps
+        if total < iteration:
+            raise ConfigError(
+                f"train.total_steps: got {total:,}, less than one {self.algo} iteration of {iteration:,} env "
+                f"steps ({key}), which RLlib always completes; raise train.total_steps to at least "
+                f"{iteration:,}, or lower {key.split(' × ')[0]}"
+            )
+
     def _check_resources(self) -> None:
         """Refuse a config whose Ray resource request the cluster can never meet (Ray would wait forever)."""
         try:
@@ -688,8 +715,6 @@ class RLlibAgent(Agent):
     def start(self) -> Algorithm:
         """Connect to Ray, register the env and build the RLlib Algorithm as ``self.algorithm``
         (restoring this agent's checkpoint, if any); :meth:`learn` calls it, :meth:`close` stops it."""
-        if self.params.torch_threads > 0:
-            torch.set_num_threads(self.params.torch_threads)
         self._owns_ray |= _connect_ray(self.params.address)
         self._check_resources()
         module_encoder = self._module_encoder
@@ -708,7 +733,7 @@ class RLlibAgent(Agent):
             raise ConfigError(f"agent: {self.algo} rejects these settings: {error}") from None
         self.algorithm = algorithm
         if self._checkpoint is not None:
-            algorithm.restore_from_path(str(self._checkpoint.resolve()))
+            algorithm.restore_from_path(str(self._checkpoint))
         self._module = algorithm.get_module()
         self._weights_stale = True
         return algorithm

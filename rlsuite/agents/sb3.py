@@ -13,7 +13,13 @@ comes from: ``seed`` (``train.seed``), ``device`` (``train.device``), ``env`` (t
 cannot hold are left out: schedules (callables; give a constant) and buffer classes. ``action_noise``
 (SAC, TD3) is a mapping ``{type: normal | ornstein_uhlenbeck, sigma: 0.1}``. ``policy: null`` (the
 default) picks ``CnnPolicy`` for image observations, ``MultiInputPolicy`` for dict observations and
-``MlpPolicy`` otherwise.
+``MlpPolicy`` otherwise. One key is rlsuite's own, as in DQN's config: ``torch_threads`` (default 1;
+0 keeps torch's default of one thread per core, many times slower for small networks on a busy CPU).
+
+**Budget.** SB3 completes every collection it starts (``n_steps`` × ``env.num_envs`` env steps for PPO
+and A2C, ``train_freq`` × ``env.num_envs`` off-policy), so a run ends at the first whole collection at
+or past ``train.total_steps``; a ``total_steps`` smaller than one collection is a
+:class:`~rlsuite.config.ConfigError` before anything runs.
 
 **Envs.** For our ids (``rlsuite/…``) SB3 steps the native vector env it is given through
 :class:`SB3VecEnv`: one batched env, no per-env Python wrapper, no subprocesses. Other ids (CartPole,
@@ -74,6 +80,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import is_wrapped, make_vec_env
 from stable_baselines3.common.logger import KVWriter, Logger
 from stable_baselines3.common.noise import ActionNoise, NormalActionNoise, OrnsteinUhlenbeckActionNoise
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack, VecMonitor
@@ -321,6 +328,20 @@ REJECTED_KEYS = {
 
 POLICIES = ("MlpPolicy", "CnnPolicy", "MultiInputPolicy")
 
+# rlsuite's own keys beside SB3's constructor arguments (not passed to SB3), as DQN's config has them.
+RLSUITE_FIELDS = [
+    (
+        "torch_threads",
+        int,
+        hp(
+            1,
+            "torch CPU threads when training on CPU (0: torch's default); 1 is fastest for small nets "
+            "and fair on shared machines; SB3: torch's default (one per core)",
+            ge=0,
+        ),
+    ),
+]
+
 BOUNDS: dict[str, dict[str, float]] = {
     "learning_rate": {"gt": 0},
     "gamma": {"ge": 0, "le": 1},
@@ -413,6 +434,7 @@ def params_class(sb3_class: type[BaseAlgorithm], name: str) -> type:
             raise TypeError(f"{sb3_class.__name__}.{arg} has no default; rlsuite cannot generate its schema")
         field = hp(default, docs.get(arg, ""), **BOUNDS.get(arg, {}))
         fields.append((arg, _config_type(arg, parameter.annotation, default), field))
+    fields.extend(RLSUITE_FIELDS)
     rejected = {
         k: v for k, v in REJECTED_KEYS.items() if k in inspect.signature(sb3_class.__init__).parameters
     }
@@ -617,6 +639,10 @@ class SB3Agent(Agent):
         self._extractor = self._pretrained_extractor()
         self._act_stack: np.ndarray | None = None
         self.device = resolve_device(config.train.device)
+        if self.device == "cpu" and self.params.torch_threads > 0:
+            torch.set_num_threads(self.params.torch_threads)
+        if checkpoint is None:
+            self._check_budget()
         self._owns_vec_env = not _is_ours(config.env.id)
         self.vec_env = self._make_vec_env(envs)
         self._writer = MonitorWriter()
@@ -675,6 +701,36 @@ class SB3Agent(Agent):
         self._frame_stack = int(meta["frame_stack"])
         return {"checkpoint": encoder.checkpoint, "freeze": encoder.freeze}
 
+    def _check_budget(self) -> None:
+        """Refuse ``train.total_steps`` below one collection: SB3 always completes the rollout it starts
+        (``n_steps`` × ``num_envs`` env steps on-policy, ``train_freq`` × ``num_envs`` off-policy), so
+        a smaller budget would silently train a whole rollout, many times the steps asked for."""
+        params = self.params
+        if issubclass(self.sb3_class, OnPolicyAlgorithm):
+            per_env, key = params.n_steps, "agent.n_steps"
+        else:
+            train_freq = params.train_freq
+            if not isinstance(train_freq, int) and train_freq[1] != "step":
+                if self.num_envs > 1:  # SB3 asserts this only once learn() has started
+                    raise ConfigError(
+                        f"agent.train_freq: got {list(train_freq)}; SB3 collects whole episodes with one env "
+                        f"only, and env.num_envs is {self.num_envs}: set env.num_envs=1 or count in steps "
+                        f"(train_freq: [{train_freq[0]}, step])"
+                    )
+                return  # collected in whole episodes: their length is not known here
+            per_env = train_freq if isinstance(train_freq, int) else train_freq[0]
+            key = "agent.train_freq"
+        num_envs = self.num_envs
+        rollout = per_env * num_envs
+        total = self.config.train.total_steps
+        if total < rollout:
+            raise ConfigError(
+                f"train.total_steps: got {total:,}, less than one {self.algo} rollout of {key} × env.num_envs "
+                f"= {per_env:,} × {num_envs} = {rollout:,} env steps, which SB3 always completes (it would "
+                f"train {rollout:,} steps); raise train.total_steps to at least {rollout:,}, or lower {key} "
+                "or env.num_envs"
+            )
+
     def _check_spaces(self) -> None:
         space = self.action_space
         if isinstance(space, self.action_spaces):
@@ -707,6 +763,8 @@ class SB3Agent(Agent):
 
     def _sb3_kwargs(self) -> dict[str, Any]:
         kwargs = dataclasses.asdict(self.params)
+        for name, _, _ in RLSUITE_FIELDS:
+            del kwargs[name]
         kwargs["policy"] = kwargs["policy"] or _default_policy(self.observation_space)
         if kwargs.get("policy_kwargs") is not None:
             kwargs["policy_kwargs"] = _policy_kwargs(kwargs["policy_kwargs"])
@@ -725,8 +783,8 @@ class SB3Agent(Agent):
 
     # ----------------------------------------------------------------- the protocol
     def learn(self, total_steps: int, monitor: StepMonitor | None = None) -> None:
-        """Train until SB3's ``num_timesteps`` reaches ``total_steps`` (on-policy algorithms finish their
-        last rollout, so they may run past it); continues after a resume."""
+        """Train until SB3's ``num_timesteps`` reaches ``total_steps`` (SB3 finishes the rollout it is in,
+        so a run may end less than one rollout past it); continues after a resume."""
         model = self.model
         remaining = total_steps - model.num_timesteps
         if remaining <= 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -241,12 +242,13 @@ def test_two_env_runners_step_our_native_vector_env(tmp_path: Path) -> None:
     envs = make_envs(config.env)
     agent = RLlibPPO(config, envs)
 
-    def env_runner_envs() -> list[tuple[str, bool, int]]:
+    def env_runner_envs() -> list[tuple[str, bool, int, int]]:
         return agent.algorithm.env_runner_group.foreach_env_runner(
             lambda runner: (
                 type(runner.env.unwrapped).__name__,
                 isinstance(runner.env.unwrapped, CoreVectorEnv),
                 runner.env.num_envs,
+                torch.get_num_threads(),  # Ray's OMP_NUM_THREADS: one per CPU reserved, at least 1
             ),
             local_env_runner=False,
         )
@@ -254,7 +256,7 @@ def test_two_env_runners_step_our_native_vector_env(tmp_path: Path) -> None:
     monitor = RecordingMonitor(probe=env_runner_envs)
     agent.learn(512, monitor)  # 2 iterations: 64 steps per sub-env, so every sub-env ends an episode
 
-    assert monitor.probed[0] == [("RacetrackVectorEnv", True, 4)] * 2
+    assert monitor.probed[0] == [("RacetrackVectorEnv", True, 4, 1)] * 2
     assert agent.global_step >= 512
     assert agent.algorithm is None, "learn() stops the Algorithm and its env runners"
     lengths = [n for _, _, iteration_lengths in monitor.episodes for n in iteration_lengths]
@@ -276,6 +278,56 @@ def test_more_cpus_than_the_cluster_has_is_a_config_error_before_anything_runs(t
         train(config)
     assert time.perf_counter() - start < 10
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("agent", "total_steps", "message"),
+    [
+        (
+            "{algo: rllib.ppo}",
+            2000,
+            r"train\.total_steps: got 2,000, less than one rllib\.ppo iteration of 4,000 env steps "
+            r"\(agent\.train_batch_size\).*at least 4,000, or lower agent\.train_batch_size",
+        ),
+        (
+            "{algo: rllib.ppo, train_batch_size: 500, num_learners: 2, num_gpus: 0}",
+            900,
+            r"iteration of 1,000 env steps \(agent\.train_batch_size × agent\.num_learners\)",
+        ),
+        (
+            "{algo: rllib.dqn}",
+            500,
+            r"rllib\.dqn iteration of 1,000 env steps \(agent\.min_sample_timesteps_per_iteration\)",
+        ),
+    ],
+)
+def test_a_budget_below_one_iteration_is_an_error_before_anything_runs(
+    agent: str, total_steps: int, message: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from rlsuite.cli import main
+
+    args = [f"agent={agent}", "env={id: CartPole-v1}", f"train.total_steps={total_steps}"]
+    assert main(["train", *args, f"log.run_dir={tmp_path}"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err), err
+    assert "Traceback" not in err and not list(tmp_path.iterdir())
+
+
+def test_the_driver_runs_torch_on_the_configured_threads(tmp_path: Path) -> None:
+    """The learner and act() in the driver: 1 thread by default, 0 keeps torch's default (env runners
+    get Ray's one thread per CPU they reserve)."""
+    threads = torch.get_num_threads()
+    try:
+        for configured, expected in ((None, 1), (2, 2), (0, 3)):
+            torch.set_num_threads(3)
+            params = {} if configured is None else {"torch_threads": configured}
+            config = make_config("rllib.ppo", "CartPole-v1", tmp_path, **params)
+            envs = make_envs(config.env)
+            RLlibPPO(config, envs)
+            assert torch.get_num_threads() == expected
+            envs.close()
+    finally:
+        torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -421,6 +422,81 @@ def test_sb3s_own_objections_are_config_errors_before_a_run_directory_exists(tmp
     with pytest.raises(ConfigError, match=r"agent: sb3\.ppo rejects these settings"):
         train(config)
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("agent", "env", "total_steps", "message"),
+    [
+        (  # issue 29: SB3 trained one whole rollout of 65,536 steps and showed "step 65,536/2,048 (3200%)"
+            "{algo: sb3.ppo}",
+            "{id: CartPole-v1, num_envs: 32}",
+            2048,
+            r"train\.total_steps: got 2,048, less than one sb3\.ppo rollout of agent\.n_steps × env\.num_envs "
+            r"= 2,048 × 32 = 65,536 env steps.*at least 65,536, or lower agent\.n_steps or env\.num_envs",
+        ),
+        (
+            "{algo: sb3.dqn, train_freq: 8}",
+            "{id: CartPole-v1, num_envs: 16}",
+            100,
+            r"train\.total_steps: got 100, less than one sb3\.dqn rollout of agent\.train_freq × env\.num_envs "
+            r"= 8 × 16 = 128 env steps",
+        ),
+        (
+            "{algo: sb3.sac, train_freq: [1, episode]}",
+            "{id: Pendulum-v1, num_envs: 2}",
+            1000,
+            r"agent\.train_freq: got \[1, 'episode'\]; SB3 collects whole episodes with one env only, and "
+            r"env\.num_envs is 2: set env\.num_envs=1 or count in steps",
+        ),
+    ],
+)
+def test_a_budget_below_one_rollout_is_an_error_before_anything_runs(
+    agent: str, env: str, total_steps: int, message: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from rlsuite.cli import main
+
+    args = [f"agent={agent}", f"env={env}", f"train.total_steps={total_steps}", f"log.run_dir={tmp_path}"]
+    assert main(["train", *args]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err), err
+    assert "Traceback" not in err and not list(tmp_path.iterdir())
+
+
+def test_progress_ends_at_the_steps_taken_never_past_100_percent(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Rollouts of 64 × 2 = 128 steps: a budget of 200 ends after the second, at 256 steps."""
+    config = make_config("sb3.ppo", "CartPole-v1", {}, tmp_path, total_steps=200, n_steps=64)
+    config.log.progress = "lines"
+    config.log.log_every_s = 1e-9  # a line after every vector step
+    run_dir = train(config)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("step ")]
+    percents = [int(re.search(r"\((\d+)%\)", line).group(1)) for line in lines]
+    assert len(lines) > 100 and max(percents) == 100, lines[-3:]
+    assert lines[-1].startswith("step 256/256 (100%)"), lines[-1]
+    assert json.loads((run_dir / "checkpoints" / "last" / "agent.json").read_text())["global_step"] == 256
+
+
+def test_the_agent_runs_torch_on_the_configured_threads(tmp_path: Path) -> None:
+    """Like our DQN, 1 thread by default (torch's one per core made the shipped Racetrack config 5×
+    slower); 0 keeps torch's default. Training, evaluation and recording load the agent alike."""
+    seen: list[int] = []
+    torch.set_num_threads(3)
+    run_dir = train(
+        make_config("sb3.ppo", "CartPole-v1", {}, tmp_path, total_steps=128, n_steps=64),
+        on_evaluation=lambda monitor, step, result: seen.append(torch.get_num_threads()),
+    )
+    assert seen == [1]
+    torch.set_num_threads(3)
+    evaluate_run(run_dir, episodes=2, checkpoint="last")
+    assert torch.get_num_threads() == 1
+    for threads, expected in ((2, 2), (0, 3)):
+        torch.set_num_threads(3)
+        config = make_config("sb3.ppo", "CartPole-v1", {}, tmp_path, torch_threads=threads)
+        envs = make_envs(config.env)
+        SB3PPO(config, envs)
+        assert torch.get_num_threads() == expected
+        envs.close()
 
 
 # --------------------------------------------------------------------------------------------
