@@ -2,7 +2,9 @@
 
 rlsuite envs                         registered env ids with their spaces
 rlsuite train [CONFIG] [key=value…]  train (no CONFIG: the embedded default, the README's main job)
+rlsuite train --algo A --env ID      algorithm A's defaults on env ID plus the preset shipped for them
 rlsuite train --resume RUN_DIR       continue a run from its last checkpoint
+rlsuite presets                      the tuned presets shipped: algo × env id
 rlsuite eval RUN_DIR                 reload the best checkpoint and evaluate it
 rlsuite record RUN_DIR [--format gif]  a video of the agent's greedy episodes
 rlsuite plot RUN_DIR… [--group-by K]  learning curves (mean ± std over seeds) into a PNG
@@ -83,13 +85,18 @@ def _cmd_envs(args: argparse.Namespace) -> int:
             (env_id, _space(env.observation_space), _space(env.action_space), str(spec.max_episode_steps))
         )
         env.close()
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    _print_table(rows)
+    print("\nVariants are constructor kwargs, e.g. env.kwargs='{obs_type: pixels, action_type: discrete}'.")
+    return 0
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    """Rows as aligned columns, the first one a header underlined with dashes."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for k, row in enumerate(rows):
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
         if k == 0:
             print("  ".join("-" * w for w in widths))
-    print("\nVariants are constructor kwargs, e.g. env.kwargs='{obs_type: pixels, action_type: discrete}'.")
-    return 0
 
 
 def _space(space) -> str:
@@ -114,12 +121,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
             args.config = None
         if args.config is not None:
             raise ConfigError("--resume takes its config from RUN_DIR/config.yaml; give overrides only")
+        if args.algo is not None or args.env is not None:
+            raise ConfigError(
+                "--resume continues RUN_DIR's algorithm on its env; --algo/--env cannot change them"
+            )
         config = load_run_config(args.resume, args.overrides)
     else:
         if args.config is not None and "=" in args.config and not args.config.endswith((".yaml", ".yml")):
             args.overrides.insert(0, args.config)  # `rlsuite train key=value` overrides the default
             args.config = None
-        config = load_config(args.config, args.overrides)
+        config = load_config(args.config, args.overrides, algo=args.algo, env=args.env)
     if args.address is not None:
         if not config.agent.algo.startswith("rllib."):
             raise ConfigError(
@@ -127,6 +138,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
             )
         config.agent.params.address = args.address
     source = args.config or ("resumed run" if args.resume else "the embedded default config")
+    if args.algo is not None or args.env is not None:
+        from rlsuite.presets import find_preset, preset_file
+
+        source = (
+            f"{config.agent.algo}'s defaults + the preset in {preset_file(config.agent.algo)}"
+            if find_preset(config.agent.algo, config.env.id) is not None
+            else f"{config.agent.algo}'s defaults; no preset ships for {config.env.id}: see `rlsuite presets`"
+        )
     print(
         f"rlsuite {rlsuite.__version__}: training {config.agent.algo} on {config.env.id} ({source})",
         flush=True,
@@ -137,6 +156,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if final:
         print(f"final evaluation: {final}")
     print(f"TensorBoard:   tensorboard --logdir {run_dir.parent}")
+    return 0
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    from rlsuite.presets import presets
+
+    rows = [("algo", "env id", "num_envs", "total_steps")]
+    for (algo, env_id), preset in presets().items():
+        env, train = preset.get("env", {}), preset.get("train", {})
+        rows.append((algo, env_id, str(env.get("num_envs", "")), str(train.get("total_steps", ""))))
+    _print_table(rows)
+    print(
+        "\nrlsuite train --algo ALGO --env ENV_ID: the algorithm's defaults plus the preset for that env, "
+        "if one ships (rlsuite/presets/<algo>.yaml); key=value overrides apply on top."
+    )
     return 0
 
 
@@ -277,11 +311,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "train",
-        help="train an agent from a YAML config (default: the embedded main job)",
+        help="train an agent from a YAML config (default: the embedded main job) or by --algo/--env",
         description="Train an agent. CONFIG is a YAML file (see experiments/configs/); without it the "
-        "embedded default runs. Overrides are key.sub=value pairs with YAML values.",
+        "embedded default runs. --algo/--env instead start from that algorithm's defaults on that env "
+        "plus the tuned preset shipped for the pair, if one does (`rlsuite presets` lists them). "
+        "Overrides are key.sub=value pairs with YAML values; agent.algo=… replaces the agent section "
+        "unless both algorithms take the same hyper-parameters (the tabular ones do; the other overrides "
+        "apply on top) and env.id=… drops env.kwargs.",
         epilog=_examples(
             "rlsuite train                                   # the embedded default: DQN on Racetrack",
+            "rlsuite train --algo dqn --env CartPole-v1      # DQN's defaults + its CartPole-v1 preset",
             "rlsuite train train.total_steps=20000 agent.gamma=0.95 'agent.net_arch=[128, 128]' "
             "env.kwargs.track=oval",
             "rlsuite train experiments/configs/dqn_cartpole.yaml train.seed=1 log.progress=off",
@@ -292,11 +331,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", help="key.sub=value overrides")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue RUN_DIR from checkpoints/last")
     p.add_argument(
+        "--algo",
+        metavar="ALGO",
+        help="the algorithm (agent.algo), from its defaults plus the preset for --env (default: dqn)",
+    )
+    p.add_argument(
+        "--env",
+        metavar="ENV_ID",
+        help="the env id (env.id), e.g. CartPole-v1 or rlsuite/Racetrack-v0 (default: rlsuite/Racetrack-v0)",
+    )
+    p.add_argument(
         "--address",
         metavar="ADDR",
         help="Ray cluster for rllib.* agents: auto or ray://host:port (sets agent.address)",
     )
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser(
+        "presets",
+        help="list the tuned presets shipped for `train --algo ALGO --env ENV_ID`",
+        epilog=_examples("rlsuite presets"),
+    )
+    p.set_defaults(func=_cmd_presets)
 
     p = sub.add_parser(
         "eval",

@@ -12,6 +12,12 @@ Every section is a dataclass; :func:`build` checks a plain ``dict`` against it. 
 a wrong type or an impossible value raises :class:`ConfigError` naming the key, the value given
 and what is allowed, before anything is built or written. Agents declare their hyper-parameters
 the same way (a dataclass whose fields use :func:`hp`), so one mechanism validates everything.
+
+Switching algorithm or env, RL Zoo-style: an override that changes ``agent.algo`` replaces the agent
+section unless both algorithms take one schema, one that changes ``env.id`` drops ``env.kwargs``, and
+:func:`load_config` with ``algo``/``env`` starts from the algorithm's defaults plus the preset shipped
+for the pair (:mod:`rlsuite.presets`). An agent key the algorithm does not take names where it was
+set: the config file, the embedded default, a preset or the command line.
 """
 
 from __future__ import annotations
@@ -339,8 +345,11 @@ def to_dict(obj: Any) -> Any:
 SECTIONS = ("env", "agent", "train", "encoder", "log")
 
 
-def from_dict(data: dict[str, Any]) -> Config:
-    """Validate a whole config given as plain data (e.g. parsed YAML)."""
+def from_dict(data: dict[str, Any], origins: typing.Mapping[str, str] | None = None) -> Config:
+    """Validate a whole config given as plain data (e.g. parsed YAML).
+
+    ``origins`` maps dotted keys (``agent.buffer_size``) to where each was set (the config file, the
+    embedded default, a preset, the command line): an agent key the algorithm does not take names it."""
     if not isinstance(data, dict):
         raise ConfigError(f"config: expected a mapping with sections {', '.join(SECTIONS)}; got {data!r}")
     unknown = [k for k in data if k not in SECTIONS]
@@ -361,6 +370,8 @@ def from_dict(data: dict[str, Any]) -> Config:
         raise ConfigError(f"agent.algo: required key is missing; allowed: {', '.join(_algos())}")
     algo = agent_data.pop("algo")
     params_cls = algorithm_class(algo).Params  # raises ConfigError naming the allowed algos
+    if origins:
+        _check_agent_keys(algo, params_cls, agent_data, origins)
     env = build(EnvConfig, data.get("env"), "env")
     encoder = data.get("encoder")
     return Config(
@@ -370,6 +381,25 @@ def from_dict(data: dict[str, Any]) -> Config:
         log=build(LogConfig, data.get("log"), "log"),
         encoder=None if encoder is None else build(EncoderConfig, encoder, "encoder"),
     )
+
+
+def _check_agent_keys(
+    algo: str, params_cls: type, agent_data: dict[str, Any], origins: typing.Mapping[str, str]
+) -> None:
+    """An agent key that ``algo`` does not take, named with where it was set (the rest of the checks
+    are :func:`build`'s)."""
+    allowed = [f.name for f in dataclasses.fields(params_cls) if f.init]
+    refused = getattr(params_cls, "config_rejected_keys", {})  # build explains these itself
+    for key in agent_data:
+        if key in allowed or key in refused:
+            continue
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        origin = origins.get(f"agent.{key}", "the config")
+        raise ConfigError(
+            f"agent.{key}: unknown key for agent.algo {algo!r}{hint}, set by {origin}; "
+            f"allowed keys: {', '.join(sorted(allowed))}"
+        )
 
 
 def _algos() -> list[str]:
@@ -435,14 +465,66 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split())
 
 
-def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Return a copy of ``data`` with ``key.sub=value`` overrides applied (values parsed as YAML)."""
+def apply_overrides(
+    data: dict[str, Any], overrides: list[str], origins: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Return a copy of ``data`` with ``key.sub=value`` overrides applied (values parsed as YAML).
+
+    An override that changes ``agent.algo`` replaces the agent section (the old algorithm's
+    hyper-parameters are dropped, unless both algorithms take one schema, as the tabular update rules
+    do), one that changes ``env.id`` drops ``env.kwargs`` (the old env's constructor arguments), and
+    either drops ``log.name`` (named after the old pair); the other overrides of the list then apply on
+    top, whatever their order. ``origins`` (dotted key → where it
+    was set), when given, is updated in place: the keys set here come from the command line."""
     import copy
 
     data = copy.deepcopy(data)
-    for path, value in parse_overrides(overrides):
+    parsed = parse_overrides(overrides)
+    given = {tuple(path) for path, _ in parsed}
+    for path, value in parsed:  # first what a change of algorithm or env makes stale
+        section = data.get(path[0])
+        if path not in (["agent", "algo"], ["env", "id"]) or not isinstance(section, dict):
+            continue
+        if section.get(path[1]) == value:
+            continue
+        if path[0] == "env":
+            section.pop("kwargs", None)
+        elif not _same_schema(section.get("algo"), value):  # sarsa takes q_learning's: they stay
+            section.clear()
+        if isinstance(data.get("log"), dict) and ("log", "name") not in given:
+            data["log"].pop("name", None)
+        stale = [
+            k for k in origins or {} if k.partition(".")[0] == path[0] and k.partition(".")[2] not in section
+        ]
+        for key in stale:
+            del origins[key]
+    for (path, value), item in zip(parsed, overrides):
         set_key(data, path, value)
+        if origins is not None:
+            _record_origin(origins, path, value, f"the command line ({item})")
     return data
+
+
+def _same_schema(old_algo: Any, new_algo: Any) -> bool:
+    """Whether two algorithms take one hyper-parameter schema (the tabular update rules do). Only
+    algorithms of one module can: comparing theirs imports nothing that the new one does not."""
+    names = (old_algo, new_algo)
+    if not all(isinstance(name, str) and name in ALGORITHMS for name in names):
+        return False
+    if len({ALGORITHMS[name].partition(":")[0] for name in names}) > 1:
+        return False
+    return algorithm_class(old_algo).Params is algorithm_class(new_algo).Params
+
+
+def _record_origin(origins: dict[str, str], path: list[str], value: Any, origin: str) -> None:
+    """``origins[dotted key] = origin`` for the keys under ``path`` that ``value`` sets (a whole
+    section given as a mapping sets each of its keys)."""
+    if len(path) == 1 and isinstance(value, dict):
+        for key in [k for k in origins if k.startswith(f"{path[0]}.")]:
+            del origins[key]
+        origins.update({f"{path[0]}.{k}": origin for k in value})
+    else:
+        origins[".".join(path[:2])] = origin
 
 
 def set_key(data: dict[str, Any], path: list[str], value: Any) -> None:
@@ -492,10 +574,57 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return {} if data is None else data
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Load and validate a YAML config (``None``: the embedded default), applying overrides."""
-    data = default_config_data() if path is None else read_yaml(path)
-    return from_dict(apply_overrides(data, list(overrides or [])))
+def load_config(
+    path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    *,
+    algo: str | None = None,
+    env: str | None = None,
+) -> Config:
+    """Load and validate a YAML config (``None``: the embedded default), applying overrides.
+
+    With ``algo`` and/or ``env`` (``rlsuite train --algo sb3.ppo --env CartPole-v1``) and no ``path``,
+    the config is that algorithm's defaults on that env plus the tuned preset shipped for the pair
+    (:mod:`rlsuite.presets`), if one does; the one not given is the embedded default's. An agent key the
+    algorithm does not take is an error that names where it was set::
+
+        >>> load_config(algo="dqn", env="CartPole-v1").env.num_envs  # dqn's CartPole-v1 preset
+        4
+        >>> load_config(overrides=["agent.algo=q_learning", "env.id=Taxi-v3"]).agent.algo
+        'q_learning'
+    """
+    data, origins = _config_data(path, algo, env)
+    data = apply_overrides(data, list(overrides or []), origins)
+    return from_dict(data, origins)
+
+
+def _config_data(
+    path: str | Path | None, algo: str | None, env: str | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The config before overrides, and where each ``section.key`` of it comes from."""
+    if algo is None and env is None:
+        data = default_config_data() if path is None else read_yaml(path)
+        origin = "the embedded default config" if path is None else f"the config file {str(path)!r}"
+        return data, _origins(data, origin)
+    if path is not None:
+        raise ConfigError(
+            f"algo/env (--algo/--env) build a config from the algorithm's defaults and its preset, not from "
+            f"{str(path)!r}; to switch a config file's algorithm or env use agent.algo=… or env.id=…"
+        )
+    default = default_config_data()
+    algo = default["agent"]["algo"] if algo is None else algo
+    env = default["env"]["id"] if env is None else env
+    data: dict[str, Any] = {"env": {"id": env}, "agent": {"algo": algo}}
+    from rlsuite.presets import find_preset, preset_file
+
+    preset = find_preset(algo, env) or {}
+    for section, values in preset.items():
+        data.setdefault(section, {}).update(values)
+    return data, _origins(preset, f"the preset for {algo} on {env} ({preset_file(algo)})")
+
+
+def _origins(data: dict[str, Any], origin: str) -> dict[str, str]:
+    return {f"{s}.{k}": origin for s, keys in data.items() if isinstance(keys, dict) for k in keys}
 
 
 def _check_env_id(env_id: str) -> None:

@@ -5,13 +5,12 @@ Data flow (``docs/design.md``): validated config → ``gymnasium.make_vec`` → 
 steps an agent reports into episode statistics, SPS, periodic greedy evaluations on separate envs,
 checkpoints (``last``, ``best``, ``step_<N>``) and the progress display, so agents only learn.
 
-Python use::
+From Python, use the public API (:mod:`rlsuite.api`, re-exported by ``rlsuite``), built on these::
 
-    from rlsuite.config import load_config
-    from rlsuite.training import train, evaluate_run
+    import rlsuite
 
-    run_dir = train(load_config("experiments/configs/q_learning_grid_racetrack.yaml"))
-    print(evaluate_run(run_dir))
+    run = rlsuite.train("experiments/configs/q_learning_grid_racetrack.yaml")
+    print(rlsuite.evaluate(run.run_dir))
 """
 
 from __future__ import annotations

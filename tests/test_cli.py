@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import rlsuite
@@ -225,3 +226,65 @@ def test_top_level_help_has_examples():
     out = subprocess.run(["rlsuite", "--help"], capture_output=True, text=True, check=True).stdout
     _, _, examples = out.partition("\nexamples:\n")
     assert "  rlsuite train" in examples and "  rlsuite eval RUN_DIR" in examples
+
+
+# --------------------------------------------------------------------------------------------
+# RL Zoo-style choice of algorithm and env (issue 29, finding 4)
+# --------------------------------------------------------------------------------------------
+TINY = ["train.total_steps=64", "train.eval_every=0", "train.eval_episodes=1", "log.progress=none"]
+
+
+def test_train_algo_env_trains_the_algorithms_defaults_plus_the_preset(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("train", "--algo", "dqn", "--env", "CartPole-v1", *TINY) == 0
+    assert "(dqn's defaults + the preset in rlsuite/presets/dqn.yaml)" in capsys.readouterr().out
+    run_dir = only_run(Path("runs"))
+    assert run_dir.name.startswith("dqn-CartPole-v1-")
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert config["env"]["num_envs"] == 4 and config["agent"]["net_arch"] == [64, 64]  # dqn_cartpole.yaml's
+
+
+def test_switching_the_default_jobs_algo_and_env_by_override_trains(tmp_path, monkeypatch):
+    """`rlsuite train agent.algo=sb3.ppo env.id=CartPole-v1` failed on the default job's DQN keys."""
+    monkeypatch.chdir(tmp_path)
+    rollout = ["agent.n_steps=16", "agent.batch_size=32", "agent.n_epochs=1", "env.num_envs=2"]
+    assert run_cli("train", "agent.algo=sb3.ppo", "env.id=CartPole-v1", *rollout, *TINY) == 0
+    assert only_run(Path("runs")).name.startswith("sb3.ppo-CartPole-v1-")  # not "dqn-racetrack"
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (
+            ["ppo.yaml"],
+            "agent.buffer_size: unknown key for agent.algo 'sb3.ppo', set by the config file 'ppo.yaml'",
+        ),
+        (
+            ["--algo", "sb3.ppo", "--env", "CartPole-v1", "agent.buffer_size=10"],
+            "agent.buffer_size: unknown key for agent.algo 'sb3.ppo', set by the command line (agent.buffer_size=10)",
+        ),
+        (["ppo.yaml", "--algo", "dqn"], "(--algo/--env) build a config from the algorithm's defaults"),
+        (["--resume", "runs/x", "--env", "CartPole-v1"], "--algo/--env cannot change them"),
+    ],
+)
+def test_a_key_of_another_algorithm_is_refused_naming_where_it_came_from(
+    tmp_path, monkeypatch, capsys, args, expected
+):
+    monkeypatch.chdir(tmp_path)
+    Path("ppo.yaml").write_text("env: {id: CartPole-v1}\nagent: {algo: sb3.ppo, buffer_size: 1000}\n")
+    assert run_cli("train", *args) == 2
+    assert expected in capsys.readouterr().err
+    assert not Path("runs").exists()
+
+
+def test_presets_lists_algo_by_env_id(capsys):
+    assert run_cli("presets") == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    pairs = {tuple(row[:2]) for row in rows}
+    for pair in [
+        ("dqn", "CartPole-v1"),
+        ("dqn", "rlsuite/Racetrack-v0"),
+        ("sb3.ppo", "rlsuite/Racetrack-v0"),
+    ]:
+        assert pair in pairs, pair
+    assert rows[0][:2] == ["algo", "env"]

@@ -1,5 +1,7 @@
 """Configs: YAML + overrides, validated before anything runs; errors name the key and what is allowed."""
 
+from pathlib import Path
+
 import pytest
 
 from rlsuite.config import ConfigError, apply_overrides, default_config_data, from_dict, load_config, to_dict
@@ -67,3 +69,86 @@ def test_log_progress_takes_a_yaml_boolean_as_a_switch(switch, mode, tmp_path):
     )
     config = load_config(config_file)
     assert config.log.progress == mode and to_dict(config)["log"]["progress"] == mode  # saved as the word
+
+
+# --------------------------------------------------------------------------------------------
+# Switching algorithm or env (issue 29, finding 4): RL Zoo-style, by --algo/--env or by override
+# --------------------------------------------------------------------------------------------
+def test_overriding_agent_algo_replaces_the_agent_section():
+    """The embedded default's DQN keys do not linger: `train agent.algo=sb3.ppo env.id=CartPole-v1`."""
+    config = load_config(None, ["agent.algo=sb3.ppo", "env.id=CartPole-v1"])
+    assert config.agent.algo == "sb3.ppo" and config.env.id == "CartPole-v1"
+    assert config.agent.params.learning_rate == 3e-4  # SB3's default, not the default job's DQN 5e-3
+    assert config.env.kwargs == {}  # Racetrack's constructor kwargs went with its id
+    assert config.log.name is None  # named <algo>-<env>, not after the default job ("dqn-racetrack")
+    assert config.env.num_envs == 32 and config.train.total_steps == 30_000  # the rest stays
+
+
+def test_overrides_next_to_agent_algo_apply_on_top_whatever_their_order():
+    config = load_config(None, ["agent.n_steps=64", "agent.algo=sb3.ppo", "log.name=mine", "agent.gamma=0.9"])
+    assert (config.agent.params.n_steps, config.agent.params.gamma, config.log.name) == (64, 0.9, "mine")
+
+
+def test_overriding_agent_algo_with_an_algorithm_of_the_same_schema_keeps_the_section():
+    """The tabular update rules take one schema: `agent.algo=sarsa` on a tuned q_learning config keeps
+    its settings (experiments/tabular compares the rules this way)."""
+    shipped = "experiments/configs/q_learning_grid_racetrack.yaml"
+    config = load_config(Path(__file__).parents[1] / shipped, ["agent.algo=sarsa"])
+    assert config.agent.algo == "sarsa" and config.agent.params.learning_rate == 0.2
+
+
+def test_overriding_agent_algo_with_the_same_algo_keeps_the_section():
+    config = load_config(None, ["agent.algo=dqn"])
+    assert config == load_config()
+
+
+def test_algo_and_env_give_the_algorithms_defaults_plus_the_preset():
+    config = load_config(algo="dqn", env="CartPole-v1")  # experiments/configs/dqn_cartpole.yaml's settings
+    assert (config.env.num_envs, config.agent.params.net_arch, config.agent.params.double_q) == (
+        4,
+        [64, 64],
+        True,
+    )
+    assert config.log.name is None and config.train.total_steps == 50_000
+    no_preset = load_config(None, ["agent.gamma=0.9"], algo="sb3.ppo", env="CartPole-v1")
+    assert (no_preset.agent.params.n_steps, no_preset.env.num_envs) == (2048, 8)  # the defaults
+    assert no_preset.agent.params.gamma == 0.9  # overrides on top
+    assert load_config(env="CartPole-v1").agent.algo == "dqn"  # the one not given: the default job's
+    assert load_config(algo="sb3.ppo").env.id == "rlsuite/Racetrack-v0"
+
+
+@pytest.mark.parametrize(
+    "kwargs, names",
+    [
+        ({"algo": "ppo2", "env": "CartPole-v1"}, ["agent.algo", "'ppo2'", "sb3.ppo"]),
+        ({"algo": "dqn", "env": "CartPol-v1"}, ["env.id", "did you mean 'CartPole-v1'"]),
+        ({"path": "x.yaml", "algo": "dqn"}, ["--algo/--env", "'x.yaml'", "agent.algo=…"]),
+    ],
+)
+def test_bad_algo_or_env_is_a_clear_error(kwargs, names):
+    with pytest.raises(ConfigError) as error:
+        load_config(**kwargs)
+    for name in names:
+        assert name in str(error.value)
+
+
+def test_a_key_the_algorithm_does_not_take_names_where_it_was_set(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(
+        ConfigError,
+        match=r"agent\.buffer_size: unknown key for agent\.algo 'sb3\.ppo'.*"
+        r"set by the command line \(agent\.buffer_size=1000\); allowed keys: batch_size",
+    ):
+        load_config(algo="sb3.ppo", env="CartPole-v1", overrides=["agent.buffer_size=1000"])
+    with pytest.raises(ConfigError, match=r"agent\.buffer_size: .*set by the command line"):
+        load_config(None, ["agent.algo=sb3.ppo", "agent.buffer_size=1000"])
+    with pytest.raises(ConfigError, match=r"agent\.buffer_size: .*set by the config file 'ppo\.yaml'"):
+        (tmp_path / "ppo.yaml").write_text(
+            "env: {id: CartPole-v1}\nagent: {algo: sb3.ppo, buffer_size: 1000}\n"
+        )
+        load_config("ppo.yaml")
+    monkeypatch.setattr("rlsuite.presets.find_preset", lambda algo, env: {"agent": {"buffer_size": 1}})
+    with pytest.raises(
+        ConfigError, match=r"set by the preset for sb3\.ppo on CartPole-v1 \(rlsuite/presets/sb3"
+    ):
+        load_config(algo="sb3.ppo", env="CartPole-v1")

@@ -203,7 +203,8 @@ def _shrink(args: argparse.Namespace) -> str | None:
         else:
             config = None if args.config is None or "=" in args.config else args.config
             overrides = args.overrides + ([args.config] if args.config and config is None else [])
-            algo = load_config(config, overrides).agent.algo
+            picked = {"algo": getattr(args, "algo", None), "env": getattr(args, "env", None)}
+            algo = load_config(config, overrides, **picked).agent.algo
         args.overrides += [*TRAIN_BUDGET, *ROLLOUT_BUDGET.get(algo, [])]
     elif args.command in ("pretrain", "probe"):
         args.overrides += _encoder_budget(Path(args.config), pretrain=args.command == "pretrain")

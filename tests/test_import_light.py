@@ -59,3 +59,21 @@ def test_a_tabular_run_imports_no_torch_and_still_writes_tensorboard_events(tmp_
     events.Reload()
     assert "eval/return_mean" in events.Tags()["scalars"]
     assert len(events.Scalars("eval/return_mean")) == 2  # the periodic evaluation and the final one
+
+
+def test_the_python_api_is_imported_on_first_use_and_a_tabular_run_through_it_imports_no_torch(tmp_path):
+    code = (
+        "import sys, rlsuite\n"
+        "assert 'rlsuite.api' not in sys.modules and 'rlsuite.training' not in sys.modules\n"
+        "assert {'train', 'load', 'evaluate', 'Policy', 'TrainedRun'} <= set(dir(rlsuite))\n"
+        "from rlsuite import Policy, evaluate, load, train\n"
+        "run = train({'env': {'id': 'FrozenLake-v1'}, 'agent': {'algo': 'q_learning'}}, overrides={\n"
+        "    'train.total_steps': 500, 'train.eval_every': 0, 'train.eval_episodes': 2, 'log.progress': 'none'})\n"
+        "policy = load(run.run_dir)\n"
+        "assert isinstance(policy, Policy)\n"
+        "action, _ = policy.predict(0)\n"
+        "evaluate(policy, episodes=2)\n"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)

@@ -6,6 +6,7 @@ on, and offers four things (``docs/design.md``, "Agent protocol")::
     learn(total_steps, monitor=None)   train; report every vector step to the monitor
     act(obs, deterministic=True, episode_start=None)
                                        a batch of observations -> a batch of actions
+                                       (one observation -> one action)
     save(directory)                    tensors (npz / safetensors) + JSON metadata; never pickle
     load(directory, config, envs)      classmethod: the inverse of save
 
@@ -43,6 +44,7 @@ __all__ = [
     "StepMonitor",
     "is_allocation_failure",
     "is_image_space",
+    "is_single_observation",
     "memory_checked",
     "resolve_device",
 ]
@@ -53,6 +55,21 @@ def is_image_space(space: gym.Space) -> bool:
     import gymnasium as gym
 
     return isinstance(space, gym.spaces.Box) and space.dtype == np.uint8 and len(space.shape) == 3
+
+
+def is_single_observation(obs: Any, space: gym.Space) -> bool:
+    """``obs`` is one observation of ``space`` (shaped like the space), not a batch of them.
+
+    ``act`` takes either: one observation gives one action, a batch ``(n, *obs_shape)`` a batch.
+    Spaces without a shape (``Dict``, ``Tuple``) count as a batch. For example, with CartPole's
+    ``Box`` of shape ``(4,)``, ``np.zeros(4)`` is one observation and ``np.zeros((8, 4))`` a batch;
+    with a ``Discrete`` space, ``3`` is one observation and ``np.array([3, 1])`` a batch.
+    """
+    shape = space.shape
+    if shape is None:
+        return False
+    # `act` runs on every evaluation step: an array's own ndim is ~10x cheaper than np.ndim's dispatch
+    return (obs.ndim if isinstance(obs, np.ndarray) else np.ndim(obs)) == len(shape)
 
 
 class NonFiniteError(RuntimeError):
@@ -162,11 +179,12 @@ class Agent(ABC):
     def act(
         self, obs: np.ndarray, deterministic: bool = True, episode_start: np.ndarray | None = None
     ) -> np.ndarray:
-        """Actions for a batch of observations (shape ``(n, *obs_shape)``).
+        """Actions for a batch of observations (shape ``(n, *obs_shape)``), or the action for one
+        observation (shaped like the observation space; see :func:`is_single_observation`).
 
-        ``episode_start`` (bool, shape ``(n,)``) marks the sub-envs whose observation is the first of
-        an episode; agents with memory across steps (frame stacks, recurrent state) reset it there,
-        the others ignore it. ``None`` means "unknown".
+        ``episode_start`` (bool, shape ``(n,)``; one bool for one observation) marks the sub-envs whose
+        observation is the first of an episode; agents with memory across steps (frame stacks,
+        recurrent state) reset it there, the others ignore it. ``None`` means "unknown".
         """
 
     @abstractmethod
@@ -222,6 +240,8 @@ class RandomAgent(Agent):
     def act(
         self, obs: np.ndarray, deterministic: bool = True, episode_start: np.ndarray | None = None
     ) -> np.ndarray:
+        if is_single_observation(obs, self.observation_space):
+            return np.asarray(self._single_space.sample())
         return np.stack([self._single_space.sample() for _ in range(len(obs))])
 
     def save(self, directory: str | Path) -> None:

@@ -41,7 +41,14 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-from rlsuite.agents.base import Agent, NonFiniteError, StepMonitor, memory_checked, resolve_device
+from rlsuite.agents.base import (
+    Agent,
+    NonFiniteError,
+    StepMonitor,
+    is_single_observation,
+    memory_checked,
+    resolve_device,
+)
 from rlsuite.agents.networks import Adam, QHead, QNetwork, RandomShift, build_encoder, is_image_space
 from rlsuite.agents.replay import Batch, ReplayBuffer, stack_frames
 from rlsuite.config import ConfigError, hp, to_dict
@@ -534,12 +541,16 @@ class DQNAgent(Agent):
     def act(
         self, obs: np.ndarray, deterministic: bool = True, episode_start: np.ndarray | None = None
     ) -> np.ndarray:
-        """Actions for a batch of observations: greedy, or epsilon-greedy at the current epsilon.
+        """Actions for a batch of observations (one observation: one action): greedy, or
+        epsilon-greedy at the current epsilon.
 
         With ``frame_stack > 1`` the agent keeps the last frames of each caller's sub-env;
         ``episode_start`` marks the sub-envs whose observation begins an episode (default: all of
         them on the first call or when the batch size changes).
         """
+        if is_single_observation(obs, self.observation_space):
+            start = None if episode_start is None else np.reshape(episode_start, 1)
+            return self.act(np.asarray(obs)[None], deterministic, start)[0]
         obs_t = self._to_device(obs)
         if self.frame_stack > 1:
             n = len(obs_t)

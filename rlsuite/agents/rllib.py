@@ -111,7 +111,7 @@ from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
 from ray.tune.registry import register_env
 from torch import nn
 
-from rlsuite.agents.base import Agent, StepMonitor
+from rlsuite.agents.base import Agent, StepMonitor, is_single_observation
 from rlsuite.agents.networks import build_encoder, is_image_space
 from rlsuite.config import ConfigError, hp
 
@@ -808,7 +808,10 @@ class RLlibAgent(Agent):
     def act(
         self, obs: np.ndarray, deterministic: bool = True, episode_start: np.ndarray | None = None
     ) -> np.ndarray:
-        """The RLModule's actions for a batch of observations (greedy when ``deterministic``)."""
+        """The RLModule's actions for a batch of observations (greedy when ``deterministic``); one
+        observation: one action."""
+        if is_single_observation(obs, self.observation_space):
+            return self.act(np.asarray(obs)[None], deterministic, episode_start)[0]
         module = self._inference_module()
         obs = np.asarray(obs, dtype=self.observation_space.dtype)
         if _flattened(self.observation_space):  # as the env creator hands them to RLlib

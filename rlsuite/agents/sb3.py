@@ -86,7 +86,7 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack, VecMonitor
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices
 
-from rlsuite.agents.base import Agent, StepMonitor, memory_checked, resolve_device
+from rlsuite.agents.base import Agent, StepMonitor, is_single_observation, memory_checked, resolve_device
 from rlsuite.config import ConfigError, hp
 
 if TYPE_CHECKING:
@@ -806,6 +806,10 @@ class SB3Agent(Agent):
     def act(
         self, obs: np.ndarray, deterministic: bool = True, episode_start: np.ndarray | None = None
     ) -> np.ndarray:
+        """SB3's ``model.predict`` on a batch of observations; one observation: one action."""
+        if is_single_observation(obs, self.observation_space):
+            start = None if episode_start is None else np.reshape(episode_start, 1)
+            return self.act(np.asarray(obs)[None], deterministic, start)[0]
         if self._extractor is not None and self._frame_stack > 1:
             obs = self._stacked(obs, episode_start)
         actions, _ = self.model.predict(obs, episode_start=episode_start, deterministic=deterministic)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 import gymnasium as gym
 import numpy as np
 
-from rlsuite.agents.base import Agent, StepMonitor, memory_checked
+from rlsuite.agents.base import Agent, StepMonitor, is_single_observation, memory_checked
 from rlsuite.config import ConfigError, hp, to_dict
 from rlsuite.envs.wrappers import Discretizer
 
@@ -171,6 +171,9 @@ class TabularAgent(Agent):
     def act(
         self, obs: np.ndarray, deterministic: bool = True, episode_start: np.ndarray | None = None
     ) -> np.ndarray:
+        """Greedy (or ε-greedy) actions for a batch of observations; one observation: one action."""
+        if is_single_observation(obs, self.observation_space):
+            return self.act(np.asarray(obs)[None], deterministic)[0]
         greedy = self._rows(self.states(obs)).argmax(axis=1)
         return self._explore(greedy, 0.0 if deterministic else self.epsilon) + self._action_start
 
