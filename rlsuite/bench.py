@@ -256,21 +256,22 @@ def run_agents(quick: bool, peers: bool, repeats: int) -> tuple[str, list[str]]:
         "| agent | env steps timed | ours steps/s | peer | peer steps/s | ours / peer |",
         "|---|---:|---:|---|---:|---:|",
     ]
+    print("\n".join(lines), flush=True)
     have_sb3 = peers and _peer_available("stable_baselines3")
     for case in AGENT_CASES:
         steps = case.steps // 4 if quick else case.steps
         ours = time_agent(case.config, steps, repeats)
         if case.peer is None:
-            lines.append(f"| {case.label} | {steps:,} | {_fmt(ours)} | none | | |")
+            _emit(lines, f"| {case.label} | {steps:,} | {_fmt(ours)} | none | | |")
         elif not have_sb3:
-            lines.append(f"| {case.label} | {steps:,} | {_fmt(ours)} | {SB3_PEER}: not installed | | |")
+            _emit(lines, f"| {case.label} | {steps:,} | {_fmt(ours)} | {SB3_PEER}: not installed | | |")
         else:
             theirs = time_agent({**case.config, "agent": case.peer}, steps, repeats)
-            lines.append(
+            _emit(
+                lines,
                 f"| {case.label} | {steps:,} | {_fmt(ours)} | {SB3_PEER} {case.peer['algo']}, same settings "
-                f"| {_fmt(theirs)} | {_ratio(ours / theirs)} |"
+                f"| {_fmt(theirs)} | {_ratio(ours / theirs)} |",
             )
-        print(lines[-1], flush=True)
     missing = [] if have_sb3 or not peers else [f'{SB3_PEER} (`pip install -e ".[sb3]"`)']
     return "\n".join(lines), missing
 
@@ -389,14 +390,16 @@ def run_envs(
         "| env | single steps/s | target | vector steps/s (batch) | target | vector / single | targets met |",
         "|---|---:|---:|---:|---:|---:|:---:|",
     ]
+    print("\n".join(lines), flush=True)
     results: dict[str, float] = {}
     for case in CASES:
         if ids and case.env_id not in ids:
             continue
         if case.env_id not in registered:
-            lines.append(
+            _emit(
+                lines,
                 f"| {case.label} | not available | {_fmt(case.single_target)} | — | {_fmt(case.vector_target)} "
-                "| — | — |"
+                "| — | — |",
             )
             continue
         batch = case.batch if max_batch is None else min(case.batch, max_batch)
@@ -406,32 +409,33 @@ def run_envs(
         met = "yes" if single >= case.single_target and vector >= case.vector_target else "**no**"
         if batch != case.batch:
             met = "(smaller batch)"
-        lines.append(
+        _emit(
+            lines,
             f"| {case.label} | {_fmt(single)} | {_fmt(case.single_target)} | {_fmt(vector)} ({batch}) "
-            f"| {_fmt(case.vector_target)} | {_ratio(vector / single)} | {met} |"
+            f"| {_fmt(case.vector_target)} | {_ratio(vector / single)} | {met} |",
         )
-        print(lines[-1], flush=True)
     missing: list[str] = []
     if peers:
-        lines += ["", "| peer (single env) | steps/s | our env | ours / peer |", "|---|---:|---|---:|"]
+        for line in ("", "| peer (single env) | steps/s | our env | ours / peer |", "|---|---:|---|---:|"):
+            _emit(lines, line)
         for label, (module, env_id, kwargs) in PEERS.items():
             ours = [c for c in CASES if c.peer == label and c.label in results]
             if not ours:
                 continue
             if not _peer_available(module):
-                lines.append(f"| {label} | not installed | | |")
+                _emit(lines, f"| {label} | not installed | | |")
                 missing.append(f"{label} (`{PEER_INSTALL[module]}`)")
                 continue
             try:
                 speed = time_single(env_id, kwargs, seconds, repeats)  # timed exactly as ours
             except Exception as error:  # report, never crash the whole table
-                lines.append(f"| {label} | failed: {type(error).__name__} | | |")
+                _emit(lines, f"| {label} | failed: {type(error).__name__} | | |")
                 continue
             for case in ours:
-                lines.append(
-                    f"| {label} | {_fmt(speed)} | {case.label} | {_ratio(results[case.label] / speed)} |"
+                _emit(
+                    lines,
+                    f"| {label} | {_fmt(speed)} | {case.label} | {_ratio(results[case.label] / speed)} |",
                 )
-                print(lines[-1], flush=True)
     return "\n".join(lines), missing
 
 
@@ -574,7 +578,7 @@ def floors_markdown(table: dict[str, Any]) -> str:
         mark = " (**not met**)" if published is not None and published < target else ""
         lines.append(
             f"| {row['ours']} | {row['peer']} | {_fmt_ratio(published)} | {_ratio(target)}{mark} "
-            f"| {_ratio(row['floor'])} |"
+            f"| {_ratio(row['floor'])} |",
         )
     return "\n".join(lines)
 
@@ -661,7 +665,7 @@ def check(
         lines.append(
             f"| {item.ours.label} | {speed(m['ours'])} | {m['peer_label']}{instead} | {speed(m['peer'])} "
             f"| {_ratio(ratio)} | {_fmt_ratio(floor)} | {_fmt_ratio(published)} | {verdict} "
-            f"| {_ratio(row['target'])}{'' if m['proxied'] or ratio >= row['target'] else ' (not met)'} |"
+            f"| {_ratio(row['target'])}{'' if m['proxied'] or ratio >= row['target'] else ' (not met)'} |",
         )
     verdict = "every ratio holds its floor" if ok else "FAILED: a ratio fell below its floor"
     return ok, "\n".join(lines) + f"\n\nSpeed check: {verdict}.", measured
@@ -691,10 +695,12 @@ def main(args: argparse.Namespace) -> int:
     print(header, flush=True)
     sections, missing = [], []
     if what in ("envs", "all"):
+        print("## Envs (random actions)\n", flush=True)
         table, lost = run_envs(args.ids, seconds, args.peers, repeats, 64 if args.quick else None)
         sections.append("## Envs (random actions)\n\n" + table)
         missing += lost
     if what in ("agents", "all"):
+        print("\n## Agents (training env steps/s, updates included)\n", flush=True)
         table, lost = run_agents(args.quick, args.peers, repeats)
         sections.append("## Agents (training env steps/s, updates included)\n\n" + table)
         missing += lost
@@ -702,6 +708,8 @@ def main(args: argparse.Namespace) -> int:
         sections.append("Peers not installed (their rows are empty): " + "; ".join(missing) + ".")
     elif not args.peers:
         sections.append("Peers not timed (`--no-peers`).")
+    notes = sections[2 if what == "all" else 1 :]
+    print("\n" + "\n\n".join(notes) if notes else "", flush=True)  # the tables were printed row by row
     _write(header + "\n" + "\n\n".join(sections) + "\n", args.output)
     return 0
 
@@ -720,8 +728,13 @@ def _header(commit: str, what: str) -> str:
     )
 
 
+def _emit(lines: list[str], line: str) -> None:
+    """Add ``line`` to a table and print it at once (a long run shows its rows as they are measured)."""
+    lines.append(line)
+    print(line, flush=True)
+
+
 def _write(report: str, output: str | None) -> None:
-    print(report)
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         Path(output).write_text(report)

@@ -133,3 +133,12 @@ def test_readme_and_env_study_quote_the_published_figures_of_the_table() -> None
     for key, row in record["rows"].items():
         assert table["rows"][key]["published"] == round(row["ours"] / row["peer"], 3)
     assert table["measured"]["commit"] == record["measured"]["commit"]
+
+
+def test_bench_prints_each_table_once(monkeypatch, capsys) -> None:
+    """Rows are printed as they are measured, and the table is not printed a second time at the end."""
+    monkeypatch.setattr(bench, "time_single", lambda *args, **kwargs: 100.0)
+    monkeypatch.setattr(bench, "time_vector", lambda *args, **kwargs: 1000.0)
+    assert main(["bench", "envs", "--quick", "--no-peers", "--ids", "rlsuite/GridRacetrack-v0"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("| env | single steps/s |") == 1 and out.count("| GridRacetrack | 100 |") == 1
