@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -672,7 +673,6 @@ def check(
 
 
 def main(args: argparse.Namespace) -> int:
-    import os
     import subprocess
 
     try:
@@ -716,7 +716,6 @@ def main(args: argparse.Namespace) -> int:
 
 def _header(commit: str, what: str) -> str:
     import datetime
-    import os
     import platform
     import sys
 
@@ -740,12 +739,28 @@ def _write(report: str, output: str | None) -> None:
         Path(output).write_text(report)
 
 
+def _busy_cores() -> float | None:
+    """The 1-minute load average when other work holds at least one core (the check itself holds
+    one), else None; None where the platform has no load average."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+    return load if load >= 2.0 else None
+
+
 def _main_check(args: argparse.Namespace, commit: str) -> int:
     repeats = 3
     seconds = args.seconds if args.seconds is not None else 0.3
     header = _header(commit, f"speed check, best of {repeats} interleaved rounds × {seconds:g} s per side")
     print(header, flush=True)
     ok, table, _ = check(args.only, seconds, repeats, args.peers)
+    load = _busy_cores()
+    if load is not None:  # ours and the peer alternate, but a busy machine still widens the noise
+        table += (
+            f"\n\nThe machine was busy (load average {load:.1f} on {os.cpu_count()} cores): ratios move more "
+            "than usual; rerun on a quiet machine before reading a failure as a regression."
+        )
     print(table)
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
