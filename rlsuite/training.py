@@ -103,8 +103,8 @@ def make_agent_envs(config: Config, num_envs: int | None = None) -> gym.vector.V
     if not stacked and (encoder is None or not encoder.feeds_features):
         return envs  # an agent that trains its encoder loads and checks the checkpoint itself
     try:
-        from rlsuite.agents.base import resolve_device
         from rlsuite.encoders.transfer import FeatureObservations, StackedFrames, load_checked
+        from rlsuite.resources import resolve_device
 
         if stacked:  # the agent's model trains the encoder on frames stacked here
             _, meta = load_checked(encoder, envs.single_observation_space, "cpu")

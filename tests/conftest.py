@@ -17,7 +17,7 @@ def ray_session():
     if ray.is_initialized():
         yield ray
         return
-    os.environ.setdefault("RAY_worker_niceness", "0")  # as rlsuite.jobs.cluster.connect does
+    os.environ.setdefault("RAY_worker_niceness", "0")  # as rlsuite.cluster.connect does
     ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
     yield ray
     ray.shutdown()

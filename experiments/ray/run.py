@@ -49,7 +49,7 @@ def measure_sweep(args: argparse.Namespace, command: list[str]) -> dict:
     import yaml
 
     from rlsuite.config import apply_overrides, from_dict, read_yaml
-    from rlsuite.jobs.cluster import connect
+    from rlsuite.cluster import connect
     from rlsuite.jobs.sweep import run_sweep
 
     torch.set_num_threads(1)

@@ -19,18 +19,15 @@ Agents see the training loop only through :class:`StepMonitor`, defined here; th
 
 from __future__ import annotations
 
-import contextlib
 import json
-import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
-from rlsuite.config import ConfigError
+from rlsuite.resources import is_allocation_failure, memory_checked, resolve_device
 
 if TYPE_CHECKING:
     import gymnasium as gym
@@ -105,53 +102,6 @@ class StepMonitor(Protocol):
     def log(self, step: int, scalars: dict[str, float]) -> None:
         """Log the agent's own scalars (``losses/*``, ``charts/epsilon``, …) at ``step``."""
         ...
-
-
-def is_allocation_failure(error: BaseException) -> bool:
-    """``error`` says that memory ran out: numpy's ``MemoryError``, torch's CPU allocator failure or
-    CUDA's out-of-memory error, or a size numpy cannot even represent."""
-    if isinstance(error, MemoryError):
-        return True
-    text = str(error)
-    return isinstance(error, RuntimeError | ValueError) and any(
-        phrase in text
-        for phrase in ("can't allocate memory", "out of memory", "Maximum allowed dimension exceeded")
-    )
-
-
-@contextlib.contextmanager
-def memory_checked(sizes: str) -> Iterator[None]:
-    """Turn running out of memory in the block into a :class:`ConfigError` that names the
-    settings (``sizes``) to reduce, instead of an allocator traceback from deep inside numpy/torch."""
-    try:
-        yield
-    except (MemoryError, RuntimeError, ValueError) as error:
-        if not is_allocation_failure(error):
-            raise
-        text = str(error).strip()
-        asked = re.search(r"tried to allocate (\d+) bytes", text)  # torch's allocator
-        if asked:
-            first_line = f"it asked for {int(asked.group(1)) / 2**30:.1f} GiB"
-        else:
-            first_line = text.splitlines()[0] if text else type(error).__name__
-        raise ConfigError(
-            f"{sizes}: too large for this machine's memory ({first_line}); reduce them"
-        ) from None
-
-
-def resolve_device(name: str) -> str:
-    """``"auto"`` → ``"cuda"`` when a GPU is present, else ``"cpu"``; ``"cuda"`` without one is an error."""
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            "train.device: 'cuda' was asked for but no CUDA GPU is available; use 'auto' or 'cpu'"
-        )
-    if name not in ("cpu", "cuda"):
-        raise ConfigError(f"train.device: got {name!r}; allowed: auto, cpu, cuda")
-    return name
 
 
 class Agent(ABC):

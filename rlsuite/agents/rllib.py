@@ -484,7 +484,7 @@ def _env_spec(env_id: str) -> gym.envs.registration.EnvSpec:
 
 def _connect_ray(address: str | None) -> bool:
     """Reuse a running Ray, join ``address``, or start a local Ray; True when this call started one."""
-    from rlsuite.jobs.cluster import connect
+    from rlsuite.cluster import connect
 
     return connect(address)
 

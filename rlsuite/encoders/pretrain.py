@@ -126,11 +126,11 @@ def pretrain(config: PretrainConfig, progress: bool = True) -> Path:
     """Run ``config``; return the run directory (which holds ``encoder.safetensors``)."""
     import torch
 
-    from rlsuite.agents.base import resolve_device
     from rlsuite.encoders.augment import Augment
     from rlsuite.encoders.checkpoint import save_encoder
     from rlsuite.encoders.networks import build_encoder
     from rlsuite.encoders.objectives import OBJECTIVES
+    from rlsuite.resources import resolve_device
     from rlsuite.runs import Run
 
     t = config.train

@@ -1,6 +1,5 @@
-"""Parallel jobs on Ray: ``rlsuite sweep`` (Ray Tune trials of ordinary training runs) and the
-Ray lifecycle they share with the RLlib agents (local Ray by default, any cluster by address).
+"""Parallel jobs on Ray: ``rlsuite sweep`` (Ray Tune trials of ordinary training runs). The Ray
+lifecycle they share with the RLlib agents lives below both, in :mod:`rlsuite.cluster`.
 
-Importing this package imports no Ray; :mod:`rlsuite.jobs.sweep` and :mod:`rlsuite.jobs.cluster`
-import it when they run.
+Importing this package imports no Ray; :mod:`rlsuite.jobs.sweep` imports it when it runs.
 """

@@ -363,7 +363,7 @@ def run_sweep(
     echo: Any = None,
 ) -> Path:
     """Run (or with ``resume``, continue) a sweep; returns its directory, which holds the summary."""
-    from rlsuite.jobs.cluster import check_fits, connect
+    from rlsuite.cluster import check_fits, connect
 
     echo = echo or say  # Tune pickles its callbacks with the Tuner: a module function, not `print`
     path = Path(path)
