@@ -8,12 +8,13 @@ same envs, the same env-step budget and the same evaluation, through one `rlsuit
 
 Every cell is a normal training run: the script writes its config to
 ``runs/cross_framework/<env>/<algo>-s<seed>.yaml`` and runs
-``rlsuite train CONFIG`` in a subprocess with one torch/OpenMP thread (``--jobs`` of them at once;
-2 on a 2-core machine, so both cores are busy and every run gets one). RLlib samples in the driver
-process (``num_env_runners: 0``), so every run is one process on one core. A finished run is
-recorded in ``trials.jsonl`` beside this script (with its final return, wall time and evaluation
-curve, the commit and the date: committed, so the report needs no run directory) and skipped when
-the script runs again, so an interrupted study continues where it stopped. ``--note`` lines (the
+``rlsuite train CONFIG`` in a subprocess on one thread for torch, BLAS and numba alike
+(:func:`rlsuite.study.run_trials`; ``--jobs`` of them at once: 2 on a 2-core machine, so both cores
+are busy and every run gets one). RLlib samples in the driver process (``num_env_runners: 0``), so
+every run is one process on one core. A finished run is recorded in ``trials.jsonl`` beside this
+script (with its final return, wall time and evaluation curve, the commit and the date: committed, so
+the report needs no run directory) and skipped when the script runs again, so an interrupted study
+continues where it stopped. ``--note`` lines (the
 machine's load, a cell left out) are kept in ``notes.json`` with the runs they describe.
 
 Reported per (env, algorithm): the greedy evaluation return of the *final* policy (train.seed +
@@ -32,18 +33,29 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime
 import importlib.util
 import json
-import os
 import statistics
-import subprocess
 import sys
-import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from rlsuite.study import (
+    ONE_THREAD,
+    Finished,
+    Trial,
+    TrialRecord,
+    commit,
+    mean_std,
+    run_dir_of,
+    run_trials,
+    stamp,
+    utc_now,
+)
+from rlsuite.study import parser as study_parser
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -51,9 +63,7 @@ CONFIGS = HERE.parent / "configs"
 RUNS = REPO / "runs" / "cross_framework"
 RESULTS = HERE
 NOTES = HERE / "notes.json"
-
-sys.path.insert(0, str(HERE.parent))
-from stamp import commit, stamp  # noqa: E402
+TRIALS = HERE / "trials.jsonl"
 
 
 def _sb3_zoo() -> dict:
@@ -344,25 +354,6 @@ def trial_config(
     }
 
 
-def start_trial(config: dict, stem: Path) -> subprocess.Popen:
-    """``rlsuite train STEM.yaml`` in a subprocess on one thread, its output in ``STEM.log``."""
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    config_path = stem.parent / f"{stem.name}.yaml"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    with (stem.parent / f"{stem.name}.log").open("w") as log:
-        command = [sys.executable, "-m", "rlsuite.cli", "train", str(config_path)]
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-
-
-def run_dir_of(log: Path) -> Path:
-    """The run directory `rlsuite train` printed."""
-    for line in log.read_text().splitlines():
-        if line.startswith("run directory: "):
-            return Path(line.removeprefix("run directory: ").strip())
-    raise RuntimeError(f"{log}: no 'run directory:' line")
-
-
 def final_eval(run_dir: Path) -> tuple[int, float, list[tuple[int, float]]]:
     from rlsuite.plots import read_scalars
 
@@ -371,7 +362,22 @@ def final_eval(run_dir: Path) -> tuple[int, float, list[tuple[int, float]]]:
     return curve[-1][0], curve[-1][1], curve
 
 
-def record(studies: dict[str, Study], key: tuple[str, str, int], run_dir: Path, wall: float) -> None:
+def trial_key(entry: Mapping) -> tuple[str, str, int]:
+    """A run's key in ``trials.jsonl``: (env, algorithm, seed)."""
+    return entry["env"], entry["algo"], entry["seed"]
+
+
+def trial_record() -> TrialRecord:
+    """``trials.jsonl``: every finished run with its final return, wall time and evaluation curve."""
+    return TrialRecord(TRIALS, key=trial_key)
+
+
+def trial_entry(studies: dict[str, Study], key: tuple[str, str, int], log: Path, wall: float) -> dict:
+    """The line of ``trials.jsonl`` of a finished run (``log``: its output, naming its run directory)."""
+    printed = run_dir_of(log.read_text())
+    if printed is None:
+        raise RuntimeError(f"{log}: no 'run directory:' line")
+    run_dir = Path(printed)
     env_key, algo, seed = key
     steps, final, curve = final_eval(run_dir)
     entry = {
@@ -385,14 +391,14 @@ def record(studies: dict[str, Study], key: tuple[str, str, int], run_dir: Path, 
         "run_dir": _relative(run_dir),
         "settings": studies[env_key].cells[algo].settings,
         "commit": commit(),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": utc_now(),
+        "threads": ONE_THREAD,
     }
-    with TRIALS.open("a") as f:
-        f.write(json.dumps(entry) + "\n")
     print(
         f"{env_key:9s} {algo:10s} seed {seed}: eval {final:8.2f} after {steps:,} steps, {wall:6.1f} s",
         flush=True,
     )
+    return entry
 
 
 def _relative(path: Path) -> str:
@@ -405,7 +411,7 @@ def _relative(path: Path) -> str:
 def adopt(studies: dict[str, Study]) -> None:
     """Record runs that finished after the script that started them was stopped: the wall time is
     from the config file (written just before the start) to the log's last write."""
-    done = {(t["env"], t["algo"], t["seed"]) for t in read_trials()}
+    done = trial_record().finished()
     for env_key, study in studies.items():
         for algo in study.cells:
             for log in sorted((RUNS / env_key).glob(f"{algo}-s*.log")):
@@ -413,45 +419,44 @@ def adopt(studies: dict[str, Study]) -> None:
                 if (env_key, algo, seed) in done or "final evaluation:" not in log.read_text():
                     continue
                 wall = log.stat().st_mtime - log.with_suffix(".yaml").stat().st_mtime
-                record(studies, (env_key, algo, seed), run_dir_of(log), wall)
+                trial_record().append(trial_entry(studies, (env_key, algo, seed), log, wall))
+
+
+def cell_trial(studies: dict[str, Study], key: tuple[str, str, int], quick_steps: int | None) -> Trial:
+    """``rlsuite train RUNS/<env>/<algo>-s<seed>.yaml``, its config written just before it starts (the
+    file's time is the run's start for :func:`adopt`), its output in the ``.log`` beside it."""
+    env_key, algo, seed = key
+    study, cell = studies[env_key], studies[env_key].cells[algo]
+    total = quick_steps or study.total_steps
+    stem = RUNS / env_key / f"{algo}-s{seed}"
+    config = trial_config(study, cell, seed, stem.name, total, min(study.eval_every, total), stem.parent)
+    config_path = stem.parent / f"{stem.name}.yaml"
+
+    def write_config() -> None:
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    command = [sys.executable, "-m", "rlsuite.cli", "train", str(config_path)]
+    return Trial(key, command, stem.parent / f"{stem.name}.log", cwd=REPO, setup=write_config)
 
 
 def run_study(studies: dict[str, Study], args: argparse.Namespace) -> None:
+    """Every (env, algorithm, seed) cell that ``trials.jsonl`` lacks, ``--jobs`` at a time."""
     RUNS.mkdir(parents=True, exist_ok=True)
-    done = {(t["env"], t["algo"], t["seed"]) for t in read_trials()}
-    queue = []
-    for env_key, study in studies.items():
-        for algo in study.cells:
-            if args.algos and algo not in args.algos:
-                continue
-            for seed in args.seeds:
-                if (env_key, algo, seed) not in done:
-                    queue.append((env_key, algo, seed))
-    print(f"{len(queue)} runs to do ({len(done)} already recorded in {TRIALS})", flush=True)
-    running: dict[tuple, tuple[subprocess.Popen, float, Path]] = {}
-    failures = 0
-    while queue or running:
-        while queue and len(running) < args.jobs:
-            env_key, algo, seed = key = queue.pop(0)
-            study, cell = studies[env_key], studies[env_key].cells[algo]
-            total = args.quick_steps or study.total_steps
-            every = min(study.eval_every, total)
-            stem = RUNS / env_key / f"{algo}-s{seed}"
-            config = trial_config(study, cell, seed, stem.name, total, every, stem.parent)
-            running[key] = (start_trial(config, stem), time.perf_counter(), stem)
-        time.sleep(0.2)
-        for key, (process, start, stem) in list(running.items()):
-            if process.poll() is None:
-                continue
-            wall = time.perf_counter() - start
-            del running[key]
-            env_key, algo, seed = key
-            log = stem.parent / f"{stem.name}.log"
-            if process.returncode != 0:
-                failures += 1
-                print(f"FAILED {key} (exit {process.returncode}); log: {log}", flush=True)
-                continue
-            record(studies, key, run_dir_of(log), wall)
+    cells = [
+        cell_trial(studies, (env_key, algo, seed), args.quick_steps)
+        for env_key, study in studies.items()
+        for algo in study.cells
+        if not args.algos or algo in args.algos
+        for seed in args.seeds
+    ]
+
+    def entry(finished: Finished) -> dict | None:
+        if finished.returncode != 0:  # not recorded: the next run of the script tries it again
+            return None
+        return trial_entry(studies, finished.trial.key, finished.trial.log, finished.wall_s)
+
+    failures = run_trials(cells, trial_record(), entry, parallel=args.jobs)
     if failures:
         raise SystemExit(f"{failures} run(s) failed; see the logs named above")
 
@@ -459,21 +464,6 @@ def run_study(studies: dict[str, Study], args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------
-TRIALS = HERE / "trials.jsonl"
-
-
-def read_trials() -> list[dict]:
-    if not TRIALS.is_file():
-        return []
-    return [json.loads(line) for line in TRIALS.read_text().splitlines() if line.strip()]
-
-
-def mean_std(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.1f}"
-    return f"{statistics.fmean(values):.1f} ± {statistics.stdev(values):.1f}"
-
-
 def read_notes() -> dict:
     """``notes.json``: the ``--note`` lines, and where the runs recorded without a commit were measured."""
     return json.loads(NOTES.read_text()) if NOTES.is_file() else {"notes": []}
@@ -507,7 +497,7 @@ def report(studies: dict[str, Study], command: list[str]) -> None:
 
     from rlsuite.plots import plot_curves
 
-    trials = read_trials()
+    trials = trial_record().entries()
     if not trials:
         raise SystemExit(f"no finished runs in {TRIALS}")
     groups: dict[tuple[str, str], list[dict]] = {}
@@ -617,8 +607,10 @@ def report(studies: dict[str, Study], command: list[str]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    parser = study_parser(
+        __doc__,
+        "RESULTS.md and plots from trials.jsonl",
+        quick="2,000 steps per cell into a scratch directory",
     )
     parser.add_argument(
         "--envs", nargs="+", default=None, help="subset of: cartpole racetrack highway reacher"
@@ -626,8 +618,6 @@ def main() -> None:
     parser.add_argument("--algos", nargs="+", default=None, help="subset of the algorithms")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=2, help="runs at once (one core each)")
-    parser.add_argument("--quick", action="store_true", help="2,000 steps per cell into a scratch directory")
-    parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--adopt", action="store_true", help="record finished runs the script did not record")
     parser.add_argument(
         "--note", action="append", default=[], help="a line for the report (e.g. load), kept in notes.json"

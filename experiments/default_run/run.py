@@ -16,16 +16,14 @@ import argparse
 import csv
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
+
+from rlsuite import study
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 RUNS = REPO / "runs" / "default_run"
-sys.path.insert(0, str(HERE.parent))
-from report import read_record, write_record  # noqa: E402
-from stamp import measured_here, stamp  # noqa: E402
 
 RECORD = HERE / "measurements.json"
 
@@ -56,9 +54,9 @@ def random_return(episodes: int = 10) -> float:
     return stats["eval/return_mean"]
 
 
-def measure(seeds: list[int]) -> dict:
+def measure(args: argparse.Namespace, command: list[str]) -> dict:
     runs = []
-    for seed in seeds:
+    for seed in args.seeds:
         before = set(RUNS.glob("*")) if RUNS.exists() else set()
         command = ["rlsuite", "train", f"train.seed={seed}", f"log.run_dir={RUNS}", "log.progress=none"]
         start = time.perf_counter()
@@ -67,16 +65,16 @@ def measure(seeds: list[int]) -> dict:
         (run_dir,) = set(RUNS.glob("*")) - before
         runs.append({"seed": seed, "wall_s": round(wall, 2), "final_return": final_return(run_dir)})
         print(f"seed {seed}: {wall:.1f} s, final greedy return {runs[-1]['final_return']:.1f}", flush=True)
-    return {"measured": measured_here(), "runs": runs, "random_return": random_return()}
+    return {"measured": study.measured_here(command), "runs": runs, "random_return": random_return()}
 
 
-def report(record: dict) -> None:
+def report(record: dict, command: list[str]) -> None:
     runs = record["runs"]
     returns = [r["final_return"] for r in runs]
     walls = [r["wall_s"] for r in runs]
     out = [
         "# The README's main job: `rlsuite train` with the embedded default config\n\n",
-        stamp(measured=record["measured"]),
+        study.stamp(command, record["measured"]),
         "\nDQN on Racetrack state features (9 discrete actions), 30k env steps over 32 cars, the config "
         "`rlsuite train` embeds; one seed per run, the whole command timed (start-up, training, the "
         "evaluations and the checkpoints). Return: the final greedy evaluation (10 episodes on "
@@ -93,15 +91,9 @@ def report(record: dict) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = study.parser(__doc__, "RESULTS.md from measurements.json")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(8)))
-    parser.add_argument("--report-only", action="store_true", help="RESULTS.md from measurements.json")
-    args = parser.parse_args()
-    if not args.report_only:
-        write_record(RECORD, measure(args.seeds))
-    report(read_record(RECORD))
+    study.main(__file__, parser, RECORD, measure, report)
 
 
 if __name__ == "__main__":

@@ -57,14 +57,14 @@ import numpy as np
 import torch
 
 import rlsuite  # noqa: F401  (registers our envs)
+from rlsuite import study
 from rlsuite.config import Config, apply_overrides, from_dict, read_yaml
+from rlsuite.study import measured_here, stamp
 from rlsuite.training import evaluate, make_envs, seed_everything
 
 HERE = Path(__file__).resolve().parent
 CONFIGS = HERE.parent / "configs"
 EVAL_SEED = 1_000_003
-sys.path.insert(0, str(HERE.parent))
-from stamp import measured_here, stamp  # noqa: E402
 
 # The recorded runs in the order RESULTS.md shows them (others follow, by name).
 ORDER = (
@@ -899,7 +899,7 @@ def whole_section(record: dict) -> list[str]:
 
 
 def main(argv: list[str] | None = None, write_report: bool = True) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = study.parser(__doc__.splitlines()[0], "RESULTS.md from the recorded runs")
     parser.add_argument("--env", choices=sorted(ENVS), default="cartpole")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--algos", nargs="+", default=None, help="ours, sb3, sb3-set, random, const:<action>")
@@ -935,7 +935,6 @@ def main(argv: list[str] | None = None, write_report: bool = True) -> None:
         action="store_true",
         help="only time `rlsuite train` to a greedy 475 on CartPole: SB3 (RL Zoo), ours, ours at identical settings",
     )
-    parser.add_argument("--report-only", action="store_true", help="RESULTS.md from the recorded runs")
     parser.add_argument("--all", action="store_true", help="rerun every recorded run, then RESULTS.md")
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)

@@ -31,30 +31,40 @@ Stages:
    mean speed): where they lose return.
 
 Every training run is a plain ``rlsuite train CONFIG`` subprocess on one thread (torch, BLAS and
-numba; two at a time on a 2-core machine: every variant runs under the same load). Finished runs
-are listed in ``experiments/encoders/trials.jsonl`` and skipped when the script runs again. Returns are the final
-policy's greedy evaluation (train.seed's evaluation seeds), and the ``best`` checkpoint's on held-out
-seeds (stage 4); wall time is the whole command's.
+numba: :func:`rlsuite.study.run_trials`; two at a time on a 2-core machine: every variant runs under
+the same load). Finished runs are listed in ``experiments/encoders/trials.jsonl`` and skipped when the
+script runs again. Returns are the final policy's greedy evaluation (train.seed's evaluation seeds),
+and the ``best`` checkpoint's on held-out seeds (stage 4); wall time is the whole command's.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+from rlsuite.study import (
+    ONE_THREAD,
+    Finished,
+    Trial,
+    TrialRecord,
+    bootstrap_ratio,
+    command_of,
+    mean_std,
+    pin_threads,
+    run_trials,
+    stamp,
+)
+from rlsuite.study import parser as study_parser
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 CONFIGS = HERE / "configs"
 RUNS = REPO / "runs" / "encoders"
 SHIPPED = REPO / "rlsuite" / "encoders" / "pretrained"
-sys.path.insert(0, str(HERE.parent))
-from stamp import stamp  # noqa: E402
 
 # "<variant>_end_eval": the same run evaluated only at its end (train.eval_every=0). Otherwise evaluation
 # dominates a pixel run's wall time: 8 evaluations of 10 episodes render and encode up to 80k frames, twice
@@ -169,9 +179,6 @@ TUNE_ROUNDS = [
         },
     ),
 ]  # fmt: skip
-# torch, BLAS and numba (the pixel envs draw batches on numba threads) on one thread: "one thread each"
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
-
 QUICK = False  # --quick records its runs apart, so they never mix with the study's
 
 
@@ -180,11 +187,14 @@ def trials_path() -> Path:
     return RUNS / "quick-trials.jsonl" if QUICK else HERE / "trials.jsonl"
 
 
+def trial_record() -> TrialRecord:
+    """``trials.jsonl``: a line per run (failed ones too, with their exit status), keyed by ``key``."""
+    return TrialRecord(trials_path(), succeeded=lambda entry: entry.get("rc") == 0)
+
+
 def finished() -> dict[str, dict]:
-    path = trials_path()
-    if not path.is_file():
-        return {}
-    return {t["key"]: t for t in map(json.loads, path.read_text().splitlines()) if t.get("rc") == 0}
+    """The runs that finished, by key (a later line of a key wins)."""
+    return trial_record().finished()
 
 
 def run_all(jobs: list[tuple[str, Path, list[str]]], parallel: int) -> None:
@@ -201,45 +211,23 @@ def run_all(jobs: list[tuple[str, Path, list[str]]], parallel: int) -> None:
     run_commands(commands, parallel, curves)
 
 
-def run_commands(jobs: list[tuple[str, list[str]]], parallel: int, details) -> None:
+def run_commands(
+    jobs: list[tuple[str, list[str]]], parallel: int, details: Callable[[str, str], dict]
+) -> None:
     """Run ``(key, command)`` jobs not finished yet, ``parallel`` at a time on one thread each; record
     each in trials.jsonl, with ``details(run_dir, log_text)`` when it succeeded."""
-    env = {**os.environ, **ONE_THREAD, "PYTHONUNBUFFERED": "1"}
-    done = finished()
-    queue = [j for j in jobs if j[0] not in done]
-    print(f"{len(jobs) - len(queue)} of {len(jobs)} runs already finished; {len(queue)} to go", flush=True)
-    running: dict[str, tuple[subprocess.Popen, float, Path]] = {}
-    while queue or running:
-        while queue and len(running) < parallel:
-            key, command = queue.pop(0)
-            log = RUNS / "logs" / f"{key.replace('/', '-')}.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with open(log, "w") as out:
-                process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-            running[key] = (process, time.perf_counter(), log)
-        time.sleep(0.05)  # the wall times of the short state runs (6 s) need a fine poll
-        for key, (process, start, log) in list(running.items()):
-            if process.poll() is None:
-                continue
-            wall = time.perf_counter() - start
-            del running[key]
-            text = log.read_text()
-            run_dir = next(
-                (
-                    line.split(": ", 1)[1].strip()
-                    for line in text.splitlines()
-                    if line.startswith("run directory:")
-                ),
-                None,
-            )
-            record = {"key": key, "rc": process.returncode, "wall_s": round(wall, 2), "run_dir": run_dir,
-                      "parallel": parallel, "threads": ONE_THREAD}  # fmt: skip
-            if process.returncode == 0 and run_dir:
-                record.update(details(run_dir, text))
-            with open(trials_path(), "a") as f:
-                f.write(json.dumps(record) + "\n")
-            status = "ok" if process.returncode == 0 else f"FAILED (rc {process.returncode}; see {log})"
-            print(f"{key}: {status} in {wall:.0f} s", flush=True)
+    trials = [
+        Trial(key, command, RUNS / "logs" / f"{key.replace('/', '-')}.log", cwd=REPO) for key, command in jobs
+    ]
+
+    def entry(run: Finished) -> dict:
+        line = {"key": run.trial.key, "rc": run.returncode, "wall_s": round(run.wall_s, 2), "run_dir": run.run_dir,
+                "parallel": run.parallel, "threads": ONE_THREAD}  # fmt: skip
+        if run.returncode == 0 and run.run_dir:
+            line.update(details(run.run_dir, run.log_text))
+        return line
+
+    run_trials(trials, trial_record(), entry, parallel=parallel)
 
 
 # --------------------------------------------------------------------------------------------
@@ -269,12 +257,10 @@ def stage_pretrain(quick: bool, parallel: int) -> None:
 
 def stage_bound(quick: bool) -> None:
     """The probe's reference: each encoder's architecture trained supervised on the probe's fit frames."""
-    import torch
-
     from rlsuite.encoders.pretrain import load_pretrain_config
     from rlsuite.encoders.probe import supervised_bound
 
-    torch.set_num_threads(1)
+    pin_threads()
     for name in ("driving", "arm"):
         key = f"bound/{name}"
         if finished().get(key, {}).get("bound", {}).get("targets") == "standardised":
@@ -286,9 +272,9 @@ def stage_bound(quick: bool) -> None:
         result = supervised_bound(
             spec.type, spec.features_dim, spec.frame_stack, config.probe, steps=20 if quick else 1500
         )
-        record = {"key": key, "rc": 0, "wall_s": round(time.perf_counter() - start, 1), "bound": result}
-        with open(trials_path(), "a") as f:
-            f.write(json.dumps(record) + "\n")
+        trial_record().append(
+            {"key": key, "rc": 0, "wall_s": round(time.perf_counter() - start, 1), "bound": result}
+        )
         print(f"{key}: mean R² {result['r2_mean']:.3f} ({result['r2']})", flush=True)
 
 
@@ -296,11 +282,9 @@ def stage_heldout(quick: bool) -> None:
     """Each finished training run's ``best`` checkpoint (chosen by its training evaluations), scored
     greedily on evaluation seeds that selection never saw (``rlsuite eval``'s default), kept in
     ``heldout.json``: the selection-fair figure next to the final policy's."""
-    import torch
-
     from rlsuite.training import evaluate_run
 
-    torch.set_num_threads(1)
+    pin_threads()
     path = RUNS / "quick-heldout.json" if quick else HERE / "heldout.json"
     known = json.loads(path.read_text()) if path.is_file() else {}
     for key, trial in finished().items():
@@ -331,7 +315,6 @@ def stage_standstill(quick: bool) -> None:
     seeds: each episode's return and mean speed (``info["speed"]``), kept in ``standstill.json``, to
     tell a policy that drives slowly from one that stops in some episodes."""
     import numpy as np
-    import torch
 
     from rlsuite.config import algorithm_class
     from rlsuite.training import (
@@ -342,7 +325,7 @@ def stage_standstill(quick: bool) -> None:
         resolve_run_checkpoint,
     )
 
-    torch.set_num_threads(1)
+    pin_threads()
     path = RUNS / "quick-standstill.json" if quick else HERE / "standstill.json"
     known = json.loads(path.read_text()) if path.is_file() else {}
     for key, trial in finished().items():
@@ -492,14 +475,6 @@ def _curve(trial: dict, x: str):
     return tuple(trial["curve"][x])
 
 
-def _mean_std(values: list[float]) -> str:
-    if not values:
-        return "—"
-    if len(values) == 1:
-        return f"{values[0]:.1f}"
-    return f"{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}"
-
-
 def _return_at(trial: dict, seconds: float) -> float | None:
     """The last evaluation the run had finished within ``seconds`` of its start (None: none yet)."""
     x, y = _curve(trial, "wall_time")
@@ -633,17 +608,15 @@ def report(command: list[str]) -> None:
         ratio_w = statistics.median(walls) / statistics.median(state_wall) if state_wall else float("nan")
         ratio_t = statistics.median(trains) / statistics.median(state_train) if state_train else float("nan")
         at_budget = [_return_at(t, frozen_wall) for t in ts] if frozen_wall else []
-        budget = _mean_std([v for v in at_budget if v is not None]) if at_budget else "—"
+        budget = mean_std([v for v in at_budget if v is not None]) if at_budget else "—"
         missing = sum(v is None for v in at_budget)
         if missing:
             budget += f" ({missing} seed(s) had no evaluation yet)"
         best = [t["heldout_best"] for t in ts if "heldout_best" in t]
         ratio_b = f"{statistics.mean(best) / statistics.mean(state_best):.2f}" if best and state_best else ""
-        best_cell = _mean_std(best) + (
-            f" ({len(best)} of {len(ts)} seeds)" if 0 < len(best) < len(ts) else ""
-        )
+        best_cell = mean_std(best) + (f" ({len(best)} of {len(ts)} seeds)" if 0 < len(best) < len(ts) else "")
         out.append(
-            f"| {RL_LABELS[variant]} | {len(ts)} | {_mean_std(finals)} | {ratio_r:.2f} "
+            f"| {RL_LABELS[variant]} | {len(ts)} | {mean_std(finals)} | {ratio_r:.2f} "
             f"| {statistics.median(walls):.0f} | {ratio_w:.1f}× | {statistics.median(trains):.0f} | {ratio_t:.1f}× "
             f"| {budget} | {best_cell} | {ratio_b} |\n"
         )
@@ -687,25 +660,14 @@ def report(command: list[str]) -> None:
                 continue
             best = [t["heldout_best"] for t in ts if "heldout_best" in t]
             out.append(
-                f"| {TRANSFER_LABELS.get(variant, variant)} | {len(ts)} | {_mean_std([_final(t) for t in ts])} "
-                f"| {_mean_std(best)} | {statistics.median([t['wall_s'] for t in ts]):.0f} |\n"
+                f"| {TRANSFER_LABELS.get(variant, variant)} | {len(ts)} | {mean_std([_final(t) for t in ts])} "
+                f"| {mean_std(best)} | {statistics.median([t['wall_s'] for t in ts]):.0f} |\n"
             )
         if any(runs.values()):
             _plots(runs, HERE / f"{env}_curves.png", label)
             out.append(f"\n![{env} curves]({env}_curves.png)\n")
     (HERE / "RESULTS.md").write_text("".join(out))
     print(f"written: {HERE / 'RESULTS.md'}")
-
-
-def _ratio_ci(values: list[float], reference: list[float], resamples: int = 10_000) -> tuple[float, float]:
-    """95 % percentile-bootstrap interval of mean(values) / mean(reference), seeds resampled in each group."""
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    a = rng.choice(values, (resamples, len(values))).mean(axis=1)
-    b = rng.choice(reference, (resamples, len(reference))).mean(axis=1)
-    low, high = np.percentile(a / b, [2.5, 97.5])
-    return float(low), float(high)
 
 
 def _headline(runs: dict[str, list[dict]]) -> list[str]:
@@ -721,7 +683,7 @@ def _headline(runs: dict[str, list[dict]]) -> list[str]:
         finals = [_final(t) for t in runs[variant]]
         if len(finals) < 2:
             continue
-        low, high = _ratio_ci(finals, state)
+        low, high = bootstrap_ratio(finals, state)
         share = statistics.mean(finals) / statistics.mean(state)
         out.append(f"- {RL_LABELS[variant]} ({len(finals)} seeds): **{share:.2f}** [{low:.2f}, {high:.2f}]\n")
     return out
@@ -825,7 +787,7 @@ def _walltime_section(trials: dict[str, dict]) -> list[str]:
         state_wall, state_train, state_final = reference[END_EVAL if variant.endswith(END_EVAL) else ""]
         out.append(
             f"| {RL_LABELS[variant]} | {len(ts)} | {wall:.1f} | {wall / state_wall:.1f}× | {train:.1f} "
-            f"| {train / state_train:.1f}× | {_mean_std(finals)} | {statistics.mean(finals) / state_final:.2f} |\n"
+            f"| {train / state_train:.1f}× | {mean_std(finals)} | {statistics.mean(finals) / state_final:.2f} |\n"
         )
     return out
 
@@ -882,8 +844,10 @@ def _plots(runs: dict[str, list[dict]], path: Path, title: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    parser = study_parser(
+        __doc__,
+        "RESULTS.md and plots from the recorded runs",
+        quick="a smoke run of every stage (tiny budgets)",
     )
     parser.add_argument(
         "--stages",
@@ -897,10 +861,8 @@ def main() -> None:
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=2, help="training runs at once (default 2: one per core)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run of every stage (tiny budgets)")
-    parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
-    command = ["experiments/encoders/run.py", *sys.argv[1:]]
+    command = command_of(__file__)
     RUNS.mkdir(parents=True, exist_ok=True)
     global QUICK
     QUICK = args.quick

@@ -17,16 +17,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from rlsuite import study
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-sys.path.insert(0, str(HERE.parent))
-from report import read_record, write_record  # noqa: E402
-from stamp import measured_here, stamp  # noqa: E402
 
 RECORD = HERE / "measurements.json"
 JOBS = {  # label -> the config argument of `rlsuite train` (none: the embedded default)
@@ -45,7 +43,8 @@ def wall_time(config: list[str], overrides: list[str], run_dir: Path) -> float:
     return time.perf_counter() - start
 
 
-def measure(rounds: int, command: list[str]) -> dict:
+def measure(args: argparse.Namespace, command: list[str]) -> dict:
+    rounds = args.rounds
     jobs = []
     with tempfile.TemporaryDirectory(prefix="eval-cost-") as scratch:
         times: dict[str, dict[str, list[float]]] = {job: {"default": [], "end_only": []} for job in JOBS}
@@ -66,14 +65,13 @@ def measure(rounds: int, command: list[str]) -> dict:
                 "eval_share": (default - end_only) / default,
             }
         )
-    return {"measured": measured_here(command), "rounds": rounds, "target": TARGET, "jobs": jobs}
+    return {"measured": study.measured_here(command), "rounds": rounds, "target": TARGET, "jobs": jobs}
 
 
-def report(command: list[str]) -> None:
-    record = read_record(RECORD)
+def report(record: dict, command: list[str]) -> None:
     out = [
         "# What the default periodic evaluation costs\n",
-        stamp(command, record["measured"]),
+        study.stamp(command, record["measured"]),
         f"\nThe whole `rlsuite train` command with the config's evaluation schedule (default) and with "
         f"`train.eval_every=0` (the final evaluation only), {record['rounds']} interleaved rounds, medians. "
         "The periodic evaluations' share of the run is (default − final only) / default; the issue's "
@@ -95,16 +93,9 @@ def report(command: list[str]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = study.parser(__doc__, "RESULTS.md from measurements.json")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians are reported)")
-    parser.add_argument("--report-only", action="store_true", help="RESULTS.md from measurements.json")
-    args = parser.parse_args()
-    command = ["experiments/eval_cost/run.py", *sys.argv[1:]]
-    if not args.report_only:
-        write_record(RECORD, measure(args.rounds, command))
-    report(command)
+    study.main(__file__, parser, RECORD, measure, report)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import os
 import time
 from pathlib import Path
 
-from stamp import measured_here
+from rlsuite.study import measured_here
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "rllib_ppo_racetrack.yaml"
 MODES = ("vector_entry_point", "sync")

@@ -38,11 +38,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rlsuite import study
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 RUNS_DIR = REPO / "runs" / "reliability"
-sys.path.insert(0, str(HERE.parent))
-from stamp import commit, stamp  # noqa: E402
 
 TOLERANCE = 0.02  # "flat": RSS at the end at most 2 % above the reference (fill / warm-up)
 PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -298,7 +298,7 @@ def run_one(name: str, quick: bool, invocation: str) -> dict[str, Any]:
     out = RUNS_DIR / ("quick" if quick else "runs") / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     log = out.with_suffix(".log")
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    env = study.one_thread_env()  # torch, BLAS and numba on one thread
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", name, "--out", str(out)]
     if quick:
         command.append("--quick")
@@ -311,7 +311,7 @@ def run_one(name: str, quick: bool, invocation: str) -> dict[str, Any]:
     record = json.loads(out.read_text())
     record["process_wall_s"] = round(time.perf_counter() - start, 1)
     record["measured"] = f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `python {invocation}`"
-    record["commit"] = commit()
+    record["commit"] = study.commit()
     summary = summarise(record)
     print(
         f"{name}: {summary['growth_mb']:+.1f} MiB ({summary['growth_pct']:+.2f} %) after the reference, "
@@ -426,7 +426,7 @@ def plot(records: dict[str, dict[str, Any]], path: Path) -> None:
 
 
 def report(records: dict[str, dict[str, Any]], folder: Path, command: list[str]) -> None:
-    out = ["# Long-run memory stability: DQN and vector envs\n\n", stamp(command)]
+    out = ["# Long-run memory stability: DQN and vector envs\n\n", study.stamp(command)]
     batches: dict[tuple[str, str], list[str]] = {}  # (command, commit) -> when its runs were measured
     for r in records.values():
         if "measured" in r:
@@ -552,14 +552,12 @@ def report(records: dict[str, dict[str, Any]], folder: Path, command: list[str])
 
 # --------------------------------------------------------------------------------------------
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    parser = study.parser(
+        __doc__,
+        "RESULTS.md and memory.png from memory.json",
+        quick="small step counts (< 1 min); kept in runs/",
     )
     parser.add_argument("--runs", nargs="+", choices=list(RUNS), default=list(RUNS))
-    parser.add_argument("--quick", action="store_true", help="small step counts (< 1 min); kept in runs/")
-    parser.add_argument(
-        "--report-only", action="store_true", help="RESULTS.md and memory.png from memory.json"
-    )
     parser.add_argument("--worker", choices=list(RUNS), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -567,7 +565,7 @@ def main() -> None:
         worker(args.worker, args.quick, args.out)
         return
     path = data_path(args.quick)
-    command = ["experiments/reliability/memory.py", *sys.argv[1:]]
+    command = study.command_of(__file__)
     records = json.loads(path.read_text()) if path.is_file() and not args.quick else {}
     if not args.report_only:
         for name in args.runs:
