@@ -196,7 +196,7 @@ class Policy:
         self.agent = agent
         self.observation_space: gym.Space = agent.observation_space
         self.action_space: gym.Space = agent.action_space
-        self._close = weakref.finalize(self, envs.close)
+        self._close = weakref.finalize(self, agent.close)  # its envs too (and RLlib's Algorithm, Ray)
 
     def predict(
         self,
@@ -225,7 +225,7 @@ class Policy:
         return actions, state
 
     def close(self) -> None:
-        """Release the env the agent was built on (also done when the policy is garbage-collected)."""
+        """Release the agent and its env (also done when the policy is garbage-collected)."""
         self._close()
 
     def __enter__(self) -> Policy:

@@ -119,7 +119,7 @@ class TrainConfig:
     nonfinite: Literal["stop", "skip"] = hp(
         "stop",
         "NaN/inf in observations, rewards or losses stops training with the step and the last checkpoint; "
-        "skip: our DQN skips (and counts) updates whose loss or gradients are not finite instead",
+        "skip: our DQN and PQN skip (and count) updates whose loss or gradients are not finite instead",
     )
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -66,90 +65,6 @@ def check_options(
             ) from None
 
 
-def agent_view(envs: Any, obs: Any) -> np.ndarray | None:
-    """What the agent of sub-env 0 sees as an RGB image: its newest pixel observation (through a
-    frozen-encoder feature env, the newest raw frame), or ``None`` for non-image observations."""
-    if hasattr(envs, "last_frames"):
-        obs = envs.last_frames()
-    obs = np.asarray(obs)
-    if obs.ndim != 4 or obs.dtype != np.uint8:
-        return None
-    frame = obs[0]
-    channels = frame.shape[2]
-    frame = frame[:, :, -3:] if channels % 3 == 0 else frame[:, :, -1:]  # the newest frame of a stack
-    return np.repeat(frame, 3, axis=2) if frame.shape[2] == 1 else frame
-
-
-def side_by_side(scene: np.ndarray, view: np.ndarray | None) -> np.ndarray:
-    """The scene with the agent's view scaled (nearest pixel) to its height on the right."""
-    if view is None:
-        return scene
-    scale = max(1, scene.shape[0] // view.shape[0])
-    view = np.repeat(np.repeat(view, scale, axis=0), scale, axis=1)[: scene.shape[0]]
-    pad = np.zeros((scene.shape[0], view.shape[1], 3), np.uint8)
-    pad[: view.shape[0]] = view
-    gap = np.full((scene.shape[0], 4, 3), 255, np.uint8)
-    return np.concatenate([scene, gap, pad], axis=1)
-
-
-def resize(frame: np.ndarray, size: int) -> np.ndarray:
-    """``frame`` with its longest side ``size`` pixels, aspect kept, both sides even (H.264 needs
-    that): shrunk by area averaging, enlarged by repeating pixels (sharp pixel art)."""
-    from PIL import Image
-
-    height, width = frame.shape[:2]
-    scale = size / max(height, width)
-    shape = (max(2, 2 * round(width * scale / 2)), max(2, 2 * round(height * scale / 2)))
-    if shape == (width, height):
-        return frame
-    method = Image.Resampling.BOX if scale < 1 else Image.Resampling.NEAREST
-    return np.asarray(Image.fromarray(frame).resize(shape, method))
-
-
-def collect_frames(
-    agent: Any,
-    envs: Any,
-    episodes: int,
-    seed: int,
-    show_agent_view: bool = False,
-    max_steps: int | None = None,
-    size: int | None = None,
-) -> tuple[list[np.ndarray], list[float]]:
-    """Frames of ``episodes`` greedy episodes in sub-env 0 of ``envs`` (NEXT_STEP autoreset), and
-    their returns; with ``show_agent_view`` each frame has the agent's own pixels beside it. An
-    episode longer than ``max_steps`` env steps is cut there (its return is that of those steps);
-    ``size``: frames resized to that longest side as they come, so long episodes stay small in memory."""
-    frames, returns = [], []
-    obs, _ = envs.reset(seed=seed)
-
-    def frame() -> np.ndarray:
-        scene = np.asarray(envs.render()[0])
-        image = side_by_side(scene, agent_view(envs, obs)) if show_agent_view else scene
-        return image if size is None else resize(image, size)
-
-    frames.append(frame())
-    episode_start = np.ones(envs.num_envs, dtype=bool)
-    total, steps = 0.0, 0
-    while len(returns) < episodes:
-        actions = agent.act(obs, deterministic=True, episode_start=episode_start)
-        obs, rewards, terminated, truncated, _ = envs.step(actions)
-        total += float(rewards[0])
-        steps += 1
-        done = bool(terminated[0] or truncated[0])
-        cut = not done and max_steps is not None and steps >= max_steps
-        if done or cut:
-            returns.append(total)
-            total, steps = 0.0, 0
-            if len(returns) < episodes:  # the next frame shows the new start
-                if cut:  # a fresh start, the seed stream continuing
-                    obs, _ = envs.reset()
-                else:  # NEXT_STEP autoreset: the next step is the reset step
-                    obs, _, _, _, _ = envs.step(actions)
-        frames.append(frame())
-        episode_start = terminated | truncated if not (done or cut) else np.ones(envs.num_envs, dtype=bool)
-    return frames, returns
-
-
 def write_gif(path: Path, frames: list[np.ndarray], fps: float) -> None:
     """Frames as an animated GIF with one palette for the whole video, taken from 16 frames spread
     over it: exact colours for flat-coloured scenes like ours. Handed RGB frames, Pillow quantizes each
@@ -182,6 +97,7 @@ def record_run(
     """
     check_options(fmt, episodes, fps, max_steps, size)
     from rlsuite.config import algorithm_class
+    from rlsuite.rollout import collect_frames
     from rlsuite.training import (
         TEST_SEED_OFFSET,
         load_agent,
@@ -198,15 +114,27 @@ def record_run(
         envs = make_agent_envs(config, 1)
     except ConfigError as error:
         raise ConfigError(f"{config.env.id} cannot render rgb_array frames: {error}") from None
+    agent = None
     try:
         agent = load_agent(algorithm_class(config.agent.algo), ckpt, config, envs)
         seed = config.train.seed + TEST_SEED_OFFSET if seed is None else seed
-        frames, returns = collect_frames(agent, envs, episodes, seed, show_agent_view, max_steps, size)
+        frames, returns = collect_frames(
+            lambda obs, starts: agent.act(obs, deterministic=True, episode_start=starts),
+            envs,
+            episodes,
+            seed,
+            show_agent_view,
+            max_steps,
+            size,
+        )
         if fps is None:
             fps = float((getattr(envs, "metadata", None) or {}).get("render_fps") or 30)
             fps = min(fps, GIF_MAX_FPS) if fmt == "gif" else fps
     finally:
-        envs.close()
+        if agent is not None:
+            agent.close()  # its envs, and what it built (RLlib's Algorithm, the Ray it started)
+        else:
+            envs.close()
     out_dir = run_dir / "videos"
     out_dir.mkdir(exist_ok=True)
     stem = f"{ckpt.name}-{time.strftime('%Y%m%d-%H%M%S')}"

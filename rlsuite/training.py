@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import collections
 import copy
-import gc
 import json
 import math
 import random
@@ -32,7 +31,8 @@ import numpy as np
 
 from rlsuite.agents.base import NonFiniteError
 from rlsuite.checkpoints import CheckpointError, find_checkpoint, write_checkpoint
-from rlsuite.config import Config, ConfigError, EnvConfig, apply_overrides, from_dict, read_yaml, to_dict
+from rlsuite.config import Config, ConfigError, apply_overrides, from_dict, read_yaml, to_dict
+from rlsuite.rollout import Episodes, Policy, collect_frames, make_envs, run_episodes
 from rlsuite.runs import SCALARS, Run
 
 if TYPE_CHECKING:
@@ -60,47 +60,26 @@ def seed_everything(seed: int) -> None:
         torch.manual_seed(seed)
 
 
-def make_envs(env: EnvConfig, num_envs: int | None = None) -> gym.vector.VectorEnv:
-    """The vector env of ``env`` (our native one where registered, else Gymnasium's sync one)."""
-    import rlsuite  # noqa: F401  (registers our ids)
-
-    n = env.num_envs if num_envs is None else num_envs
-    message = None
-    # A vector env whose constructor raised is still deleted, and Gymnasium's VectorEnv.__del__ then
-    # fails on the half-built object ("Exception ignored in ... __del__" and a traceback on stderr,
-    # before our clear error): those reports are dropped while the failed construction is cleaned up.
-    previous_hook = sys.unraisablehook
-    sys.unraisablehook = _quiet_del_hook(previous_hook)
-    try:
-        try:
-            return gym.make_vec(env.id, num_envs=n, **env.kwargs)
-        except TypeError as error:  # an unknown constructor kwarg
-            message = f"env.kwargs: {env.kwargs!r} is not accepted by {env.id!r}: {error}"
-        except ValueError as error:  # our envs validate their kwargs with ValueError
-            message = f"env.kwargs: {error}"
-        gc.collect()
-    finally:
-        sys.unraisablehook = previous_hook
-    raise ConfigError(message)
-
-
 def make_agent_envs(config: Config, num_envs: int | None = None) -> gym.vector.VectorEnv:
-    """The envs an agent of ``config`` trains or is evaluated on: :func:`make_envs`, wrapped in
-    :class:`rlsuite.encoders.transfer.FeatureObservations` when the config has a frozen pretrained
-    encoder that stores features (the agent then sees features, not frames), or in
-    :class:`~rlsuite.encoders.transfer.StackedFrames` for an agent whose model trains a pretrained
-    encoder on stacked frames (``trains_encoder_on_stacked_envs``: RLlib PPO)."""
+    """The envs an agent of ``config`` trains or is evaluated on, resolved from what its class
+    declares (``encoder_modes``, ``encoder_frames_stacked_by_envs``; :mod:`rlsuite.agents.base`):
+
+    - an ``encoder`` section the agent cannot take is refused here, before any env is built;
+    - ``features`` mode: :func:`make_envs` wrapped in
+      :class:`rlsuite.encoders.transfer.FeatureObservations` (the agent sees features, not frames);
+    - ``frozen``/``finetune`` for an agent whose model sees frames the envs stack (RLlib's pixel
+      RLModule): wrapped in :class:`~rlsuite.encoders.transfer.StackedFrames`;
+    - otherwise the plain envs (the agent builds its own encoder, or loads and checks the checkpoint)."""
+    from rlsuite.agents.base import encoder_mode
     from rlsuite.config import algorithm_class
 
+    agent_cls = algorithm_class(config.agent.algo)
+    agent_cls.check_encoder(config)
     encoder = config.encoder
-    stacked = (
-        encoder is not None
-        and encoder.checkpoint is not None
-        and not encoder.feeds_features
-        and algorithm_class(config.agent.algo).trains_encoder_on_stacked_envs
-    )
+    mode = encoder_mode(config)
+    stacked = mode in ("frozen", "finetune") and agent_cls.encoder_frames_stacked_by_envs
     envs = make_envs(config.env, num_envs)
-    if not stacked and (encoder is None or not encoder.feeds_features):
+    if not stacked and mode != "features":
         return envs  # an agent that trains its encoder loads and checks the checkpoint itself
     try:
         from rlsuite.encoders.transfer import FeatureObservations, StackedFrames, load_checked
@@ -119,20 +98,9 @@ def make_agent_envs(config: Config, num_envs: int | None = None) -> gym.vector.V
         raise
 
 
-def _quiet_del_hook(previous: Callable[[Any], None]) -> Callable[[Any], None]:
-    def hook(unraisable: Any) -> None:
-        if getattr(unraisable.object, "__name__", "") != "__del__":
-            previous(unraisable)
-
-    return hook
-
-
 # --------------------------------------------------------------------------------------------
 # Evaluation
 # --------------------------------------------------------------------------------------------
-Policy = Callable[[np.ndarray, np.ndarray], np.ndarray]
-"""``policy(observations, episode_start) -> actions`` on a batch; ``episode_start`` (bool, one per
-sub-env) marks observations that begin an episode, for policies with memory (frame stacks)."""
 EvaluationHook = Callable[["Monitor", int, dict[str, float]], None]
 """``hook(monitor, step, result)`` after each evaluation; ``monitor.checkpoint(step, "last")`` saves."""
 
@@ -140,37 +108,11 @@ EvaluationHook = Callable[["Monitor", int, dict[str, float]], None]
 def evaluate(policy: Policy, envs: gym.vector.VectorEnv, episodes: int, seed: int) -> dict[str, float]:
     """Run ``episodes`` complete episodes with ``policy`` and return their statistics.
 
-    Episodes are spread over the sub-envs as Stable-Baselines3's ``evaluate_policy`` does
-    (sub-env ``i`` runs ``(episodes + i) // n`` of them) so short episodes do not bias the mean.
-    Works with NEXT_STEP autoreset: the step after a done is the reset step and is not counted.
-    ``policy`` is called as ``policy(obs, episode_start)`` (see :data:`Policy`).
+    The episodes are those of :func:`rlsuite.rollout.run_episodes` (spread over the sub-envs as
+    Stable-Baselines3's ``evaluate_policy`` does; NEXT_STEP autoreset's reset steps not counted).
+    ``policy`` is called as ``policy(obs, episode_start)`` (see :data:`rlsuite.rollout.Policy`).
     """
-    n = envs.num_envs
-    targets = np.array([(episodes + i) // n for i in range(n)])
-    counts = np.zeros(n, dtype=np.int64)
-    returns, lengths, successes = [], [], []
-    episode_return = np.zeros(n)
-    episode_length = np.zeros(n, dtype=np.int64)
-    prev_done = np.zeros(n, dtype=bool)
-    episode_start = np.ones(n, dtype=bool)
-    obs, _ = envs.reset(seed=seed)
-    while (counts < targets).any():
-        obs, rewards, terminated, truncated, infos = envs.step(policy(obs, episode_start))
-        live = ~prev_done
-        episode_return += np.where(live, rewards, 0.0)
-        episode_length += live
-        done = (terminated | truncated) & live
-        for i in np.flatnonzero(done):
-            if counts[i] < targets[i]:
-                returns.append(float(episode_return[i]))
-                lengths.append(int(episode_length[i]))
-                if "is_success" in infos and infos.get("_is_success", np.ones(n, bool))[i]:
-                    successes.append(float(infos["is_success"][i]))
-                counts[i] += 1
-        episode_return[done] = 0.0
-        episode_length[done] = 0
-        prev_done = terminated | truncated
-        episode_start = prev_done  # under NEXT_STEP autoreset the next observation is a reset one
+    returns, lengths, successes = run_episodes(policy, envs, episodes, seed)
     result = {
         SCALARS["eval_return_mean"]: float(np.mean(returns)),
         SCALARS["eval_return_std"]: float(np.std(returns)),
@@ -253,10 +195,7 @@ class Monitor:
         self.agent = agent
         self.config = config
         self.total_steps = total_steps
-        n = agent.num_envs
-        self._returns = np.zeros(n)
-        self._lengths = np.zeros(n, dtype=np.int64)
-        self._prev_done = np.zeros(n, dtype=bool)
+        self._open_episodes = Episodes(agent.num_envs)  # the training envs' episodes in progress
         self.recent_returns: collections.deque[float] = collections.deque(maxlen=100)
         self.episodes = 0
         self.best_eval = -math.inf
@@ -293,18 +232,8 @@ class Monitor:
         :class:`rlsuite.agents.base.StepMonitor`; ``same_step=True`` for same-step autoreset)."""
         if not np.isfinite(rewards).all():
             self._nonfinite(global_step, "reward", np.flatnonzero(~np.isfinite(rewards)), rewards)
-        live = np.ones_like(self._prev_done) if same_step else ~self._prev_done
-        self._returns += np.where(live, rewards, 0.0)
-        self._lengths += live
-        done = np.logical_or(terminated, truncated)
-        finished = done & live
-        self._prev_done = done
-        if finished.any():
-            returns, lengths = self._returns[finished], self._lengths[finished]
-            self._returns[finished] = 0.0
-            self._lengths[finished] = 0
-            return self.on_episodes(global_step, returns, lengths)
-        return self.on_episodes(global_step, (), ())
+        finished = self._open_episodes.update(rewards, terminated, truncated, same_step=same_step)
+        return self.on_episodes(global_step, finished.returns, finished.lengths)
 
     def on_episodes(self, global_step: int, returns: Any, lengths: Any) -> bool:
         """Record episodes that ended by ``global_step`` (for agents that see whole episodes rather
@@ -357,13 +286,17 @@ class Monitor:
         )
 
     # ---------------------------------------------------------------- evaluation and checkpoints
+    def _greedy(self, obs: np.ndarray, episode_start: np.ndarray) -> np.ndarray:
+        """The agent's deterministic actions: the :data:`~rlsuite.rollout.Policy` evaluations run."""
+        return self.agent.act(obs, deterministic=True, episode_start=episode_start)
+
     def evaluate(self, step: int) -> dict[str, float]:
         train = self.config.train
         if self._eval_envs is None:
             self._eval_envs = make_agent_envs(self.config, min(train.eval_num_envs, train.eval_episodes))
         start = time.perf_counter()
         result = evaluate(
-            lambda obs, starts: self.agent.act(obs, deterministic=True, episode_start=starts),
+            self._greedy,
             self._eval_envs,
             train.eval_episodes,
             seed=train.seed + EVAL_SEED_OFFSET,
@@ -385,14 +318,12 @@ class Monitor:
 
     def video(self, step: int) -> Path:
         """One greedy episode (evaluation seed) rendered whole, the agent's own pixels beside it."""
-        from rlsuite.record import collect_frames
-
         config = copy.deepcopy(self.config)
         config.env.kwargs = {**config.env.kwargs, "render_mode": "rgb_array"}
         envs = make_agent_envs(config, 1)
         try:
             frames, _ = collect_frames(
-                self.agent, envs, 1, self.config.train.seed + EVAL_SEED_OFFSET, show_agent_view=True
+                self._greedy, envs, 1, self.config.train.seed + EVAL_SEED_OFFSET, show_agent_view=True
             )
             fps = float((getattr(envs, "metadata", None) or {}).get("render_fps") or 30)
         finally:
@@ -423,7 +354,7 @@ class Monitor:
         the agent. Skipped for envs or agents that cannot give theirs (a resume then starts new
         episodes)."""
         get_state = getattr(self.agent.envs, "get_state", None)
-        loop = self.agent.loop_state()
+        loop = self.agent.get_state()
         if get_state is None or loop is None:
             return
         from safetensors.numpy import save_file
@@ -432,9 +363,9 @@ class Monitor:
         tensors = {
             **arrays,
             **{f"agent.{k}": v for k, v in loop.items()},
-            "monitor.returns": self._returns,
-            "monitor.lengths": self._lengths,
-            "monitor.prev_done": self._prev_done,
+            "monitor.returns": self._open_episodes.returns,
+            "monitor.lengths": self._open_episodes.lengths,
+            "monitor.prev_done": self._open_episodes.done,
         }
         save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, directory / "loop.safetensors")
         (directory / "loop.json").write_text(
@@ -457,10 +388,10 @@ class Monitor:
         if tensors["env._elapsed"].shape != (self.agent.num_envs,):  # resumed with another env.num_envs
             return False
         set_state({k: v for k, v in tensors.items() if k.startswith(("env.", "core."))}, meta["state"])
-        self.agent.restore_loop_state({k[6:]: v for k, v in tensors.items() if k.startswith("agent.")})
-        self._returns[:] = tensors["monitor.returns"]
-        self._lengths[:] = tensors["monitor.lengths"]
-        self._prev_done[:] = tensors["monitor.prev_done"]
+        self.agent.set_state({k[6:]: v for k, v in tensors.items() if k.startswith("agent.")})
+        self._open_episodes.returns[:] = tensors["monitor.returns"]
+        self._open_episodes.lengths[:] = tensors["monitor.lengths"]
+        self._open_episodes.done[:] = tensors["monitor.prev_done"]
         return True
 
     def close(self) -> None:
@@ -537,6 +468,7 @@ def train(
     agent_cls = get_algo(config.agent.algo)
     seed_everything(config.train.seed)
     envs = make_agent_envs(config)
+    agent = None
     try:
         if resume is not None:
             run_dir = Run.check(resume)
@@ -567,8 +499,17 @@ def train(
         finally:
             run.close()
     finally:
-        envs.close()
+        _release(agent, envs)
     return run.dir
+
+
+def _release(agent: Any, envs: gym.vector.VectorEnv) -> None:
+    """Close the agent (its envs, and what it built: RLlib's Algorithm, the Ray it started), or only
+    the envs when no agent was built."""
+    if agent is not None:
+        agent.close()
+    else:
+        envs.close()
 
 
 SAMPLE_SEED_OFFSET = 2_000_003  # the sample frames' envs share no seed with training or evaluation
@@ -594,7 +535,7 @@ def log_observation_samples(run: Run, config: Config, agent: Any, count: int = 4
     finally:
         envs.close()
     run.log_image("observations/samples", _tile_observations(observations))
-    augment = getattr(agent, "augment", None)
+    augment = agent.augment
     if augment is not None:
         import torch
 
@@ -671,13 +612,14 @@ def evaluate_run(
     seed = train_cfg.seed + TEST_SEED_OFFSET if seed is None else seed
     seed_everything(seed)
     envs = make_agent_envs(config, min(train_cfg.eval_num_envs, episodes))
+    agent = None
     try:
         agent = load_agent(agent_cls, ckpt, config, envs)
         result = evaluate(
             lambda obs, starts: agent.act(obs, deterministic=True, episode_start=starts), envs, episodes, seed
         )
     finally:
-        envs.close()
+        _release(agent, envs)
     selection = _read_json(ckpt / "monitor.json")
     result = {
         **result,

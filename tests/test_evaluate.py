@@ -19,11 +19,14 @@ def test_evaluate_counts_episodes_per_env_and_marks_episode_starts():
     envs = gym.make_vec("CartPole-v1", num_envs=3)
     obs, _ = envs.reset(seed=0)
     expected_start = np.ones(3, dtype=bool)
+    done = np.zeros(3, dtype=bool)
     for recorded_obs, recorded_start in calls:
         np.testing.assert_array_equal(recorded_obs, obs)
         np.testing.assert_array_equal(recorded_start, expected_start)
         obs, _, terminated, truncated, _ = envs.step(np.zeros(3, dtype=np.int64))
-        expected_start = terminated | truncated
+        # NEXT_STEP autoreset: the step after a done is the reset step; its observation starts an episode
+        expected_start = done
+        done = terminated | truncated
     envs.close()
     assert sum(start.sum() for _, start in calls[1:]) >= 7 - 3  # episodes ended and restarted
     assert 8 <= result["eval/length_mean"] <= 12  # always-left CartPole falls after ~9-10 steps

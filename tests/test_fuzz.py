@@ -876,7 +876,7 @@ TABULAR = [
 TABULAR_KEYS = {
     "agent.algo": st.sampled_from(["q_learning", "sarsa", "expected_sarsa", "double_q_learning", "tabular"]),
     "agent.learning_rate": st.one_of(real(0.0, 1.0, open_low=True), CONFIG_JUNK),
-    "agent.epsilon_schedule": st.sampled_from(["linear", "exponential", "cosine"]),
+    "agent.exploration_schedule": st.sampled_from(["linear", "exponential", "cosine"]),
     "agent.initial_value": st.one_of(real(-1e6, 1e6), CONFIG_JUNK),
     "agent.bins": st.one_of(st.none(), st.integers(1, 4), CONFIG_JUNK),
     "env.kwargs.noise": st.one_of(real(0.0, 1.0), CONFIG_JUNK),

@@ -21,6 +21,7 @@ _FAMILIES: dict[str, str] = {
     "tabular": "rlsuite.agents.tabular:TabularAgent",
     # Deep agents (torch).
     "dqn": "rlsuite.agents.dqn:DQNAgent",
+    "pqn": "rlsuite.agents.pqn:PQNAgent",
     "random": "rlsuite.agents.base:RandomAgent",
     # Stable-Baselines3 baselines (pip install 'rlsuite[sb3]').
     "sb3.ppo": "rlsuite.agents.sb3:SB3PPO",

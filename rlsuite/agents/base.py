@@ -1,21 +1,33 @@
 """The agent protocol every rlsuite agent implements, and the random baseline.
 
 An agent is built from a validated :class:`~rlsuite.config.Config` and the vector env it trains
-on, and offers four things (``docs/design.md``, "Agent protocol")::
+on (``docs/design.md``, "Agent protocol")::
 
     learn(total_steps, monitor=None)   train; report every vector step to the monitor
     act(obs, deterministic=True, episode_start=None)
                                        a batch of observations -> a batch of actions
                                        (one observation -> one action)
-    save(directory)                    tensors (npz / safetensors) + JSON metadata; never pickle
+    save(directory)                    write the agent (ours: tensors + JSON, never pickle)
     load(directory, config, envs)      classmethod: the inverse of save
+    get_state() / set_state(state)     the training loop's state between two vector steps (arrays),
+                                       for an exact resume with the envs' own snapshot
+    close()                            release what the agent holds (its envs, RLlib's Algorithm and
+                                       the Ray it started); idempotent; ``with agent:`` calls it
+
+and declares, as class attributes, what the resolver and the checkpoint reader need to know:
+
+    encoder_modes                      which ``encoder`` sections it takes (:data:`ENCODER_MODES`)
+    encoder_frames_stacked_by_envs     a pretrained encoder inside its model sees frames that the
+                                       envs stack (RLlib's pixel RLModule) rather than the agent
+    checkpoint_unpickles               its checkpoints hold pickles (SB3's zip, RLlib's tree): load
+                                       only your own
 
 ``learn`` calls ``monitor.on_step(...)`` after every vector step; the monitor does the bookkeeping
 shared by all agents: episode statistics, SPS, periodic evaluation, checkpoints, the progress
 display. Agents log their own extra scalars (losses, epsilon) with ``monitor.log(step, {...})``.
 Agents see the training loop only through :class:`StepMonitor`, defined here; the loop
-(:mod:`rlsuite.training`) implements it, so agents never import it.
-"""
+(:mod:`rlsuite.training`) implements it, so agents never import it. The contract is tested over
+every registered algorithm by ``tests/agents/test_agent_contract.py``."""
 
 from __future__ import annotations
 
@@ -27,6 +39,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
+from rlsuite.config import ConfigError
 from rlsuite.resources import is_allocation_failure, memory_checked, resolve_device
 
 if TYPE_CHECKING:
@@ -35,15 +48,18 @@ if TYPE_CHECKING:
     from rlsuite.config import Config
 
 __all__ = [
+    "ENCODER_MODES",
     "Agent",
     "NonFiniteError",
     "RandomAgent",
     "StepMonitor",
+    "encoder_mode",
     "is_allocation_failure",
     "is_image_space",
     "is_single_observation",
     "memory_checked",
     "resolve_device",
+    "resume_seed",
 ]
 
 
@@ -104,13 +120,55 @@ class StepMonitor(Protocol):
         ...
 
 
+ENCODER_MODES: dict[str, str] = {
+    "scratch": "a pixel encoder of the config's encoder.type, trained from random weights with the agent",
+    "features": "a frozen pretrained encoder whose features the agent sees instead of frames "
+    "(freeze: true, store_features: true)",
+    "frozen": "a pretrained encoder kept fixed inside the agent's model, over frames "
+    "(freeze: true, store_features: false)",
+    "finetune": "a pretrained encoder trained further inside the agent's model (freeze: false)",
+}
+"""Every way an agent can take the config's ``encoder`` section; agents declare theirs in
+:attr:`Agent.encoder_modes`."""
+
+
+def resume_seed(seed: int, step: int) -> int:
+    """The seed a run continues with after a resume at env step ``step``: ``seed`` itself on a fresh
+    start (``step == 0``), else one derived from both, so a resumed run draws new random numbers
+    instead of replaying its first episodes. Every agent family uses this one rule."""
+    if step == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, step]).generate_state(1)[0])
+
+
+def encoder_mode(config: Config) -> str | None:
+    """Which of :data:`ENCODER_MODES` the config's ``encoder`` section asks for (``None``: no section)."""
+    encoder = config.encoder
+    if encoder is None:
+        return None
+    if encoder.checkpoint is None:
+        return "scratch"
+    if encoder.feeds_features:
+        return "features"
+    return "frozen" if encoder.freeze else "finetune"
+
+
 class Agent(ABC):
     """Base class of rlsuite agents: holds the config and the training envs' spaces."""
 
     Params: ClassVar[type]  # the dataclass of this agent's hyper-parameters (validated config)
-    # True: a pretrained encoder that does not feed features (config.encoder) trains inside the agent's
-    # model on frames its envs stack (make_agent_envs wraps them in StackedFrames), as RLlib PPO's does.
-    trains_encoder_on_stacked_envs: ClassVar[bool] = False
+    # The encoder sections this agent takes (keys of ENCODER_MODES); `check_encoder` refuses the others.
+    encoder_modes: ClassVar[frozenset[str]] = frozenset()
+    encoder_advice: ClassVar[str] = ""  # appended to that refusal: what to do instead
+    # True: a pretrained encoder inside the model ("frozen"/"finetune") sees frames the envs stack
+    # (make_agent_envs wraps them in StackedFrames), as RLlib's pixel RLModule does; False: the agent
+    # stacks frames itself (DQN's replay, SB3's wrapper).
+    encoder_frames_stacked_by_envs: ClassVar[bool] = False
+    # True: `load` unpickles (SB3's zip, RLlib's checkpoint tree); trust only checkpoints you made.
+    checkpoint_unpickles: ClassVar[bool] = False
+    # The augmentation the agent's updates apply to image batches (a callable (batch, generator) ->
+    # batch, e.g. DQN's DrQ random shift), or None; the run logs a sample of what its updates see.
+    augment: Any = None
 
     def __init__(self, config: Config, envs: gym.vector.VectorEnv) -> None:
         self.config = config
@@ -120,35 +178,42 @@ class Agent(ABC):
         self.action_space = envs.single_action_space
         self.num_envs = envs.num_envs
         self.global_step = 0
+        self.check_encoder(config)
 
-    @abstractmethod
-    def learn(self, total_steps: int, monitor: StepMonitor | None = None) -> None:
-        """Train until ``total_steps`` env steps (summed over the batch) have been taken."""
+    @classmethod
+    def check_encoder(cls, config: Config) -> None:
+        """Refuse an ``encoder`` section this agent cannot take, naming the modes it can."""
+        mode = encoder_mode(config)
+        if mode is None or mode in cls.encoder_modes:
+            return
+        algo = config.agent.algo
+        advice = f"; {cls.encoder_advice}" if cls.encoder_advice else ""
+        if not cls.encoder_modes:
+            raise ConfigError(
+                f"encoder: {algo} takes no encoder section ({ENCODER_MODES[mode]} was asked for){advice}"
+            )
+        allowed = "; ".join(f"{m}: {ENCODER_MODES[m]}" for m in sorted(cls.encoder_modes))
+        raise ConfigError(f"encoder: {algo} cannot take {ENCODER_MODES[mode]}; it takes {allowed}{advice}")
 
-    @abstractmethod
-    def act(
-        self, obs: np.ndarray, deterministic: bool = True, episode_start: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Actions for a batch of observations (shape ``(n, *obs_shape)``), or the action for one
-        observation (shaped like the observation space; see :func:`is_single_observation`).
-
-        ``episode_start`` (bool, shape ``(n,)``; one bool for one observation) marks the sub-envs whose
-        observation is the first of an episode; agents with memory across steps (frame stacks,
-        recurrent state) reset it there, the others ignore it. ``None`` means "unknown".
-        """
-
-    @abstractmethod
-    def save(self, directory: str | Path) -> None:
-        """Write the agent to ``directory`` (created if needed)."""
-
-    def loop_state(self) -> dict[str, np.ndarray] | None:
+    def get_state(self) -> dict[str, np.ndarray] | None:
         """The training loop's state between two vector steps (current observations, done flags…),
         for an exact resume together with the envs' own state; ``None`` when the agent has none to
         give (a resume then starts new episodes)."""
         return None
 
-    def restore_loop_state(self, state: dict[str, np.ndarray]) -> None:  # noqa: B027 (optional)
-        """Continue from :meth:`loop_state` (after the envs were restored to the same moment)."""
+    def set_state(self, state: dict[str, np.ndarray]) -> None:  # noqa: B027 (optional)
+        """Continue from :meth:`get_state` (after the envs were restored to the same moment)."""
+
+    def close(self) -> None:
+        """Release what the agent holds: its envs (and, in subclasses, what they built: SB3's own
+        VecEnv, RLlib's Algorithm and the Ray it started). Safe to call more than once."""
+        self.envs.close()
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def on_train_end(self, run_dir: Path) -> None:  # noqa: B027 (an optional hook, not abstract)
         """Called once when training ends; agents may write pictures or reports into ``run_dir``."""

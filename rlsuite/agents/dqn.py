@@ -42,16 +42,20 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from rlsuite.agents.base import (
+    ENCODER_MODES,
     Agent,
     NonFiniteError,
     StepMonitor,
+    encoder_mode,
     is_single_observation,
     memory_checked,
     resolve_device,
+    resume_seed,
 )
 from rlsuite.agents.networks import Adam, QHead, QNetwork, RandomShift, build_encoder, is_image_space
 from rlsuite.agents.replay import Batch, ReplayBuffer, stack_frames
 from rlsuite.config import ConfigError, hp, to_dict
+from rlsuite.encoders.objectives import auxiliary_objective, auxiliary_objectives
 
 if TYPE_CHECKING:
     from rlsuite.config import Config
@@ -60,6 +64,7 @@ __all__ = ["DQNAgent", "DQNParams"]
 
 CHECKPOINT_FORMAT = 1
 SAMPLE_BYTES = 32 * 2**20  # uniform replay: observation bytes drawn per sampling call (many updates' worth)
+AUX_OBJECTIVES = ("none", *auxiliary_objectives())  # the encoder objectives that train on transitions
 
 
 # ============================================================================================
@@ -135,10 +140,10 @@ class DQNParams:
         "(Kostrikov et al., 2021 use 4; 0: off)",
         ge=0,
     )
-    aux_objective: Literal["none", "curl", "atc"] = hp(
+    aux_objective: Literal[AUX_OBJECTIVES] = hp(
         "none",
-        "self-supervised auxiliary loss on the encoder, next to the TD loss: curl (Laskin et al., 2020) "
-        "or atc (Stooke et al., 2021; the positive is the n-step successor)",
+        "self-supervised auxiliary loss on the encoder, next to the TD loss (rlsuite.encoders.objectives): "
+        "curl (Laskin et al., 2020) or atc (Stooke et al., 2021; the positive is the n-step successor)",
     )
     aux_weight: float = hp(1.0, "weight of the auxiliary loss", ge=0)
     adam_eps: float = hp(1e-8, "Adam epsilon (Rainbow uses 1.5e-4)", gt=0)
@@ -187,6 +192,7 @@ class DQNAgent(Agent):
     """
 
     Params = DQNParams
+    encoder_modes = frozenset(ENCODER_MODES)  # a CNN of its own, or a pretrained one in any mode
 
     def __init__(self, config: Config, envs: gym.vector.VectorEnv) -> None:
         with memory_checked(MEMORY_SIZES):  # networks and replay buffer
@@ -212,7 +218,7 @@ class DQNAgent(Agent):
         image = is_image_space(self.observation_space)
         frame_shape = tuple(self.observation_space.shape)
         # A feature env (frozen pretrained encoder, rlsuite.encoders.transfer) stacked the frames already.
-        self.frame_stack = 1 if getattr(envs, "stores_features", False) else p.frame_stack
+        self.frame_stack = 1 if encoder_mode(config) == "features" else p.frame_stack
         stacked_shape = (*frame_shape[:-1], frame_shape[-1] * self.frame_stack)
         self._observation_bytes = int(np.prod(stacked_shape)) * self.observation_space.dtype.itemsize
         if p.random_shift_pad and not image:
@@ -247,9 +253,10 @@ class DQNAgent(Agent):
         if p.aux_objective != "none":
             if not image:
                 raise ConfigError("agent.aux_objective: needs (H, W, C) uint8 image observations")
-            from rlsuite.encoders.objectives import OBJECTIVES
-
-            self.aux = OBJECTIVES[p.aux_objective](self.q_network.encoder).to(self.device)
+            try:
+                self.aux = auxiliary_objective(p.aux_objective, self.q_network.encoder).to(self.device)
+            except ConfigError as error:
+                raise ConfigError(f"agent.aux_objective: {error}") from None
             own = [w for name, w in self.aux.named_parameters() if not name.startswith("encoder.")]
             self._trainable += [w for w in own if w.requires_grad]
         encoder_ids = {id(w) for w in self.q_network.encoder.parameters()}
@@ -376,9 +383,7 @@ class DQNAgent(Agent):
 
     def _start_episodes(self) -> None:
         """Reset the training envs: ``train.seed`` on a fresh start, a derived seed on a resume."""
-        seed = self.config.train.seed
-        if self.global_step > 0:
-            seed = int(np.random.SeedSequence([seed, self.global_step]).generate_state(1)[0])
+        seed = resume_seed(self.config.train.seed, self.global_step)
         obs, _ = self.envs.reset(seed=seed)
         self._obs = self._to_device(obs)
         self.replay.start(self._obs)
@@ -468,9 +473,9 @@ class DQNAgent(Agent):
         else:
             elementwise = F.mse_loss(q_taken, td_target, reduction="none")
         loss = (batch.weights * elementwise).mean()  # importance weights (1 without PER)
-        if self.aux is not None:  # CURL: two views of s; ATC: s and its n-step successor
-            positives = batch.observations if self.aux.name == "curl" else batch.next_observations
-            aux_loss, _ = self.aux(self._aux_augment(batch.observations), self._aux_augment(positives))
+        if self.aux is not None:  # the objective's own views of (s, s'): CURL s twice, ATC s and s'
+            pairs = self.aux.from_transitions(batch.observations, batch.next_observations)
+            aux_loss, _ = self.aux.loss(pairs.augmented(self._aux_augment, self.generator))
             loss = loss + p.aux_weight * aux_loss
 
         self.optimizer.zero_grad()
@@ -497,11 +502,11 @@ class DQNAgent(Agent):
         self.num_updates += 1
         self._stats = (loss.detach(), q_taken.detach(), grad_norm)  # reduced when logged
 
-    def _aux_augment(self, frames: torch.Tensor) -> torch.Tensor:
+    def _aux_augment(self, frames: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """The auxiliary objective's views: random shifts of ±max(random_shift_pad, 2) pixels."""
         from rlsuite.encoders.augment import random_shift
 
-        return random_shift(frames, max(self.params.random_shift_pad, 2), self.generator)
+        return random_shift(frames, max(self.params.random_shift_pad, 2), generator)
 
     def bootstrap_values(self, next_observations: torch.Tensor) -> torch.Tensor:
         """``Q_target(s', a*)`` with ``a* = argmax_a Q_online(s', a)`` (Double DQN) or ``argmax Q_target``."""
@@ -654,7 +659,7 @@ class DQNAgent(Agent):
         }
         (directory / "agent.json").write_text(json.dumps(meta, indent=2))
 
-    def loop_state(self) -> dict[str, np.ndarray] | None:
+    def get_state(self) -> dict[str, np.ndarray] | None:
         if self._obs is None:
             return None
         return {
@@ -663,7 +668,7 @@ class DQNAgent(Agent):
             "prev_done": self._prev_done.copy(),
         }
 
-    def restore_loop_state(self, state: dict[str, np.ndarray]) -> None:
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
         self._obs = torch.as_tensor(state["obs"], device=self.device)
         self._frames = torch.as_tensor(state["frames"], device=self.device)
         self._prev_done = state["prev_done"].astype(bool)

@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 import gymnasium as gym
 import numpy as np
 
-from rlsuite.agents.base import Agent, StepMonitor, is_single_observation, memory_checked
+from rlsuite.agents.base import Agent, StepMonitor, is_single_observation, memory_checked, resume_seed
 from rlsuite.config import ConfigError, hp, to_dict
+from rlsuite.envs.core import core_of
 from rlsuite.envs.wrappers import Discretizer
 
 if TYPE_CHECKING:
@@ -65,16 +66,29 @@ class TabularParams:
     )
     learning_rate_decay_fraction: float = hp(1.0, "fraction of total_steps over which α decays", gt=0, le=1)
     gamma: float = hp(0.99, "discount factor γ (S&B 3.3)", ge=0, le=1)
-    epsilon_start: float = hp(1.0, "ε of the ε-greedy behaviour policy at the start (S&B 2.2)", ge=0, le=1)
-    epsilon_end: float = hp(0.05, "ε at the end of the schedule", ge=0, le=1)
-    epsilon_schedule: Literal["linear", "exponential"] = hp(
-        "linear", "linear: straight line; exponential: geometric decay, both reaching epsilon_end"
+    exploration_initial_eps: float = hp(
+        1.0, "ε of the ε-greedy behaviour policy at the start (S&B 2.2; SB3's name)", ge=0, le=1
     )
-    epsilon_decay_fraction: float = hp(0.5, "fraction of total_steps over which ε decays", gt=0, le=1)
+    exploration_final_eps: float = hp(0.05, "ε at the end of the schedule", ge=0, le=1)
+    exploration_schedule: Literal["linear", "exponential"] = hp(
+        "linear", "linear: straight line; exponential: geometric decay, both reaching exploration_final_eps"
+    )
+    exploration_fraction: float = hp(0.5, "fraction of total_steps over which ε decays", gt=0, le=1)
     initial_value: float = hp(0.0, "initial Q values; optimistic values drive exploration (S&B 2.6)")
     bins: list[int] | int | None = hp(None, "uniform bins per Box observation dimension (discretisation)")
     low: list[float] | None = hp(None, "lower bounds of the bins (default: the space's, if finite)")
     high: list[float] | None = hp(None, "upper bounds of the bins (default: the space's, if finite)")
+
+    # Exploration takes the names DQN and Stable-Baselines3 use; the old names say so.
+    config_rejected_keys: ClassVar[dict[str, str]] = {
+        old: f"renamed to agent.{new} (the name DQN and Stable-Baselines3 use for it)"
+        for old, new in {
+            "epsilon_start": "exploration_initial_eps",
+            "epsilon_end": "exploration_final_eps",
+            "epsilon_schedule": "exploration_schedule",
+            "epsilon_decay_fraction": "exploration_fraction",
+        }.items()
+    }
 
 
 def _schedule(start: float, end: float, fraction: float, kind: str, progress: float) -> float:
@@ -133,7 +147,7 @@ class TabularAgent(Agent):
             self._td_count = np.zeros(self.q.size)
         self._ones = np.ones(self.n_actions)
         self.rng = np.random.default_rng(config.train.seed)
-        self.epsilon = self.params.epsilon_start
+        self.epsilon = self.params.exploration_initial_eps
         self.learning_rate = self.params.learning_rate
 
     # ------------------------------------------------------------------ acting
@@ -181,7 +195,7 @@ class TabularAgent(Agent):
     def learn(self, total_steps: int, monitor: StepMonitor | None = None) -> None:
         p = self.params
         if self._loop is None:
-            seed = self.config.train.seed + self.global_step  # a resumed run does not replay its episodes
+            seed = resume_seed(self.config.train.seed, self.global_step)  # a resume draws new episodes
             obs, _ = self.envs.reset(seed=seed)
             self.envs.action_space.seed(seed)
             states = self.states(obs)
@@ -194,7 +208,11 @@ class TabularAgent(Agent):
             self.global_step += self.num_envs
             progress = self.global_step / total_steps
             self.epsilon = _schedule(
-                p.epsilon_start, p.epsilon_end, p.epsilon_decay_fraction, p.epsilon_schedule, progress
+                p.exploration_initial_eps,
+                p.exploration_final_eps,
+                p.exploration_fraction,
+                p.exploration_schedule,
+                progress,
             )
             if p.learning_rate_final is not None:
                 self.learning_rate = _schedule(
@@ -279,13 +297,13 @@ class TabularAgent(Agent):
         td_count[flat] = 0.0
 
     # ------------------------------------------------------------------ checkpoints
-    def loop_state(self) -> dict[str, np.ndarray] | None:
+    def get_state(self) -> dict[str, np.ndarray] | None:
         if self._loop is None:
             return None
         states, actions, prev_done = self._loop
         return {"states": states, "actions": actions, "prev_done": prev_done}
 
-    def restore_loop_state(self, state: dict[str, np.ndarray]) -> None:
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
         self._loop = (state["states"], state["actions"], state["prev_done"].astype(bool))
 
     def save(self, directory: str | Path) -> None:
@@ -333,29 +351,22 @@ class TabularAgent(Agent):
         return self._values().max(axis=1) / len(self.q)
 
     def on_train_end(self, run_dir: Path) -> None:
-        from rlsuite.envs.driving.grid_racetrack import GridRacetrackVectorEnv
-
-        if isinstance(self.envs.unwrapped, GridRacetrackVectorEnv):
-            try:
-                import matplotlib  # noqa: F401
-            except ImportError:
-                return
-            plot_grid_racetrack_policy(self, Path(run_dir) / "policy.png")
+        """``policy.png`` in the run directory, where the env draws a picture of a policy."""
+        plot_policy(self, Path(run_dir) / "policy.png")
 
 
-def plot_grid_racetrack_policy(agent: TabularAgent, path: Path) -> Path:
-    """Heat map of the learned state values (best over velocities; states never updated left blank)
-    with the greedy path from every start cell (:func:`rlsuite.envs.driving.grid_racetrack.plot_policy`)."""
-    from rlsuite.envs.driving.grid_racetrack import plot_policy
-
+def plot_policy(agent: TabularAgent, path: Path) -> Path | None:
+    """The env's picture of the agent's policy (:meth:`rlsuite.envs.core.BatchCore.plot_policy`, e.g. the
+    grid racetrack's heat map of state values with the greedy path from every start cell): the learned
+    state values (states never updated left blank) and the greedy action of each observation. ``None``
+    where the env draws none (or matplotlib is not installed)."""
+    core = core_of(agent.envs)
+    if core is None:
+        return None
     visited = (agent.q != agent.params.initial_value).any(axis=(0, 2))  # states updated at least once
     values = np.where(visited, agent.greedy_values(), np.nan)
-    return plot_policy(
-        values,
-        lambda obs: int(agent.act(np.array([obs]))[0]),
-        path,
-        track=agent.config.env.kwargs.get("track", "classic"),
-        title=agent.config.agent.algo,
+    return core.plot_policy(
+        values, lambda obs: int(agent.act(np.array([obs]))[0]), path, title=agent.config.agent.algo
     )
 
 

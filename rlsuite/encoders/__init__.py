@@ -1,7 +1,8 @@
-"""Pixel encoders: networks, batched augmentations, self-supervised objectives (CURL, ATC) and
-supervised transfer pretraining on the simulator's state (StateRegression),
-pretraining (``rlsuite pretrain``), checkpoints (shipped ones load by name, offline), transfer into
-agents (``encoder: {checkpoint, freeze, lr_scale}``) and the linear probe (``rlsuite probe``).
+"""Pixel encoders: networks, batched augmentations, objectives behind one protocol and one registry
+(``Objective``, ``OBJECTIVES``: self-supervised CURL and ATC, supervised transfer pretraining on the
+simulator's state), pretraining (``rlsuite pretrain``), checkpoints (shipped ones load by name,
+offline), transfer into agents (``encoder: {checkpoint, freeze, lr_scale}``) and the linear probe
+(``rlsuite probe``).
 
 Imports torch: ``import rlsuite`` does not import this package.
 """
@@ -16,18 +17,34 @@ from rlsuite.encoders.augment import (
 )
 from rlsuite.encoders.checkpoint import load_encoder, save_encoder, shipped_encoders
 from rlsuite.encoders.networks import ENCODERS, CompactCNN, NatureCNN, ResNet18Stem, build_encoder
-from rlsuite.encoders.objectives import ATC, CURL, StateRegression, info_nce
+from rlsuite.encoders.objectives import (
+    ATC,
+    CURL,
+    OBJECTIVES,
+    FrameBatch,
+    Objective,
+    StateRegression,
+    auxiliary_objective,
+    auxiliary_objectives,
+    info_nce,
+    register,
+)
 
 __all__ = [
     "ATC",
     "CURL",
     "ENCODERS",
+    "OBJECTIVES",
     "Augment",
     "CompactCNN",
+    "FrameBatch",
     "NatureCNN",
+    "Objective",
     "RandomShift",
     "ResNet18Stem",
     "StateRegression",
+    "auxiliary_objective",
+    "auxiliary_objectives",
     "build_encoder",
     "center_crop",
     "color_jitter",
@@ -35,6 +52,7 @@ __all__ = [
     "load_encoder",
     "random_crop",
     "random_shift",
+    "register",
     "save_encoder",
     "shipped_encoders",
 ]

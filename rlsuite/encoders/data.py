@@ -5,12 +5,17 @@ frame in time order, with the episode boundaries and the env's true state variab
 its batched core), so that one collection serves contrastive pretraining (anchors, later
 positives in the same episode, frame stacks) and the linear probe (frames → state).
 
+What an env knows about itself comes from its batched core's optional methods
+(:class:`rlsuite.envs.core.BatchCore`): the probe's variables (``probe_variables``), the ``state``
+objective's targets (``privileged_state``) and a scripted driver (``scripted_policy``); an env whose
+core offers none of them gets empty ones, and random actions.
+
 Behaviour policies (``policy``):
 - ``random``: uniform random actions.
-- ``scripted``: Racetrack — a lane-keeping controller (steer against heading error and lateral
-  offset, throttle/brake towards a speed target drawn per episode, noisy), so frames cover real
-  driving at all speeds instead of a car spinning on the grass; other envs — *sticky* random actions
-  (each held for 1–8 steps), which sweep arms and lanes much further than independent ones.
+- ``scripted``: the env's scripted policy where its core has one (Racetrack: a noisy lane-keeping
+  driver, each car with a target speed of its own, so frames cover real driving at all speeds instead
+  of a car spinning on the grass); other envs: *sticky* random actions (each held for 1–8 steps),
+  which sweep arms and lanes much further than independent ones.
 - ``mixed`` (default): each step, each sub-env follows ``scripted`` with probability 0.7, else random.
 """
 
@@ -23,6 +28,8 @@ import gymnasium as gym
 import numpy as np
 
 from rlsuite.config import ConfigError, EnvConfig, hp
+from rlsuite.envs.core import core_of
+from rlsuite.rollout import make_envs
 
 __all__ = ["DataSource", "FrameData", "collect", "state_targets", "state_variables"]
 
@@ -102,62 +109,25 @@ class FrameData:
 # --------------------------------------------------------------------------------------------
 # True state variables, read from the env's batched core
 # --------------------------------------------------------------------------------------------
-def state_variables(envs: gym.vector.VectorEnv) -> tuple[list[str], np.ndarray]:
-    """The state variables the probe regresses on, ``(names, values (N, V))``, for our envs."""
-    core = getattr(envs.unwrapped, "core", None)
-    name = getattr(core, "name", "")
-    if name == "Racetrack":
-        values = [
-            core.car[:, 3] / 30.0,
-            core.heading_error / np.pi,
-            core.lateral / core.road_half_width,
-        ]
-        return ["speed", "heading_error", "lateral_offset"], np.stack(values, axis=1).astype(np.float32)
-    if name in ("Reacher", "Pusher"):
-        n = core.q.shape[1]
-        obs = core.state_obs
-        names = [f"cos_q{i}" for i in range(n)] + [f"sin_q{i}" for i in range(n)]
-        columns = [obs[:, i] for i in range(2 * n)]
-        k = 3 * n
-        if name == "Reacher":
-            names += ["target_x", "target_y"]
-            columns += [obs[:, k], obs[:, k + 1]]
-        else:
-            names += ["puck_x", "puck_y"]
-            columns += [obs[:, k + 4], obs[:, k + 5]]
-        return names, np.stack(columns, axis=1).astype(np.float32)
+def _no_variables(envs: gym.vector.VectorEnv) -> tuple[list[str], np.ndarray]:
     return [], np.zeros((envs.num_envs, 0), np.float32)
+
+
+def state_variables(envs: gym.vector.VectorEnv) -> tuple[list[str], np.ndarray]:
+    """The state variables the probe regresses on, ``(names, values (N, V))``: the core's
+    ``probe_variables()`` (none for an env whose core names none)."""
+    core = core_of(envs)
+    variables = None if core is None else core.probe_variables()
+    return _no_variables(envs) if variables is None else variables
 
 
 def state_targets(envs: gym.vector.VectorEnv) -> tuple[list[str], np.ndarray]:
-    """What the ``state`` pretraining objective regresses on, ``(names, values (N, U))``: the env's own
-    state observation, as far as a pixel-mode core computes it.
-
-    - Racetrack: the whole state observation (speed, heading error, lateral offset, road half-width,
-      curvature look-ahead, lidar); :func:`collect` has a pixel-mode core track the last two.
-    - Highway: the whole kinematics observation (presence, x, y, vx, vy of the ego and its nearest
-      vehicles), flattened.
-    - Reacher, Pusher: the whole state observation (joint angles and rates, target, fingertip, puck).
-    """
-    core = getattr(envs.unwrapped, "core", None)
-    name = getattr(core, "name", "")
-    if name == "Racetrack":
-        obs = core.state_observation()
-        names = ["speed", "heading_error", "lateral_offset", "half_width"]
-        names += [f"curvature_{d:g}m" for d in core.lookahead] + [
-            f"lidar{i}" for i in range(core.lidar.shape[1])
-        ]
-        return names, obs
-    if name == "Highway":
-        from rlsuite.envs.driving.highway_core import OBS_FEATURES
-
-        obs = core.observe_state()
-        names = [f"vehicle{i}_{f}" for i in range(obs.shape[1]) for f in OBS_FEATURES]
-        return names, obs.reshape(len(obs), -1).astype(np.float32)
-    if name in ("Reacher", "Pusher"):
-        obs = core.state_obs
-        return [f"obs{i}" for i in range(obs.shape[1])], obs.astype(np.float32)
-    return [], np.zeros((envs.num_envs, 0), np.float32)
+    """What the ``state`` pretraining objective regresses on, ``(names, values (N, U))``: the core's
+    ``privileged_state()``, the env's state observation whatever its ``obs_type`` (none for an env
+    whose core exposes none)."""
+    core = core_of(envs)
+    state = None if core is None else core.privileged_state()
+    return _no_variables(envs) if state is None else state
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,39 +136,29 @@ def state_targets(envs: gym.vector.VectorEnv) -> tuple[list[str], np.ndarray]:
 class _Policy:
     def __init__(self, envs: gym.vector.VectorEnv, kind: str, rng: np.random.Generator) -> None:
         self.envs, self.kind, self.rng = envs, kind, rng
-        self.space = envs.single_action_space
         n = envs.num_envs
-        self.core = getattr(envs.unwrapped, "core", None)
-        self.racetrack = getattr(self.core, "name", "") == "Racetrack"
         self.held = envs.action_space.sample()
         self.hold = np.zeros(n, np.int64)
-        self.target_speed = rng.uniform(6.0, 24.0, n)
+        core = core_of(envs)
+        self.scripted_policy = None if core is None else core.scripted_policy(rng)
+        if self.scripted_policy is None:
+            # Racetrack's driver draws n target speeds from rng as it starts; other envs have always drawn
+            # (and dropped) n numbers here too, which keeps their collections the same bit for bit.
+            rng.random(n)
 
     def random(self) -> np.ndarray:
         return self.envs.action_space.sample()
 
     def scripted(self) -> np.ndarray:
-        n = self.envs.num_envs
-        if not self.racetrack:  # sticky random actions
-            renew = self.hold <= 0
-            if renew.any():
-                fresh = self.random()
-                self.held[renew] = fresh[renew]
-                self.hold[renew] = self.rng.integers(1, 9, int(renew.sum()))
-            self.hold -= 1
-            return self.held.copy()
-        core = self.core
-        lateral = core.lateral / core.road_half_width
-        steer = -1.5 * core.heading_error - 0.6 * lateral + self.rng.normal(0, 0.3, n)
-        redraw = self.rng.random(n) < 0.01
-        self.target_speed[redraw] = self.rng.uniform(6.0, 24.0, int(redraw.sum()))
-        pedal = np.clip((self.target_speed - core.car[:, 3]) / 3.0, -1, 1)
-        steer = np.clip(steer, -1, 1)
-        if isinstance(self.space, gym.spaces.Discrete):
-            s = np.digitize(steer, [-0.33, 0.33])  # 0 right, 1 straight, 2 left
-            p = np.digitize(pedal, [-0.33, 0.33])  # 0 brake, 1 coast, 2 throttle
-            return (3 * s + p + self.space.start).astype(np.int64)
-        return np.stack([steer, pedal], axis=1).astype(np.float32)
+        if self.scripted_policy is not None:
+            return self.scripted_policy()
+        renew = self.hold <= 0  # sticky random actions
+        if renew.any():
+            fresh = self.random()
+            self.held[renew] = fresh[renew]
+            self.hold[renew] = self.rng.integers(1, 9, int(renew.sum()))
+        self.hold -= 1
+        return self.held.copy()
 
     def __call__(self) -> np.ndarray:
         if self.kind == "random":
@@ -213,8 +173,6 @@ class _Policy:
 
 def collect(source: DataSource) -> FrameData:
     """Step ``source`` for ``source.frames`` frames and keep them all (see the module docstring)."""
-    from rlsuite.training import make_envs
-
     envs = make_envs(EnvConfig(id=source.id, num_envs=source.num_envs, kwargs=dict(source.kwargs)))
     try:
         space = envs.single_observation_space
@@ -223,9 +181,6 @@ def collect(source: DataSource) -> FrameData:
                 f"data: {source.id} with kwargs {source.kwargs} gives {space} observations; encoders take "
                 "uint8 (H, W, C) frames, e.g. kwargs: {obs_type: pixels}"
             )
-        core = getattr(envs.unwrapped, "core", None)
-        if hasattr(core, "track_state_features"):
-            core.track_state_features()  # the state objective's targets, next to the pixels
         rng = np.random.default_rng(source.seed)
         envs.action_space.seed(source.seed)
         policy = _Policy(envs, source.policy, rng)
@@ -235,7 +190,7 @@ def collect(source: DataSource) -> FrameData:
         first = np.zeros((steps, n), np.int64)
         names, values = state_variables(envs)
         states = np.empty((steps, n, values.shape[1]), np.float32)
-        target_names, values = state_targets(envs)
+        target_names, values = state_targets(envs)  # before the reset: see BatchCore.privileged_state
         targets = np.empty((steps, n, values.shape[1]), np.float32)
         obs, _ = envs.reset(seed=source.seed)
         episode_first = np.zeros(n, np.int64)

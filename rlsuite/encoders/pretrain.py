@@ -1,7 +1,9 @@
 """``rlsuite pretrain CONFIG``: collect frames, train an encoder, save it, probe it.
 
-Objectives: ``atc`` and ``curl`` are self-supervised (contrastive); ``state`` is supervised transfer
-pretraining on the frames' state observations (:class:`rlsuite.encoders.objectives.StateRegression`).
+Objectives: any registered in :data:`rlsuite.encoders.objectives.OBJECTIVES` — ``atc`` and ``curl``
+are self-supervised (contrastive); ``state`` is supervised transfer pretraining on the frames' state
+observations (:class:`~rlsuite.encoders.objectives.StateRegression`). The loop below is the same for
+each: the objective samples its batch, scores it and names its scalars.
 
 A pretraining config (validated like the training configs; see
 ``experiments/encoders/configs/pretrain_driving.yaml``)::
@@ -16,9 +18,10 @@ A pretraining config (validated like the training configs; see
     log:       {run_dir: runs, name: null}
 
 The run directory (``runs/pretrain-<name>-<time>/``) gets ``config.yaml``, TensorBoard events and
-``metrics.csv`` (``pretrain/loss``, and ``pretrain/accuracy`` (contrastive) or ``pretrain/fit``
-(``state``: 1 − the standardised squared error, an R² on the batch)), sample frames and their augmented views
-as images, ``encoder.safetensors`` + ``encoder.json`` and, with a probe section, ``probe.json``.
+``metrics.csv`` (``pretrain/loss`` and the objective's scalars: ``pretrain/accuracy`` (contrastive) or
+``pretrain/fit`` (``state``: 1 − the standardised squared error, an R² on the batch)), sample frames and
+their augmented views as images, ``encoder.safetensors`` + ``encoder.json`` and, with a probe section,
+``probe.json``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ import numpy as np
 
 from rlsuite.config import ConfigError, apply_overrides, build, hp, read_yaml, to_dict
 from rlsuite.encoders.data import DataSource, FrameData, collect
+from rlsuite.encoders.objectives import OBJECTIVES, objective_class
+
+OBJECTIVE_NAMES = tuple(sorted(OBJECTIVES))  # objective.name's allowed values: the registry's
 
 __all__ = ["PretrainConfig", "load_pretrain_config", "pretrain"]
 
@@ -45,10 +51,10 @@ class EncoderSpec:
 
 @dataclass
 class ObjectiveConfig:
-    name: Literal["atc", "curl", "state"] = hp(
+    name: Literal[OBJECTIVE_NAMES] = hp(
         "atc",
-        "atc: temporal contrast (Stooke et al., 2021); curl (Laskin et al., 2020); state: supervised "
-        "regression of each source's state observation (transfer pretraining with privileged state)",
+        "the objective (rlsuite.encoders.objectives.OBJECTIVES): "
+        + "; ".join(f"{name}: {OBJECTIVES[name].summary}" for name in OBJECTIVE_NAMES),
     )
     temporal_shift: int = hp(1, "ATC: the positive is this many steps after the anchor", ge=1)
     clip_length: int = hp(
@@ -129,24 +135,17 @@ def pretrain(config: PretrainConfig, progress: bool = True) -> Path:
     from rlsuite.encoders.augment import Augment
     from rlsuite.encoders.checkpoint import save_encoder
     from rlsuite.encoders.networks import build_encoder
-    from rlsuite.encoders.objectives import OBJECTIVES
     from rlsuite.resources import resolve_device
     from rlsuite.runs import Run
 
     t = config.train
     spec = config.encoder
     # Everything that can fail on bad input happens before the run directory exists.
+    kind = objective_class(config.objective.name)
     frame_probe = [collect(DataSource(**{**vars(s), "frames": s.num_envs})) for s in config.data]
     shape = _check_shapes(frame_probe)
-    supervised = config.objective.name == "state"
-    if supervised:
-        for i, data in enumerate(frame_probe):
-            if not data.target_names:
-                raise ConfigError(
-                    f"data[{i}]: objective 'state' regresses the env's state observation, which "
-                    f"{data.source} does not expose; use Racetrack, Highway, Reacher or Pusher, or objective atc"
-                )
     stacked = (shape[0], shape[1], shape[2] * spec.frame_stack)
+    torch.manual_seed(t.seed)  # before the encoder's initial weights: the same seed, the same encoder
     try:
         encoder = build_encoder(spec.type, stacked, spec.features_dim)
     except ValueError as error:
@@ -154,18 +153,13 @@ def pretrain(config: PretrainConfig, progress: bool = True) -> Path:
     device = torch.device(resolve_device(t.device))
     if device.type == "cpu" and t.torch_threads > 0:
         torch.set_num_threads(t.torch_threads)
-    torch.manual_seed(t.seed)
-    if not supervised:
-        kwargs: dict[str, Any] = {"hidden_dim": config.objective.hidden_dim}
-        if config.objective.momentum is not None:
-            kwargs["momentum"] = config.objective.momentum
-        objective = OBJECTIVES[config.objective.name](encoder, **kwargs).to(device)
+    torch.manual_seed(t.seed)  # again: the objective's heads start alike whatever the encoder drew
+    objective = kind.from_config(encoder, config.objective, frame_probe).to(device)
     augment = Augment(t.shift_pad, t.color_jitter)
     generator = torch.Generator(device=device)
     generator.manual_seed(t.seed)
     rng = np.random.default_rng(t.seed)
-    shift = config.objective.temporal_shift if config.objective.name == "atc" else 0
-    clip = 1 if supervised else config.objective.clip_length
+    clip, shift = objective.clip_length, objective.temporal_shift
     for i, source in enumerate(config.data):
         per_env = -(-source.frames // source.num_envs)
         if per_env <= clip - 1 + shift:
@@ -181,59 +175,37 @@ def pretrain(config: PretrainConfig, progress: bool = True) -> Path:
         start = time.perf_counter()
         datasets = [collect(s) for s in config.data]
         collect_s = time.perf_counter() - start
-        weights = np.array([d.num_frames for d in datasets], float)
         say = print if progress else (lambda *a, **k: None)
         say(
-            f"collected {int(weights.sum()):,} frames in {collect_s:.0f} s from {len(datasets)} source(s)",
+            f"collected {sum(d.num_frames for d in datasets):,} frames in {collect_s:.0f} s "
+            f"from {len(datasets)} source(s)",
             flush=True,
         )
-        weights /= weights.sum()
-        if supervised:  # its heads standardise by the collected frames' statistics
-            from rlsuite.encoders.objectives import StateRegression
-
-            flat = [d.targets.reshape(-1, d.targets.shape[-1]) for d in datasets]
-            objective = StateRegression(
-                encoder,
-                [torch.from_numpy(f.mean(0)) for f in flat],
-                [torch.from_numpy(f.std(0)) for f in flat],
-            ).to(device)
+        objective.prepare(datasets)
         optimizer = torch.optim.Adam(
             [p for p in objective.parameters() if p.requires_grad], lr=t.learning_rate
         )
-        metric = "fit" if supervised else "accuracy"
-        losses, accuracies = [], []
+        history: dict[str, list[Any]] = {"loss": []}
         start = time.perf_counter()
         for step in range(1, t.steps + 1):
-            counts = [int(c) for c in rng.multinomial(t.batch_size, weights)]
-            anchors, positives, targets = [], [], []
-            for data, count in zip(datasets, counts):
-                ts, ns, ps = data.sample_pairs(count, shift, rng, clip) if count else (np.zeros(0, int),) * 3
-                anchors.append(data.stacked(ts, ns, spec.frame_stack))
-                if supervised:
-                    targets.append(torch.from_numpy(data.targets[ts, ns]).to(device))
-                else:
-                    positives.append(data.stacked(ps, ns, spec.frame_stack))
-            anchor = torch.from_numpy(np.concatenate(anchors)).to(device)
-            anchor_view = augment(anchor, generator)
-            if supervised:
-                loss, accuracy = objective(anchor_view, targets, counts)
-            else:
-                positive = torch.from_numpy(np.concatenate(positives)).to(device)
-                loss, accuracy = objective(anchor_view, augment(positive, generator))
+            batch = objective.sample(datasets, t.batch_size, rng, spec.frame_stack, device)
+            views = batch.augmented(augment, generator)
+            loss, scalars = objective.loss(views)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             objective.update_target()
-            losses.append(loss.detach()), accuracies.append(accuracy)
+            for name, value in {"loss": loss.detach(), **scalars}.items():
+                history.setdefault(name, []).append(value)
             if step % t.log_every == 0 or step == t.steps:
-                mean_loss = float(torch.stack(losses).mean())
-                mean_acc = float(torch.stack(accuracies).mean())
-                losses, accuracies = [], []
-                run.log(step, {"pretrain/loss": mean_loss, f"pretrain/{metric}": mean_acc,
+                means = {name: float(torch.stack(values).mean()) for name, values in history.items()}
+                history = {name: [] for name in history}
+                run.log(step, {**{f"pretrain/{name}": value for name, value in means.items()},
                                "pretrain/steps_per_s": step / (time.perf_counter() - start)})  # fmt: skip
-                say(f"step {step:,}/{t.steps:,}  loss {mean_loss:.3f}  {metric} {mean_acc:.2f}", flush=True)
+                shown = "".join(f"  {name} {value:.2f}" for name, value in means.items() if name != "loss")
+                say(f"step {step:,}/{t.steps:,}  loss {means['loss']:.3f}{shown}", flush=True)
             if step % t.image_every == 0 or step == 1:
-                _log_views(run, step, anchor, anchor_view, shape[2])
+                _log_views(run, step, batch.anchors, views.anchors, shape[2])
         meta = {
             "frame_stack": spec.frame_stack,
             "frame_shape": list(shape),
@@ -241,11 +213,9 @@ def pretrain(config: PretrainConfig, progress: bool = True) -> Path:
             "objective": {**to_dict(config.objective), "steps": t.steps, "batch_size": t.batch_size,
                           "shift_pad": t.shift_pad, "color_jitter": t.color_jitter},
             "data": [to_dict(s) for s in config.data],
-            "final_loss": mean_loss,
-            f"final_{metric}": mean_acc,
+            **{f"final_{name}": value for name, value in means.items()},
+            **objective.metadata(datasets),
         }  # fmt: skip
-        if supervised:
-            meta["targets"] = [d.target_names for d in datasets]  # per data source, in order
         save_encoder(encoder, run.dir / "encoder", meta)
         if config.output:
             save_encoder(encoder, config.output, meta)

@@ -1,10 +1,11 @@
 """Linear probe: how much of the env's true state a frozen encoder's features hold.
 
-Ridge regression from standardised features to each state variable (speed, heading error and
-lateral offset for Racetrack; joint angles as cos/sin and the target or puck position for the arms),
-fitted on one set of frames and scored by R² on frames it never saw (other track layouts, other
-seeds). The same probe on a randomly initialised encoder of the same architecture is the baseline:
-random conv features are known to be far from useless, so "better than random" is the bar to clear.
+Ridge regression from standardised features to each state variable the env's batched core names
+(``BatchCore.probe_variables``: e.g. speed, heading error and lateral offset for the driving envs;
+joint angles as cos/sin and the target or puck position for the arms), fitted on one set of frames
+and scored by R² on frames it never saw (other track layouts, other seeds). The same probe on a
+randomly initialised encoder of the same architecture is the baseline: random conv features are
+known to be far from useless, so "better than random" is the bar to clear.
 """
 
 from __future__ import annotations
@@ -58,9 +59,10 @@ def _collect_all(sources: list[Any], what: str) -> list[FrameData]:
     datasets = [collect(s) for s in sources]
     names = {tuple(d.state_names) for d in datasets}
     if len(names) != 1 or not next(iter(names)):
+        got = "; ".join(f"{d.source}: {', '.join(d.state_names) or 'none'}" for d in datasets)
         raise ConfigError(
-            f"probe.{what}: every source must be one env family with known state variables "
-            f"(Racetrack, Reacher or Pusher); got {', '.join(d.source for d in datasets)}"
+            f"probe.{what}: every source must be one env family whose core names its state variables "
+            f"(rlsuite.envs.core.BatchCore.probe_variables), the same for all; got {got}"
         )
     return datasets
 

@@ -24,9 +24,11 @@ Every sub-env ``i`` is row ``i`` of one :class:`BatchCore`; the single env is a 
 Each row draws from its own random stream (:class:`rlsuite.envs.rng.BatchRNG`), so a row's episode
 does not depend on how many other rows there are.
 
-This module also holds what every env shares besides that: one set of kwarg validators (errors
-name the env, the kwarg, the value and what is allowed), action validation for ``Discrete`` and
-``Box`` spaces, and the pygame window of ``render_mode="human"``.
+This module also holds what every env shares besides that: one way to declare and validate an env's
+kwargs (:class:`EnvKwargs`, a frozen dataclass per env; errors name the env, the kwarg, the value
+and what is allowed), action validation for ``Discrete`` and ``Box`` spaces, the optional knowledge a
+core offers code outside ``envs/`` (probe variables, privileged state, a scripted behaviour policy, a
+policy picture: :class:`BatchCore`), and the pygame window of ``render_mode="human"``.
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ import math
 import operator
 import warnings
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -48,11 +54,14 @@ from rlsuite.envs.rng import BatchRNG, row_seeds
 __all__ = [
     "ActionParser",
     "BatchCore",
+    "Check",
     "CoreEnv",
     "CoreVectorEnv",
+    "EnvKwargs",
     "HumanWindow",
     "MAX_NUM_ENVS",
     "MAX_REWARD_WEIGHT",
+    "boolean",
     "check_bool",
     "check_choice",
     "check_image_shape",
@@ -60,6 +69,13 @@ __all__ = [
     "check_kwargs",
     "check_number",
     "check_range",
+    "core_of",
+    "image_shape",
+    "integer",
+    "kwarg",
+    "number",
+    "number_pair",
+    "one_of",
 ]
 
 RENDER_MODES = ("rgb_array", "human")
@@ -165,6 +181,81 @@ def check_image_shape(env: str, name: str, value: Any, low: int = 8, high: int =
         if isinstance(side, bool) or not isinstance(side, int | np.integer) or not low <= side <= high:
             _fail(env, name, value, allowed)
     return int(size[0]), int(size[1])
+
+
+# --------------------------------------------------------------------------------------------
+# An env's kwargs: one frozen dataclass per env, every field declared with its default and its check
+# --------------------------------------------------------------------------------------------
+Check = Callable[[str, str, Any], Any]  # (env, kwarg, value) -> the value, normalised; ValueError if bad
+
+
+def kwarg(default: Any, check: Check | None = None) -> Any:
+    """A field of an :class:`EnvKwargs` dataclass: the kwarg's default and the check that validates (and
+    normalises) a given value, e.g. ``lidar_rays: int = kwarg(5, integer(0, 64))``."""
+    return field(default=default, metadata={"check": check})
+
+
+def integer(low: int, high: int | None = None) -> Check:
+    """Check: an integer (not a bool) in ``[low, high]`` (:func:`check_int`)."""
+    return partial(check_int, low=low, high=high)
+
+
+def number(
+    low: float = -math.inf, high: float = math.inf, *, open_low: bool = False, unit: str = ""
+) -> Check:
+    """Check: a finite number in ``[low, high]``, ``(low, high]`` with ``open_low`` (:func:`check_number`)."""
+    return partial(check_number, low=low, high=high, open_low=open_low, unit=unit)
+
+
+def one_of(*allowed: Any) -> Check:
+    """Check: one of ``allowed`` (:func:`check_choice`)."""
+    return partial(check_choice, allowed=allowed)
+
+
+def number_pair(low: float, high: float, unit: str = "") -> Check:
+    """Check: a pair ``(a, b)`` with ``low <= a <= b <= high`` (:func:`check_range`)."""
+    return partial(check_range, low=low, high=high, unit=unit)
+
+
+boolean: Check = check_bool  # Check: True or False
+image_shape: Check = check_image_shape  # Check: an int (square) or (height, width), 8-1024 px each
+
+_K = TypeVar("_K", bound="EnvKwargs")
+
+
+@dataclass(frozen=True)
+class EnvKwargs:
+    """The validated constructor kwargs of one env (a subclass per env; its fields are the kwargs).
+
+    Each field is declared once, with its default and its check (:func:`kwarg`). :meth:`from_kwargs`
+    refuses unknown kwargs and the renamed ones (:attr:`renamed`: old name -> what to use now), then
+    construction runs every field's check in declaration order, keeping the normalised value (e.g.
+    ``pixel_shape=84`` becomes ``(84, 84)``), then :meth:`check_together`, the rules that tie kwargs
+    together. Every error is a ``ValueError`` naming the env, the kwarg, the value and what is allowed.
+    Frozen: a core's kwargs are configuration, never part of its snapshot."""
+
+    env_name: ClassVar[str] = "env"  # what errors call the env, e.g. "Racetrack"
+    renamed: ClassVar[dict[str, str]] = {}  # old kwarg -> a sentence naming its replacement
+
+    def __post_init__(self) -> None:
+        for spec in fields(self):
+            check = spec.metadata.get("check")
+            if check is not None:
+                object.__setattr__(self, spec.name, check(self.env_name, spec.name, getattr(self, spec.name)))
+        self.check_together()
+
+    def check_together(self) -> None:
+        """Rules across kwargs (a subclass overrides it); runs after every field's own check."""
+
+    @classmethod
+    def from_kwargs(cls: type[_K], kwargs: dict[str, Any]) -> _K:
+        """The validated kwargs: the defaults updated with ``kwargs``."""
+        return cls(**check_kwargs(cls.env_name, kwargs, cls.defaults(), cls.renamed))
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Every kwarg with its default."""
+        return {spec.name: spec.default for spec in fields(cls)}
 
 
 def check_render_mode(env: str, render_mode: Any) -> str | None:
@@ -349,12 +440,23 @@ class BatchCore(ABC):
     * :meth:`frames` — whole-scene RGB frames of some rows (``render_mode="rgb_array"``);
     * optionally :meth:`reset_info` and :attr:`reset_options`.
 
+    Its kwargs are an :class:`EnvKwargs` dataclass, :attr:`kwargs_class` (validated in ``__init__``
+    with ``kwargs_class.from_kwargs(kwargs)``).
+
+    What code outside ``envs/`` may know about an env, it asks the core through optional methods, so
+    nothing there branches on an env's name: :meth:`probe_variables` (the state a linear probe of
+    pixel features should recover), :meth:`privileged_state` (what the encoders' ``state`` objective
+    regresses), :meth:`scripted_policy` (a behaviour policy for collecting frames) and
+    :meth:`plot_policy` (a picture of a tabular policy). Each returns ``None`` here: the env offers
+    nothing of the kind, and the caller says so or falls back (e.g. to random actions).
+
     Info arrays hold one value per row in ``bool``, ``int64`` or ``float64`` (the single env hands
     them out as Python ``bool``/``int``/``float``, as Gymnasium's ``SyncVectorEnv`` expects), or a
     fixed-shape array per row.
     """
 
     name: ClassVar[str] = "env"  # what error messages call the env, e.g. "Racetrack"
+    kwargs_class: ClassVar[type[EnvKwargs]] = EnvKwargs  # the env's kwargs, their defaults and checks
     render_fps: int = 30
     reset_options: ClassVar[tuple[str, ...]] = ()  # keys of reset(options=…) besides reset_mask
 
@@ -397,6 +499,40 @@ class BatchCore(ABC):
     @abstractmethod
     def frames(self, rows: np.ndarray) -> np.ndarray:
         """Whole-scene RGB frames ``(len(rows), H, W, 3)`` uint8 of ``rows``, for people."""
+
+    # ---- optional knowledge of the env (None: not provided by this env) -----------------------
+    def probe_variables(self) -> tuple[list[str], np.ndarray] | None:
+        """The true state variables a linear probe should read off pixel features: ``(names, values)``,
+        ``values`` a fresh ``(batch, k)`` float32 array of the current state, each variable scaled to
+        about [-1, 1] (e.g. speed, heading error, lateral offset; joint angles as cos and sin).
+        ``None``: this env names none."""
+        return None
+
+    def privileged_state(self) -> tuple[list[str], np.ndarray] | None:
+        """What the encoders' ``state`` objective regresses from pixels: ``(names, values)``, ``values``
+        a fresh ``(batch, u)`` float32 array, usually the env's state observation, whatever
+        ``obs_type`` the core was built with. ``None``: this env exposes none."""
+        return None
+
+    def scripted_policy(self, rng: np.random.Generator) -> Callable[[], np.ndarray] | None:
+        """A scripted behaviour policy for collecting frames (e.g. a driver that keeps to the road): a
+        callable that returns one valid action per row for the current state, as the vector env's
+        ``step`` takes them. Its randomness comes from ``rng`` only, never from the rows' streams, so
+        it does not change the episodes' own draws. ``None``: this env has none (callers use random
+        actions)."""
+        return None
+
+    def plot_policy(
+        self,
+        state_values: np.ndarray,
+        policy: Callable[[Any], Any],
+        path: str | Path,
+        title: str = "",
+    ) -> Path | None:
+        """A PNG picture of a tabular policy on this env at ``path``: ``state_values`` holds one value
+        per observation (NaN: unknown), ``policy`` maps one observation to one action. ``None``:
+        this env draws no such picture, or matplotlib is not installed (nothing is written)."""
+        return None
 
     @property
     def action_parser(self) -> ActionParser:
@@ -709,6 +845,13 @@ class CoreVectorEnv(gym.vector.VectorEnv):
         if getattr(self, "_window", None) is not None:  # also when __init__ failed early
             self._window.close()
             self._window = None
+
+
+def core_of(env: gym.Env | gym.vector.VectorEnv) -> BatchCore | None:
+    """The :class:`BatchCore` under an rlsuite env, single or vector, through any wrappers (its
+    optional knowledge: :meth:`BatchCore.probe_variables` …); ``None`` for any other env."""
+    inner = env.unwrapped
+    return inner.core if isinstance(inner, CoreEnv | CoreVectorEnv) else None
 
 
 def _collect_state(obj: Any, prefix: str, arrays: dict[str, np.ndarray], numbers: dict[str, Any]) -> None:

@@ -9,14 +9,12 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from rlsuite.jobs.sweep import SweepSpec, label
+from rlsuite.jobs.spec import SweepSpec, label, variants
 
 __all__ = ["summarize"]
 
 
 def _trial_rows(spec: SweepSpec, results: Any) -> list[dict[str, Any]]:
-    from rlsuite.jobs.sweep import variants
-
     configs = variants(spec)
     rows = []
     for result in results:

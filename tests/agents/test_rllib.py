@@ -1,6 +1,7 @@
-"""The RLlib baselines: each algorithm trains, reports, checkpoints and evaluates through rlsuite's run
-directory; env runners step our native vector env; impossible Ray resource requests fail fast; failed
-env runners restart; PPO learns from pixels through the CNN module.
+"""The RLlib baselines: their defaults are the installed RLlib's; each algorithm trains, reports,
+checkpoints and evaluates through rlsuite's run directory; env runners step our native vector env;
+impossible Ray resource requests fail fast; failed env runners restart; closing an agent releases what
+it started; PPO learns from pixels through the CNN module.
 
 All tests share one local Ray with 2 CPUs (the ``ray_session`` fixture in ``tests/conftest.py``).
 """
@@ -8,7 +9,9 @@ All tests share one local Ray with 2 CPUs (the ``ray_session`` fixture in ``test
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+import pickle
 import re
 import sys
 import time
@@ -26,7 +29,9 @@ import torch  # noqa: E402
 from ray.rllib.core.rl_module.rl_module import RLModule  # noqa: E402
 from torch import nn  # noqa: E402
 
-from rlsuite.agents.rllib import ImageActorCriticModule, RLlibPPO, image_module_spec  # noqa: E402
+import rlsuite.cluster  # noqa: E402
+from rlsuite.agents.rllib import AGENTS, ImageActorCriticModule, RLlibPPO, image_module_spec  # noqa: E402
+from rlsuite.agents.rllib.params import as_yaml, rllib_default, rllib_setting  # noqa: E402
 from rlsuite.config import ConfigError, from_dict  # noqa: E402
 from rlsuite.envs.core import CoreVectorEnv  # noqa: E402
 from rlsuite.training import evaluate_run, make_envs, train  # noqa: E402
@@ -113,6 +118,101 @@ class RecordingMonitor:
 
 
 # --------------------------------------------------------------------------------------------
+# Hyper-parameters: RLlib's defaults, read from the installed RLlib
+# --------------------------------------------------------------------------------------------
+OWN_SETTINGS = {"model", "torch_threads", "address"}  # rlsuite's own: no RLlib default to take
+ENVS = {
+    "rllib.ppo": "CartPole-v1",
+    "rllib.appo": "CartPole-v1",
+    "rllib.dqn": "CartPole-v1",
+    "rllib.sac": "Pendulum-v1",
+}
+
+
+def field_default(field: dataclasses.Field) -> Any:
+    return field.default_factory() if field.default is dataclasses.MISSING else field.default
+
+
+def stated_rllib_defaults(doc: str, algorithms: list[str]) -> dict[str, str]:
+    """The RLlib default a field's doc states for each of ``algorithms``: ``RLlib: 0.99``, or one value
+    per algorithm, ``RLlib: 2 (PPO, APPO), 0 (DQN, SAC)``."""
+    statement = re.split(r"[;,] RLlib: ", doc)[-1]
+    groups = re.findall(r"(?:^|, )([^,(]+) \(([A-Z]+(?:, [A-Z]+)*)\)", statement)
+    if not groups:
+        return dict.fromkeys(algorithms, statement)
+    return {name: value for value, names in groups for name in names.split(", ")}
+
+
+@pytest.mark.parametrize("agent_class", AGENTS, ids=lambda agent_class: agent_class.algo)
+def test_every_default_is_the_installed_rllib_s_or_says_it_is_ours(agent_class) -> None:
+    """Each field backed by an RLlib setting states the installed RLlib's default for this algorithm and
+    takes it, unless its doc says ``ours: X`` (then RLlib's differs somewhere); no field holds an RLlib
+    default typed in by hand. Fails when RLlib's defaults move away from what the docs state."""
+    rllib = agent_class.rllib_config_class()  # RLlib's defaults, as installed
+    algorithm = agent_class.rllib_config_class.__name__.removesuffix("Config")
+    for field in dataclasses.fields(agent_class.Params):
+        if field.name in OWN_SETTINGS:
+            assert "rllib" not in field.metadata and "RLlib:" not in field.metadata["doc"], field.name
+            continue
+        where = f"{agent_class.algo} agent.{field.name}"
+        assert field.metadata.get("rllib") == field.name, f"{where}: declare it with rllib_hp"
+        algorithms = field.metadata["rllib_algorithms"]
+        assert agent_class.rllib_config_class in algorithms, f"{where}: its doc speaks of other algorithms"
+        names = [a.__name__.removesuffix("Config") for a in algorithms]
+        rllib_value = rllib_setting(field.name, rllib)
+        stated = stated_rllib_defaults(field.metadata["doc"], names)
+        assert stated[algorithm] == as_yaml(rllib_value), (where, field.metadata["doc"], rllib_value)
+        default = field_default(field)
+        if field.metadata["ours"]:
+            assert f"; ours: {as_yaml(default)}, RLlib: " in field.metadata["doc"], where
+            assert any(default != rllib_default(field.name, a) for a in algorithms), f"{where}: RLlib's now"
+        else:
+            assert (default, type(default)) == (rllib_value, type(rllib_value)), where
+
+
+def changed(name: str, value: Any) -> Any:
+    """Another valid value of setting ``name``."""
+    other = {
+        "rollout_fragment_length": 8,
+        "target_entropy": -1.0,
+        "gym_env_vectorize_mode": "sync",
+        "fcnet_activation": "relu",
+    }
+    if name in other:
+        return other[name]
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, float):
+        return value / 2 if value else 0.5
+    if isinstance(value, list):
+        return [16]
+    assert value is None, (name, value)
+    return 3
+
+
+@pytest.mark.parametrize("agent_class", AGENTS, ids=lambda agent_class: agent_class.algo)
+def test_every_setting_reaches_the_rllib_setting_its_default_is_read_from(agent_class) -> None:
+    """The RLlib config an agent builds holds each RLlib-backed field's value, changed from its default,
+    in the very setting that field's default is read from."""
+    fields = [f for f in dataclasses.fields(agent_class.Params) if f.name not in OWN_SETTINGS]
+    params = {f.name: changed(f.name, field_default(f)) for f in fields}
+    config = from_dict(
+        {
+            "env": {"id": ENVS[agent_class.algo], "num_envs": 2},
+            "agent": {"algo": agent_class.algo, **params, "address": "auto"},  # an address: no resource check
+            "train": {"total_steps": 1_000_000},
+        }
+    )
+    envs = make_envs(config.env)
+    built = agent_class(config, envs).rllib_config
+    envs.close()
+    for name, value in params.items():
+        assert rllib_setting(name, built) == value, (agent_class.algo, name)
+
+
+# --------------------------------------------------------------------------------------------
 # Each algorithm, end to end: train → metrics.csv → checkpoint → evaluate_run
 # --------------------------------------------------------------------------------------------
 OURS = [
@@ -196,6 +296,55 @@ def test_a_single_or_no_finished_episode_reaches_the_monitor(tmp_path: Path) -> 
         ([11.0], [11]),
         ([], []),
     ]
+
+
+def test_close_stops_the_algorithm_and_shuts_down_only_a_ray_the_agent_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutdowns: list[bool] = []
+    monkeypatch.setattr(ray, "shutdown", lambda: shutdowns.append(True))
+    config = make_config("rllib.ppo", "CartPole-v1", tmp_path)
+    envs = make_envs(config.env)
+
+    agent = RLlibPPO(config, envs)  # finds the session's Ray running
+    agent.learn(256)
+    observations, _ = envs.reset(seed=0)
+    scratch = agent._workdir
+    assert (scratch / "final").is_dir()
+    closes: list[bool] = []
+    close_envs = envs.close  # CartPole's vector env does not set `closed`: watch the call
+    monkeypatch.setattr(envs, "close", lambda: (closes.append(True), close_envs()))
+    agent.close()
+    agent.close()
+    assert shutdowns == [] and agent.algorithm is None and closes
+    assert not scratch.exists(), "close() removes the final state learn() kept for save()"
+    assert envs.action_space.contains(agent.act(observations)), "a closed agent still acts"
+    with pytest.raises(RuntimeError, match=r"rllib\.ppo: save\(\) on a closed agent"):
+        agent.save(tmp_path / "too-late")
+    with pytest.raises(RuntimeError, match=r"learn\(\) on a closed agent"):
+        agent.learn(512)
+
+    monkeypatch.setattr(rlsuite.cluster, "connect", lambda address: True)  # as if it had started Ray
+    envs = make_envs(config.env)
+    owner = RLlibPPO(config, envs)
+    algorithm = owner.start()
+    stops: list[bool] = []
+    stop = algorithm.stop
+    monkeypatch.setattr(algorithm, "stop", lambda: (stops.append(True), stop()))
+    owner.close()
+    owner.close()
+    assert stops == [True] and owner.algorithm is None, "the running Algorithm is stopped, once"
+    assert shutdowns == [True], "a Ray the agent started is shut down, once"
+
+
+def test_checkpoints_written_before_the_package_split_find_their_classes() -> None:
+    """RLlib pickles the RLModule class, its encoder factory and the callbacks by module path; before the
+    split they all lived in ``rlsuite.agents.rllib`` itself."""
+    import rlsuite.agents.rllib as package
+
+    for name in ("ImageActorCriticModule", "default_image_encoder", "pretrained_encoder", "EpisodeStats"):
+        old_reference = f"crlsuite.agents.rllib\n{name}\n.".encode()  # pickle's GLOBAL opcode
+        assert pickle.loads(old_reference) is getattr(package, name)
 
 
 def test_train_address_flag_sets_agent_address_for_rllib_agents_only(
@@ -485,7 +634,9 @@ def test_a_frozen_pretrained_encoder_runs_inside_the_env_runners(tmp_path: Path)
         train(from_dict(data))
     data["agent"] = {"algo": "rllib.dqn", **FAST["rllib.dqn"]}
     data["encoder"] = {"checkpoint": str(stem)}
-    with pytest.raises(ConfigError, match="rllib.dqn takes a pretrained encoder frozen"):
+    with pytest.raises(
+        ConfigError, match=r"rllib\.dqn cannot take a pretrained encoder trained further.*freeze it"
+    ):
         train(from_dict(data))
 
 

@@ -336,32 +336,34 @@ def test_example_configs_validate_and_build_their_agent(name: str) -> None:
     envs.close()
 
 
-def test_close_releases_the_env_the_agent_built_once_and_leaves_the_callers_open(
+def test_close_releases_the_env_the_agent_built_once_and_the_callers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Other ids: the agent builds SB3's DummyVecEnv, and ``close`` releases it once, however often it
-    is called and after ``on_train_end``. Our ids: the vector env is the caller's and stays open."""
+    """Other ids: the agent builds SB3's DummyVecEnv; ``on_train_end`` releases it once (training's
+    final evaluation still has the given envs), ``close`` releases it and the given envs, however
+    often it is called."""
     config = make_config("sb3.ppo", "CartPole-v1", {}, "unused")
     envs = make_envs(config.env)
     agent = SB3PPO(config, envs)
     closes: list[str] = []
     monkeypatch.setattr(agent.vec_env, "close", lambda: closes.append("DummyVecEnv"))
+    # (a spy: Gymnasium's CartPoleVectorEnv.close never sets `closed`)
+    monkeypatch.setattr(envs, "close", lambda: closes.append("given envs"))
     assert isinstance(agent.vec_env, DummyVecEnv) and closes == []
     agent.on_train_end(Path("unused"))
-    agent.close()
-    agent.close()
     assert closes == ["DummyVecEnv"]
-    envs.close()
+    agent.close()
+    assert closes == ["DummyVecEnv", "given envs"]
 
     config = make_config("sb3.ppo", *RACETRACK, "unused")
     envs = make_envs(config.env)
     agent = SB3PPO(config, envs)
-    agent.close()
-    agent.close()
-    assert not envs.closed
+    agent.on_train_end(Path("unused"))
     obs, _ = envs.reset(seed=0)
     assert agent.act(obs).shape == (config.env.num_envs,)
-    envs.close()
+    with agent:
+        pass
+    assert envs.closed
 
 
 # --------------------------------------------------------------------------------------------

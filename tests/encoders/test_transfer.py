@@ -340,6 +340,8 @@ def test_sb3_refuses_what_it_cannot_do_with_an_encoder(tmp_path, checkpoint):
     with pytest.raises(ConfigError, match="encoder.lr_scale: got 0.1; sb3.dqn trains the whole policy"):
         train(from_dict(data))
     data["encoder"] = {"checkpoint": None}
-    with pytest.raises(ConfigError, match="sb3.dqn takes a pretrained encoder"):
+    with pytest.raises(
+        ConfigError, match="sb3.dqn cannot take a pixel encoder .* it takes features: .*remove the encoder"
+    ):
         train(from_dict(data))
     assert not list(tmp_path.glob("*/config.yaml"))

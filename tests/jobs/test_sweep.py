@@ -20,13 +20,13 @@ import pytest
 import yaml
 
 from rlsuite.config import ConfigError
-from rlsuite.jobs.sweep import label, load_sweep, parse_seeds, variants
+from rlsuite.jobs.spec import label, load_sweep, parse_seeds, variants
 
 ROOT = Path(__file__).resolve().parents[2]
 
 BASE = {
     "env": {"id": "FrozenLake-v1", "num_envs": 4, "kwargs": {"is_slippery": False}},
-    "agent": {"algo": "q_learning", "learning_rate": 0.5, "gamma": 0.95, "epsilon_decay_fraction": 0.5},
+    "agent": {"algo": "q_learning", "learning_rate": 0.5, "gamma": 0.95, "exploration_fraction": 0.5},
     "train": {"total_steps": 4000, "eval_every": 1000, "eval_episodes": 4, "eval_num_envs": 2},
 }
 

@@ -38,7 +38,14 @@ from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack, VecMonitor
 
-from rlsuite.agents.base import Agent, StepMonitor, is_single_observation, memory_checked, resolve_device
+from rlsuite.agents.base import (
+    Agent,
+    StepMonitor,
+    is_single_observation,
+    memory_checked,
+    resolve_device,
+    resume_seed,
+)
 from rlsuite.agents.sb3.extractor import PretrainedEncoder
 from rlsuite.agents.sb3.logger import MonitorCallback, MonitorWriter
 from rlsuite.agents.sb3.params import (
@@ -67,6 +74,13 @@ class SB3Agent(Agent):
     """An SB3 algorithm as an rlsuite agent; subclasses name the algorithm and its action spaces."""
 
     algo: ClassVar[str]
+    # A pretrained encoder only (SB3 trains a CNN of its own with CnnPolicy, without an encoder section).
+    encoder_modes = frozenset({"features", "frozen", "finetune"})
+    encoder_advice = (
+        "to train a CNN of SB3's own, remove the encoder section (CnnPolicy is the default for images) or "
+        "set agent.policy_kwargs.features_extractor_class"
+    )
+    checkpoint_unpickles = True  # SB3's model.zip
     sb3_class: ClassVar[type[BaseAlgorithm]]
     action_spaces: ClassVar[tuple[type[spaces.Space], ...]]
 
@@ -112,12 +126,6 @@ class SB3Agent(Agent):
         encoder = self.config.encoder
         if encoder is None or (encoder.feeds_features and _is_ours(self.config.env.id)):
             return None
-        if encoder.checkpoint is None:
-            raise ConfigError(
-                f"encoder: {self.algo} takes a pretrained encoder (encoder.checkpoint: driving, arm or a path); "
-                "to train a CNN of SB3's own, remove the encoder section (CnnPolicy is the default for "
-                "images) or set agent.policy_kwargs.features_extractor_class"
-            )
         if not _is_ours(self.config.env.id):
             raise ConfigError(
                 f"encoder: {self.algo} takes a pretrained encoder on our envs (rlsuite/…), whose frames it "
@@ -294,20 +302,23 @@ class SB3Agent(Agent):
         agent = cls(config, envs, checkpoint=directory / "model.zip")
         agent.global_step = int(meta["global_step"])
         # A resumed run draws new random numbers (as our agents do): derived from the seed and the step.
-        seed = int(np.random.SeedSequence([config.train.seed, agent.global_step]).generate_state(1)[0])
-        agent.model.set_random_seed(seed)
+        agent.model.set_random_seed(resume_seed(config.train.seed, agent.global_step))
         return agent
 
     def on_train_end(self, run_dir: Path) -> None:
-        self.close()
+        self._release_own_vec_env()
 
-    def close(self) -> None:
-        """Release the envs this agent built: the ``DummyVecEnv`` of single envs for other ids than ours.
-        The vector env given to the agent (our ids) belongs to the caller, who closes it. Safe to call
-        twice, and after :meth:`on_train_end` (which calls it)."""
+    def _release_own_vec_env(self) -> None:
+        """Close the ``DummyVecEnv`` of single envs this agent built for other ids than ours (once)."""
         if self._owns_vec_env and not self._vec_env_closed:
             self._vec_env_closed = True
             self.vec_env.close()
+
+    def close(self) -> None:
+        """Release the envs: the ``DummyVecEnv`` this agent built for other ids than ours and the vector
+        env it was given. Safe to call twice, and after :meth:`on_train_end`."""
+        self._release_own_vec_env()
+        super().close()
 
 
 class SB3PPO(SB3Agent):

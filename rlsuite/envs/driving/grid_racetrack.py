@@ -8,17 +8,25 @@ batch of any size is one compiled pass of table lookups. The single env is the b
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 from numba import njit
 
-from rlsuite.envs.core import BatchCore, CoreEnv, CoreVectorEnv, check_int, check_kwargs, check_number
+from rlsuite.envs.core import BatchCore, CoreEnv, CoreVectorEnv, EnvKwargs, check_int, kwarg, number
 from rlsuite.envs.rng import next_integer, next_unit
 
-__all__ = ["GridRacetrackEnv", "GridRacetrackVectorEnv", "TRACKS", "greedy_paths", "plot_policy"]
+__all__ = [
+    "GridRacetrackConfig",
+    "GridRacetrackEnv",
+    "GridRacetrackVectorEnv",
+    "TRACKS",
+    "greedy_paths",
+    "plot_policy",
+]
 
 MAX_SPEED = 4  # velocity components are in {0, ..., 4} (cells per step)
 N_SPEEDS = MAX_SPEED + 1
@@ -122,6 +130,22 @@ def _parse_track(track: str | list[str]) -> np.ndarray:
     return grid
 
 
+def _check_track(env: str, name: str, track: Any) -> str | tuple[str, ...]:
+    """A track name, or a custom map (kept as a tuple of its rows)."""
+    _parse_track(track)
+    return track if isinstance(track, str) else tuple(track)
+
+
+@dataclass(frozen=True)
+class GridRacetrackConfig(EnvKwargs):
+    """The kwargs of the GridRacetrack envs with their defaults and bounds (see :class:`GridRacetrackEnv`)."""
+
+    env_name: ClassVar[str] = "GridRacetrack"
+
+    track: str | tuple[str, ...] = kwarg("classic", _check_track)
+    noise: float = kwarg(0.0, number(0.0, 1.0))  # probability that the velocity increments fail
+
+
 @njit(cache=True)
 def _step_kernel(
     state, actions, active, transition, start_states, rng_state, noise, crashes, crashed, finished
@@ -207,14 +231,15 @@ class GridRacetrackCore(BatchCore):
     """``batch`` grid racetracks: one integer state per row (see :class:`GridRacetrackEnv`)."""
 
     name = "GridRacetrack"
+    kwargs_class = GridRacetrackConfig
     render_fps = 10
     reset_options = ("start_index",)
 
     def __init__(self, batch: int, **kwargs: Any) -> None:
         super().__init__(batch)
-        kw = check_kwargs(self.name, kwargs, dict(track="classic", noise=0.0))
-        self.dynamics = _Dynamics(_parse_track(kw["track"]))
-        self.noise = check_number(self.name, "noise", kw["noise"], 0.0, 1.0)
+        self.config = GridRacetrackConfig.from_kwargs(kwargs)
+        self.dynamics = _Dynamics(_parse_track(self.config.track))
+        self.noise = self.config.noise
         self.single_observation_space = gym.spaces.Discrete(self.dynamics.n_states)
         self.single_action_space = gym.spaces.Discrete(N_ACTIONS)
         self.state = np.zeros(batch, dtype=np.int64)
@@ -247,6 +272,21 @@ class GridRacetrackCore(BatchCore):
 
     def observe(self) -> np.ndarray:
         return self.state.copy()
+
+    def plot_policy(
+        self,
+        state_values: np.ndarray,
+        policy: Callable[[int], int],
+        path: str | Path,
+        title: str = "",
+    ) -> Path | None:
+        """The values on this track (best over velocities per cell) and ``policy``'s greedy path from
+        every start cell, without noise (:func:`plot_policy`); ``None`` without matplotlib."""
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            return None
+        return plot_policy(state_values, policy, path, track=self.config.track, title=title)
 
     def frames(self, rows: np.ndarray, cell_px: int = 12) -> np.ndarray:
         """The track (green off-road, grey road, red start, white finish) and the car (blue), per row."""
@@ -293,6 +333,8 @@ class GridRacetrackEnv(CoreEnv):
     ``gymnasium.make``).
 
     ## Arguments
+    (Declared once, with their bounds, in :class:`GridRacetrackConfig`.)
+
     * ``track``: ``"classic"`` (32×18, the book's left track), ``"wide"`` (29×33, the book's right
       track) or a custom map as a list of equal-length strings of ``.`` off-road, ``o`` road,
       ``S`` start, ``F`` finish.

@@ -94,7 +94,8 @@ class HighwayEnv(CoreEnv):
     ``max_episode_steps`` (wrap it in ``gymnasium.wrappers.TimeLimit``).
 
     ## Arguments
-    ``gymnasium.make("rlsuite/Highway-v0", **kwargs)``:
+    ``gymnasium.make("rlsuite/Highway-v0", **kwargs)`` (declared once, with their bounds, in
+    :class:`HighwayConfig`):
 
     * ``obs_type`` ("state") — "state" or "pixels".
     * ``action_type`` ("discrete") — "discrete" or "continuous".

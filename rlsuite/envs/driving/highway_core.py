@@ -18,8 +18,8 @@ pixel frames are one kernel call each too; this class draws the random numbers a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
@@ -27,13 +27,16 @@ from gymnasium import spaces
 from rlsuite.envs.core import (
     MAX_REWARD_WEIGHT,
     BatchCore,
-    check_bool,
-    check_choice,
-    check_image_shape,
-    check_int,
-    check_kwargs,
+    EnvKwargs,
+    boolean,
     check_number,
     check_range,
+    image_shape,
+    integer,
+    kwarg,
+    number,
+    number_pair,
+    one_of,
 )
 from rlsuite.envs.driving import traffic
 from rlsuite.envs.driving.highway_kernels import (
@@ -108,96 +111,74 @@ RENAMED = {
 }
 
 
+def _check_lane_width(env: str, name: str, value: Any) -> float | tuple[float, float]:
+    """A width in [2.5, 6] m, or a range ``(low, high)`` within it (a float when ``low == high``)."""
+    if isinstance(value, tuple | list | np.ndarray):
+        low, high = check_range(env, name, value, 2.5, 6.0, unit="m")
+    else:
+        low = high = check_number(env, name, value, 2.5, 6.0, unit="m")
+    return (low, high) if low < high else low
+
+
+def _check_reward_speed_range(env: str, name: str, value: Any) -> tuple[float, float]:
+    """A range of speeds within [0, MAX_SPEED] m/s at least ``MIN_SPEED_SPAN`` wide (the reward divides by it)."""
+    speeds = check_range(env, name, value, 0.0, MAX_SPEED, unit="m/s")
+    if not speeds[0] + MIN_SPEED_SPAN <= speeds[1]:
+        raise ValueError(
+            f"{env}: {name} must be a pair (low, high) with low + {MIN_SPEED_SPAN} m/s <= high "
+            f"within [0.0, {MAX_SPEED}] m/s, got {value!r}"
+        )
+    return speeds
+
+
+REWARD_WEIGHT = number(-MAX_REWARD_WEIGHT, MAX_REWARD_WEIGHT)
+
+
 @dataclass(frozen=True)
-class HighwayConfig:
-    """Every keyword argument of the Highway envs, validated (see :class:`HighwayEnv`).
+class HighwayConfig(EnvKwargs):
+    """Every keyword argument of the Highway envs, with its default and its bounds (see
+    :class:`HighwayEnv`).
 
     Build it with :meth:`from_kwargs` (unknown and renamed kwargs are errors there). After
     validation ``pixel_shape`` is ``(height, width)`` and ``lane_width`` a float, or a
     ``(low, high)`` pair with ``low < high``."""
 
-    obs_type: str = "state"
-    action_type: str = "discrete"
-    lanes_count: int = 4
-    vehicles_count: int = 20
-    vehicles_density: float = 1.0
-    policy_frequency: int = 5
-    simulation_frequency: int = 5
-    observed_vehicles: int = 5
-    perception_distance: float = 100.0
-    pixel_shape: int | tuple[int, int] = (84, 84)
-    grayscale: bool = False
-    lane_width: float | tuple[float, float] = 4.0
-    color_jitter: int = 0
-    traffic_speed_range: tuple[float, float] = (21.0, 24.0)
-    collision_reward: float = -1.0
-    right_lane_reward: float = 0.1
-    high_speed_reward: float = 0.4
-    reward_speed_range: tuple[float, float] = (20.0, 30.0)
-    normalize_reward: bool = True
-    offroad_terminal: bool = True
+    env_name: ClassVar[str] = NAME
+    renamed: ClassVar[dict[str, str]] = RENAMED
 
-    def __post_init__(self) -> None:
-        def put(name: str, value: Any) -> None:
-            object.__setattr__(self, name, value)
+    obs_type: str = kwarg("state", one_of("state", "pixels"))
+    action_type: str = kwarg("discrete", one_of("discrete", "continuous"))
+    lanes_count: int = kwarg(4, integer(1, 10))
+    vehicles_count: int = kwarg(20, integer(1, MAX_VEHICLES))
+    vehicles_density: float = kwarg(1.0, number(MIN_DENSITY, 3.0))
+    policy_frequency: int = kwarg(5, integer(1, MAX_FREQUENCY))  # [Hz]
+    simulation_frequency: int = kwarg(5, integer(5, MAX_FREQUENCY))  # [Hz], a multiple of policy_frequency
+    observed_vehicles: int = kwarg(5, integer(1, MAX_VEHICLES + 1))
+    perception_distance: float = kwarg(100.0, number(0.0, open_low=True, unit="m"))
+    pixel_shape: int | tuple[int, int] = kwarg((84, 84), image_shape)
+    grayscale: bool = kwarg(False, boolean)
+    lane_width: float | tuple[float, float] = kwarg(4.0, _check_lane_width)  # [m]
+    color_jitter: int = kwarg(0, integer(0, 255))  # [RGB levels]
+    traffic_speed_range: tuple[float, float] = kwarg((21.0, 24.0), number_pair(1.0, MAX_SPEED, unit="m/s"))
+    collision_reward: float = kwarg(-1.0, REWARD_WEIGHT)
+    right_lane_reward: float = kwarg(0.1, REWARD_WEIGHT)
+    high_speed_reward: float = kwarg(0.4, REWARD_WEIGHT)
+    reward_speed_range: tuple[float, float] = kwarg((20.0, 30.0), _check_reward_speed_range)  # [m/s]
+    normalize_reward: bool = kwarg(True, boolean)
+    offroad_terminal: bool = kwarg(True, boolean)
 
-        put("obs_type", check_choice(NAME, "obs_type", self.obs_type, ("state", "pixels")))
-        put("action_type", check_choice(NAME, "action_type", self.action_type, ("discrete", "continuous")))
-        put("lanes_count", check_int(NAME, "lanes_count", self.lanes_count, 1, 10))
-        put("vehicles_count", check_int(NAME, "vehicles_count", self.vehicles_count, 1, MAX_VEHICLES))
-        put(
-            "vehicles_density",
-            check_number(NAME, "vehicles_density", self.vehicles_density, MIN_DENSITY, 3.0),
-        )
-        policy = check_int(NAME, "policy_frequency", self.policy_frequency, 1, MAX_FREQUENCY)
-        put("policy_frequency", policy)
-        simulation = check_int(NAME, "simulation_frequency", self.simulation_frequency, 5, MAX_FREQUENCY)
-        if simulation % policy:
+    def check_together(self) -> None:
+        if self.simulation_frequency % self.policy_frequency:
             raise ValueError(
-                f"{NAME}: simulation_frequency must be a multiple of policy_frequency={policy} "
+                f"{NAME}: simulation_frequency must be a multiple of policy_frequency={self.policy_frequency} "
                 f"(and in [5, {MAX_FREQUENCY}] Hz), got {self.simulation_frequency!r}"
             )
-        put("simulation_frequency", simulation)
-        put(
-            "observed_vehicles",
-            check_int(NAME, "observed_vehicles", self.observed_vehicles, 1, MAX_VEHICLES + 1),
-        )
-        put(
-            "perception_distance",
-            check_number(NAME, "perception_distance", self.perception_distance, 0.0, open_low=True, unit="m"),
-        )
-        put("pixel_shape", check_image_shape(NAME, "pixel_shape", self.pixel_shape))
-        for name in ("grayscale", "normalize_reward", "offroad_terminal"):
-            put(name, check_bool(NAME, name, getattr(self, name)))
-        if isinstance(self.lane_width, tuple | list | np.ndarray):
-            low, high = check_range(NAME, "lane_width", self.lane_width, 2.5, 6.0, unit="m")
-        else:
-            low = high = check_number(NAME, "lane_width", self.lane_width, 2.5, 6.0, unit="m")
-        put("lane_width", (low, high) if low < high else low)
-        put("color_jitter", check_int(NAME, "color_jitter", self.color_jitter, 0, 255))
-        put(
-            "traffic_speed_range",
-            check_range(NAME, "traffic_speed_range", self.traffic_speed_range, 1.0, MAX_SPEED, unit="m/s"),
-        )
-        speeds = check_range(NAME, "reward_speed_range", self.reward_speed_range, 0.0, MAX_SPEED, unit="m/s")
-        if not speeds[0] + MIN_SPEED_SPAN <= speeds[1]:  # the reward divides by the span
-            raise ValueError(
-                f"{NAME}: reward_speed_range must be a pair (low, high) with low + "
-                f"{MIN_SPEED_SPAN} m/s <= high, got {self.reward_speed_range!r}"
-            )
-        put("reward_speed_range", speeds)
-        for name in ("collision_reward", "right_lane_reward", "high_speed_reward"):
-            put(name, check_number(NAME, name, getattr(self, name), -MAX_REWARD_WEIGHT, MAX_REWARD_WEIGHT))
         span = self.high_speed_reward + self.right_lane_reward - self.collision_reward
         if self.normalize_reward and not span >= MIN_REWARD_SPAN:  # normalising divides by the span
             raise ValueError(
                 f"{NAME}: collision_reward must be below high_speed_reward + right_lane_reward "
                 f"(by {MIN_REWARD_SPAN} at least) when normalize_reward=True, got {self.collision_reward!r}"
             )
-
-    @classmethod
-    def from_kwargs(cls, kwargs: dict[str, Any]) -> HighwayConfig:
-        return cls(**check_kwargs(NAME, kwargs, _DEFAULTS, renamed=RENAMED))
 
     @property
     def lane_width_range(self) -> tuple[float, float]:
@@ -207,9 +188,6 @@ class HighwayConfig:
     @property
     def substeps(self) -> int:
         return self.simulation_frequency // self.policy_frequency
-
-
-_DEFAULTS = {f.name: f.default for f in fields(HighwayConfig)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,6 +211,7 @@ class HighwayCore(BatchCore):
     """
 
     name = NAME
+    kwargs_class = HighwayConfig
 
     def __init__(self, batch: int, **kwargs: Any) -> None:
         self.config = c = HighwayConfig.from_kwargs(kwargs)
@@ -411,6 +390,26 @@ class HighwayCore(BatchCore):
         view = self._obs_view
         canvas = np.empty((self.batch, view.height, view.width, self._obs_palette.shape[2]), dtype=np.uint8)
         return view.draw(self.x, self.y, self.heading, self.lane_width, self._obs_palette, canvas)
+
+    # ---------------------------------------------------------------- what code outside envs/ may ask
+    def probe_variables(self) -> tuple[list[str], np.ndarray]:
+        """The ego's speed / 40 m/s, heading / π and lateral offset from the road centre / half the
+        road width (as the state observation's ego row, unclipped)."""
+        lanes, lane_width = self.config.lanes_count, self.lane_width
+        centre, half_width = 0.5 * (lanes - 1) * lane_width, 0.5 * lanes * lane_width  # [m]
+        values = [
+            self.speed[:, 0] / MAX_SPEED,
+            self.heading[:, 0] / np.pi,
+            (self.y[:, 0] - centre) / half_width,
+        ]
+        return ["speed", "heading", "lateral_offset"], np.stack(values, axis=1).astype(np.float32)
+
+    def privileged_state(self) -> tuple[list[str], np.ndarray]:
+        """The whole kinematics observation (presence, x, y, vx, vy of the ego and its nearest
+        vehicles), flattened, whatever ``obs_type``."""
+        obs = self.observe_state()
+        names = [f"vehicle{i}_{f}" for i in range(obs.shape[1]) for f in OBS_FEATURES]
+        return names, obs.reshape(len(obs), -1)
 
     def frames(self, rows: np.ndarray) -> np.ndarray:
         """Whole-road RGB frames (len(rows), H, W, 3) for people: every lane, the ego and nearby traffic."""

@@ -85,6 +85,7 @@ class RacetrackEnv(CoreEnv):
     own never truncates).
 
     ## Arguments
+    (Declared once, with their bounds, in :class:`~rlsuite.envs.driving.racetrack_core.RacetrackConfig`.)
     ``track`` ("kidney" | "oval" | "hairpin" | int seed | "random"), ``obs_type`` ("state" |
     "pixels"), ``action_type`` ("continuous" | "discrete"), ``pixel_shape`` ((84, 84): (height,
     width) or an int, 8–1024 px), ``grayscale`` (False), ``lidar_rays`` (5; 0–64, 0 for none),

@@ -11,7 +11,7 @@ out; the egocentric view is another kernel. Resets are numpy, then the same kern
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -20,12 +20,13 @@ from rlsuite.envs import render
 from rlsuite.envs.core import (
     MAX_REWARD_WEIGHT,
     BatchCore,
-    check_bool,
-    check_choice,
-    check_image_shape,
-    check_int,
-    check_kwargs,
-    check_number,
+    EnvKwargs,
+    boolean,
+    image_shape,
+    integer,
+    kwarg,
+    number,
+    one_of,
 )
 from rlsuite.envs.driving import tracks as track_lib
 from rlsuite.envs.driving.racetrack_kernels import (
@@ -48,7 +49,7 @@ from rlsuite.envs.driving.racetrack_kernels import (
 )
 from rlsuite.envs.driving.vehicle import HEADING, SPEED, X, Y
 
-__all__ = ["DEFAULTS", "DISCRETE_ACTIONS", "RacetrackCore"]
+__all__ = ["DEFAULTS", "DISCRETE_ACTIONS", "LaneKeepingDriver", "RacetrackConfig", "RacetrackCore"]
 
 NAME = "Racetrack"  # what error messages call the env
 # The car (CAR) and the step length (DT) are compiled into the step kernel, so they live in racetrack_kernels.
@@ -82,73 +83,39 @@ ACTION_TYPES = ("continuous", "discrete")
 # --------------------------------------------------------------------------------------------
 # Configuration
 # --------------------------------------------------------------------------------------------
-DEFAULTS: dict[str, Any] = dict(
-    track="kidney",
-    obs_type="state",
-    action_type="continuous",
-    pixel_shape=(84, 84),
-    grayscale=False,
-    lidar_rays=5,
-    lidar_range=50.0,
-    off_track_penalty=0.5,
-    crash_penalty=10.0,
-    off_track_tolerance=1.5,
-    random_start=True,
-    color_jitter=0,
-    width_jitter=0.0,
-)
-
-
-@dataclass(frozen=True)
-class _Config:
-    track: str | int
-    obs_type: str
-    action_type: str
-    pixel_shape: tuple[int, int]
-    grayscale: bool
-    lidar_rays: int
-    lidar_range: float
-    off_track_penalty: float
-    crash_penalty: float
-    off_track_tolerance: float
-    random_start: bool
-    color_jitter: int
-    width_jitter: float
-
-
-def _check_track(track: Any) -> str | int:
+def _check_track(env: str, name: str, track: Any) -> str | int:
     """A layout name, ``"random"`` or a procedural seed in ``[0, 2**63)``."""
     if isinstance(track, str) and (track in track_lib.LAYOUTS or track == "random"):
         return track
     if isinstance(track, int | np.integer) and not isinstance(track, bool) and 0 <= track < 2**63:
         return int(track)
     allowed = f"one of {(*sorted(track_lib.LAYOUTS), 'random')} or an int seed in [0, 2**63)"
-    raise ValueError(f"{NAME}: track must be {allowed}, got {track!r}")
+    raise ValueError(f"{env}: {name} must be {allowed}, got {track!r}")
 
 
-def _config(kwargs: dict[str, Any]) -> _Config:
-    kw = check_kwargs(NAME, kwargs, DEFAULTS)
-    return _Config(
-        track=_check_track(kw["track"]),
-        obs_type=check_choice(NAME, "obs_type", kw["obs_type"], OBS_TYPES),
-        action_type=check_choice(NAME, "action_type", kw["action_type"], ACTION_TYPES),
-        pixel_shape=check_image_shape(NAME, "pixel_shape", kw["pixel_shape"]),
-        grayscale=check_bool(NAME, "grayscale", kw["grayscale"]),
-        lidar_rays=check_int(NAME, "lidar_rays", kw["lidar_rays"], 0, 64),
-        lidar_range=check_number(NAME, "lidar_range", kw["lidar_range"], 1.0, 500.0, unit="m"),
-        off_track_penalty=check_number(
-            NAME, "off_track_penalty", kw["off_track_penalty"], 0.0, MAX_REWARD_WEIGHT
-        ),
-        crash_penalty=check_number(NAME, "crash_penalty", kw["crash_penalty"], 0.0, MAX_REWARD_WEIGHT),
-        off_track_tolerance=check_number(
-            NAME, "off_track_tolerance", kw["off_track_tolerance"], 0.0, 20.0, unit="m"
-        ),
-        random_start=check_bool(NAME, "random_start", kw["random_start"]),
-        color_jitter=check_int(NAME, "color_jitter", kw["color_jitter"], 0, 255),
-        width_jitter=check_number(
-            NAME, "width_jitter", kw["width_jitter"], 0.0, track_lib.MAX_WIDTH_MARGIN, unit="m"
-        ),
-    )
+@dataclass(frozen=True)
+class RacetrackConfig(EnvKwargs):
+    """Every kwarg of the Racetrack envs with its default and its bounds (see
+    :class:`rlsuite.envs.driving.racetrack.RacetrackEnv`); ``pixel_shape`` becomes ``(height, width)``."""
+
+    env_name: ClassVar[str] = NAME
+
+    track: str | int = kwarg("kidney", _check_track)
+    obs_type: str = kwarg("state", one_of(*OBS_TYPES))
+    action_type: str = kwarg("continuous", one_of(*ACTION_TYPES))
+    pixel_shape: tuple[int, int] = kwarg((84, 84), image_shape)
+    grayscale: bool = kwarg(False, boolean)
+    lidar_rays: int = kwarg(5, integer(0, 64))
+    lidar_range: float = kwarg(50.0, number(1.0, 500.0, unit="m"))
+    off_track_penalty: float = kwarg(0.5, number(0.0, MAX_REWARD_WEIGHT))
+    crash_penalty: float = kwarg(10.0, number(0.0, MAX_REWARD_WEIGHT))
+    off_track_tolerance: float = kwarg(1.5, number(0.0, 20.0, unit="m"))
+    random_start: bool = kwarg(True, boolean)
+    color_jitter: int = kwarg(0, integer(0, 255))  # [RGB levels]
+    width_jitter: float = kwarg(0.0, number(0.0, track_lib.MAX_WIDTH_MARGIN, unit="m"))
+
+
+DEFAULTS: dict[str, Any] = RacetrackConfig.defaults()  # every kwarg with its default
 
 
 # --------------------------------------------------------------------------------------------
@@ -199,17 +166,18 @@ class _TrackTable:
 class RacetrackCore(BatchCore):
     """State and dynamics of ``batch`` cars, each on its own copy of (or its own) track.
 
-    Kwargs: see :data:`DEFAULTS` and :class:`rlsuite.envs.driving.racetrack.RacetrackEnv`.
+    Kwargs: :class:`RacetrackConfig` (see :class:`rlsuite.envs.driving.racetrack.RacetrackEnv`).
     Construction compiles (or loads) the kernels and runs them once, so the first step is fast.
     """
 
     name = NAME
+    kwargs_class = RacetrackConfig
     render_fps = 10  # 1 / DT
 
     def __init__(self, batch: int, **kwargs: Any) -> None:
         super().__init__(batch)
         n = self.batch
-        self.config = config = _config(kwargs)
+        self.config = config = RacetrackConfig.from_kwargs(kwargs)
         self.all_rows = np.arange(n)
         self.random_tracks = config.track == "random"
         self.discrete = config.action_type == "discrete"
@@ -403,6 +371,30 @@ class RacetrackCore(BatchCore):
         )  # fmt: skip
         return obs
 
+    # ---- what code outside envs/ may ask (see BatchCore) --------------------------------------
+    def probe_variables(self) -> tuple[list[str], np.ndarray]:
+        """Speed / 30 m/s, heading error / π and lateral offset / road half-width of each car."""
+        values = [
+            self.car[:, SPEED] / CAR.max_speed,
+            self.heading_error / np.pi,
+            self.lateral / self.road_half_width,
+        ]
+        return ["speed", "heading_error", "lateral_offset"], np.stack(values, axis=1).astype(np.float32)
+
+    def privileged_state(self) -> tuple[list[str], np.ndarray]:
+        """The whole state observation (speed, heading error, lateral offset, road half-width,
+        curvature look-ahead, lidar). In pixel mode the first call switches on the look-ahead and
+        lidar (:meth:`track_state_features`), so every later step computes them too."""
+        self.track_state_features()
+        names = ["speed", "heading_error", "lateral_offset", "half_width"]
+        names += [f"curvature_{d:g}m" for d in self.lookahead]
+        names += [f"lidar{i}" for i in range(self.lidar.shape[1])]
+        return names, self.state_observation()
+
+    def scripted_policy(self, rng: np.random.Generator) -> LaneKeepingDriver:
+        """A noisy lane-keeping driver (:class:`LaneKeepingDriver`)."""
+        return LaneKeepingDriver(self, rng)
+
     def _draw(
         self, out, pos_x, pos_y, heading, metres_per_px, anchor, car_pixels, row_track, colour_tables,
         car_colours,
@@ -460,3 +452,40 @@ class RacetrackCore(BatchCore):
         nose = [px[0] + half[0] * np.cos(heading), px[1] - half[0] * np.sin(heading)]
         render.draw_circles(out, [[nose]], [[0.6 * half[1]]], (255, 220, 0))
         return out[0]
+
+
+# --------------------------------------------------------------------------------------------
+# A scripted driver, for collecting frames of real driving
+# --------------------------------------------------------------------------------------------
+class LaneKeepingDriver:
+    """Racetrack's scripted behaviour policy (:meth:`RacetrackCore.scripted_policy`): each car steers
+    against its heading error and lateral offset, with noise, and throttles or brakes towards a target
+    speed of its own, drawn in [6, 24] m/s and redrawn with probability 0.01 per step; so frames cover
+    real driving at all speeds instead of a car spinning on the grass. Discrete action spaces get the
+    nearest of the nine (steer, pedal) actions. All its randomness comes from ``rng``."""
+
+    STEER_GAINS = (1.5, 0.6)  # against heading error [rad] and lateral offset [half-widths]
+    STEER_NOISE = 0.3  # standard deviation of the steering noise (full lock = 1)
+    SPEED_RANGE = (6.0, 24.0)  # [m/s] target speeds
+    REDRAW = 0.01  # probability per step that a car draws a new target speed
+    PEDAL_SCALE = 3.0  # [m/s] a speed error this large or more is full throttle or brake
+
+    def __init__(self, core: RacetrackCore, rng: np.random.Generator) -> None:
+        self.core, self.rng = core, rng
+        self.target_speed = rng.uniform(*self.SPEED_RANGE, core.batch)  # [m/s]
+
+    def __call__(self) -> np.ndarray:
+        """One action per car for its current state: ``(B,)`` int64 or ``(B, 2)`` float32 (steer, pedal)."""
+        core, rng, n = self.core, self.rng, self.core.batch
+        lateral = core.lateral / core.road_half_width
+        heading_gain, lateral_gain = self.STEER_GAINS
+        noise = rng.normal(0, self.STEER_NOISE, n)
+        steer = -heading_gain * core.heading_error - lateral_gain * lateral + noise
+        redraw = rng.random(n) < self.REDRAW
+        self.target_speed[redraw] = rng.uniform(*self.SPEED_RANGE, int(redraw.sum()))
+        pedal = np.clip((self.target_speed - core.car[:, SPEED]) / self.PEDAL_SCALE, -1, 1)
+        steer = np.clip(steer, -1, 1)
+        if core.discrete:  # DISCRETE_ACTIONS[3 * s + p]: s right, straight, left; p brake, coast, throttle
+            s, p = np.digitize(steer, [-0.33, 0.33]), np.digitize(pedal, [-0.33, 0.33])
+            return (3 * s + p).astype(np.int64)
+        return np.stack([steer, pedal], axis=1).astype(np.float32)

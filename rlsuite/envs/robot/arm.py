@@ -8,21 +8,14 @@ and drawing. The dynamics are in :mod:`rlsuite.envs.robot.arm_dynamics`.
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
 from rlsuite.envs import render
-from rlsuite.envs.core import (
-    BatchCore,
-    check_bool,
-    check_choice,
-    check_image_shape,
-    check_int,
-    check_kwargs,
-    check_number,
-)
+from rlsuite.envs.core import BatchCore, EnvKwargs, boolean, image_shape, integer, kwarg, number, one_of
 from rlsuite.envs.robot.arm_dynamics import ArmParams, arm_columns, arm_params_for, new_scratch, pack_arm
 
 OBS_TYPES = ("state", "pixels")
@@ -46,23 +39,54 @@ DEFAULT_PALETTE = np.array(
 MAX_WIDTH_JITTER = 0.9  # the drawn link width is scaled by U(1 - w, 1 + w), w <= this
 LUMA = np.array([0.299, 0.587, 0.114])
 
-# Kwargs every arm task takes, with their defaults.
-ARM_DEFAULTS: dict[str, Any] = dict(
-    n_links=2,
-    action_type="continuous",
-    obs_type="state",
-    pixel_shape=(84, 84),
-    grayscale=False,
-    color_jitter=0,
-    width_jitter=0.0,
-    render_size=256,
-    terminate_on_success=False,
-    params=None,
-)
 RENAMED = {
     "randomize_colors": "use color_jitter=<levels 0-255 per RGB channel> (randomize_colors=True was color_jitter=60)",
     "randomize_link_width": "use width_jitter=<fraction in [0, 0.9]> (the drawn link width × U(1 − w, 1 + w))",
 }
+
+
+def _check_params(env: str, name: str, value: Any) -> ArmParams | None:
+    if value is None or isinstance(value, ArmParams):
+        return value
+    raise ValueError(
+        f"{env}: {name} must be None or an ArmParams (rlsuite.envs.robot.arm_dynamics), got {type(value).__name__}"
+    )
+
+
+@dataclass(frozen=True)
+class ArmConfig(EnvKwargs):
+    """The kwargs every arm task takes, with their defaults and bounds; a task's config (e.g.
+    :class:`rlsuite.envs.robot.reacher.ReacherConfig`) adds its own. ``params`` (an
+    :class:`~rlsuite.envs.robot.arm_dynamics.ArmParams`) overrides ``n_links`` and the default arm."""
+
+    renamed: ClassVar[dict[str, str]] = RENAMED
+
+    n_links: int = kwarg(2, integer(1, 8))
+    action_type: str = kwarg("continuous", one_of(*ACTION_TYPES))
+    obs_type: str = kwarg("state", one_of(*OBS_TYPES))
+    pixel_shape: tuple[int, int] = kwarg((84, 84), image_shape)
+    grayscale: bool = kwarg(False, boolean)
+    color_jitter: int = kwarg(0, integer(0, 255))  # [RGB levels]
+    width_jitter: float = kwarg(0.0, number(0.0, MAX_WIDTH_JITTER))  # drawn link width × U(1 − w, 1 + w)
+    render_size: tuple[int, int] = kwarg(256, image_shape)  # [px] of rgb_array frames
+    terminate_on_success: bool = kwarg(False, boolean)
+    params: ArmParams | None = kwarg(None, _check_params)
+
+    @property
+    def arm(self) -> ArmParams:
+        """The arm's physical constants: ``params``, else the default arm of ``n_links`` links."""
+        return self.params if self.params is not None else arm_params_for(self.n_links)
+
+    def check_together(self) -> None:
+        n = self.arm.n_links
+        if self.action_type == "discrete" and n > MAX_DISCRETE_LINKS:
+            raise ValueError(
+                f"{self.env_name}: action_type='discrete' needs n_links <= {MAX_DISCRETE_LINKS} "
+                f"(3**n actions), got {n}"
+            )
+
+
+ARM_DEFAULTS: dict[str, Any] = ArmConfig.defaults()  # the kwargs every arm task takes, with their defaults
 
 
 def _discrete_torques(n_links: int) -> np.ndarray:
@@ -75,7 +99,8 @@ def _discrete_torques(n_links: int) -> np.ndarray:
 class ArmCore(BatchCore):
     """Batched core of an arm task: ``batch`` rows of arm state, actions, rewards and pixels.
 
-    Subclasses define the task: ``task_defaults`` (their own kwargs), ``task_columns`` and
+    Subclasses define the task: ``kwargs_class`` (an :class:`ArmConfig` with their own kwargs),
+    ``_configure_task`` (what they keep of them), ``task_columns`` and
     ``_bind_task_rows`` (their per-row float64 state, views of columns of ``self.rows``),
     ``_state_bounds()``, ``_task_constants()``, ``_start_bounds()`` and ``_sample_start(rows, draws)``
     (their start states from uniform draws), ``kernel`` (one compiled pass over the batch, see
@@ -88,38 +113,31 @@ class ArmCore(BatchCore):
     """
 
     render_fps = 50
-    task_defaults: ClassVar[dict[str, Any]] = {}
+    kwargs_class: ClassVar[type[ArmConfig]] = ArmConfig
     view_half_width: ClassVar[float] = 0.22  # [m] half the side of the square the camera sees
     reward_keys: ClassVar[tuple[str, ...]] = ()
     task_columns: ClassVar[int] = 0  # the task's float64 state per row (after the arm's in ``rows``)
     kernel: Any  # the task kernel (a staticmethod), called by _run
     tip_radius: float = 0.012  # [m] drawn fingertip (Pusher: also its contact radius)
+    # The task's probe variables besides the joint angles: name -> column of the state observation
+    # after the arm's 3 n (cos q, sin q, q̇).
+    probe_columns: ClassVar[dict[str, int]] = {}
 
     def __init__(self, batch: int, **kwargs: Any) -> None:
         super().__init__(batch)
-        name = self.name
-        kw = check_kwargs(name, kwargs, {**ARM_DEFAULTS, **self.task_defaults}, RENAMED)
-        self._configure_task(kw)
-        action_type = check_choice(name, "action_type", kw["action_type"], ACTION_TYPES)
-        obs_type = check_choice(name, "obs_type", kw["obs_type"], OBS_TYPES)
-        params = kw["params"]
-        if params is None:
-            params = arm_params_for(check_int(name, "n_links", kw["n_links"], 1, 8))
-        elif not isinstance(params, ArmParams):
-            raise ValueError(f"{name}: params must be an ArmParams, got {type(params).__name__}")
+        self.config = config = self.kwargs_class.from_kwargs(kwargs)
+        self._configure_task(config)
+        params = config.arm
         n = params.n_links
-        if action_type == "discrete" and n > MAX_DISCRETE_LINKS:
-            raise ValueError(
-                f"{name}: action_type='discrete' needs n_links <= {MAX_DISCRETE_LINKS} (3**n actions), got {n}"
-            )
         self.params, self.n_links = params, n
+        action_type, obs_type = config.action_type, config.obs_type
         self.action_type, self.obs_type = action_type, obs_type
-        self.image_shape = check_image_shape(name, "pixel_shape", kw["pixel_shape"])
-        self.render_shape = check_image_shape(name, "render_size", kw["render_size"])
-        self.channels = 1 if check_bool(name, "grayscale", kw["grayscale"]) else 3
-        self.color_jitter = check_int(name, "color_jitter", kw["color_jitter"], 0, 255)
-        self.width_jitter = check_number(name, "width_jitter", kw["width_jitter"], 0.0, MAX_WIDTH_JITTER)
-        self.terminate_on_success = check_bool(name, "terminate_on_success", kw["terminate_on_success"])
+        self.image_shape = config.pixel_shape
+        self.render_shape = config.render_size
+        self.channels = 1 if config.grayscale else 3
+        self.color_jitter = config.color_jitter
+        self.width_jitter = config.width_jitter
+        self.terminate_on_success = config.terminate_on_success
 
         self.h = params.dt / params.substeps  # [s] integration substep
         self.link_radius = 0.1 * float(params.per_joint("link_lengths").min())  # [m] drawn half-width
@@ -194,8 +212,9 @@ class ArmCore(BatchCore):
         self._bind_rows()
 
     # -- task hooks -----------------------------------------------------------------------------
-    def _configure_task(self, kw: dict[str, Any]) -> None:
-        """Validate and store the task's own kwargs (``task_defaults``) before the arm is built."""
+    def _configure_task(self, config: Any) -> None:
+        """Keep what the task needs of its validated kwargs (``config``, a ``kwargs_class``) before the
+        arm is built."""
 
     @abstractmethod
     def _bind_task_rows(self, task_rows: np.ndarray) -> None:
@@ -295,6 +314,18 @@ class ArmCore(BatchCore):
 
     def frames(self, rows: np.ndarray) -> np.ndarray:
         return self.pixels(self.render_shape, rgb=True)[rows]
+
+    # -- what code outside envs/ may ask (see BatchCore) -----------------------------------------
+    def probe_variables(self) -> tuple[list[str], np.ndarray]:
+        """The joint angles as cos and sin, then the task's :attr:`probe_columns` (e.g. the target)."""
+        n, obs = self.n_links, self.state_obs
+        names = [f"cos_q{i}" for i in range(n)] + [f"sin_q{i}" for i in range(n)] + list(self.probe_columns)
+        columns = [obs[:, i] for i in range(2 * n)] + [obs[:, 3 * n + k] for k in self.probe_columns.values()]
+        return names, np.stack(columns, axis=1).astype(np.float32)
+
+    def privileged_state(self) -> tuple[list[str], np.ndarray]:
+        """The whole state observation (joint angles and rates, and the task's), whatever ``obs_type``."""
+        return [f"obs{i}" for i in range(self.state_obs.shape[1])], self.state_obs.astype(np.float32)
 
     # -- drawing --------------------------------------------------------------------------------
     def pixels(self, shape: tuple[int, int] | None = None, rgb: bool = False) -> np.ndarray:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 from numba import njit
 
 from rlsuite.envs import render
-from rlsuite.envs.core import MAX_REWARD_WEIGHT, CoreEnv, CoreVectorEnv, check_number
-from rlsuite.envs.robot.arm import GOAL, PUCK, TABLE, ArmCore
+from rlsuite.envs.core import MAX_REWARD_WEIGHT, Check, CoreEnv, CoreVectorEnv, kwarg, number
+from rlsuite.envs.robot.arm import ARM_DEFAULTS, GOAL, PUCK, TABLE, ArmConfig, ArmCore
 from rlsuite.envs.robot.arm_dynamics import (
-    ArmParams,
     arm_rows,
     arm_terms,
     control_of,
@@ -204,56 +204,70 @@ def _pusher_kernel(physics, actions, constants, scratch, rows, state_obs, values
             flags[1, b] = success and constants[c + TERMINATE] != 0.0
 
 
+def _positive(unit: str, high: float = math.inf) -> Check:
+    """Check: a finite number in ``(0, high]``."""
+    return number(0.0, high, open_low=True, unit=unit)
+
+
+REWARD_WEIGHT = number(0.0, MAX_REWARD_WEIGHT)
+
+
+@dataclass(frozen=True)
+class PusherConfig(ArmConfig):
+    """Every kwarg of the Pusher envs with its default and its bounds (see :class:`PusherEnv`)."""
+
+    env_name: ClassVar[str] = "Pusher"
+
+    goal_weight: float = kwarg(1.0, REWARD_WEIGHT)
+    near_weight: float = kwarg(0.5, REWARD_WEIGHT)
+    control_weight: float = kwarg(0.1, REWARD_WEIGHT)
+    goal_radius: float = kwarg(0.03, _positive("m"))
+    table_half_size: float = kwarg(0.3, _positive("m", MAX_TABLE_HALF_SIZE))
+    puck_radius: float = kwarg(0.025, _positive("m"))
+    puck_mass: float = kwarg(0.05, _positive("kg"))
+    puck_friction: float = kwarg(0.4, number(0.0))  # Coulomb μ
+    wall_restitution: float = kwarg(0.5, number(0.0, 1.0))
+    tip_radius: float = kwarg(0.012, _positive("m"))
+    max_puck_speed: float = kwarg(5.0, number(*PUCK_SPEED_RANGE, unit="m/s"))
+
+    def check_together(self) -> None:
+        super().check_together()
+        # The fingertip must not be able to wedge the puck against a rim (the rims are outside reach).
+        reach = self.params.reach if self.params is not None else 0.2  # [m] every default arm's reach
+        if reach + self.tip_radius + 2 * self.puck_radius >= self.table_half_size:
+            raise ValueError(
+                f"{self.env_name}: table_half_size must exceed reach + tip_radius + 2 * puck_radius "
+                f"({reach:g} + {self.tip_radius:g} + 2 * {self.puck_radius:g} m), "
+                f"got {self.table_half_size!r}"
+            )
+
+
+# Pusher's own kwargs (besides every arm's), with their defaults.
+TASK_DEFAULTS = {k: v for k, v in PusherConfig.defaults().items() if k not in ARM_DEFAULTS}
+
+
 class PusherCore(ArmCore):
     """Batched Pusher core (see :class:`PusherEnv` for the specification)."""
 
     name = "Pusher"
-    task_defaults: ClassVar[dict[str, Any]] = dict(
-        goal_weight=1.0,
-        near_weight=0.5,
-        control_weight=0.1,
-        goal_radius=0.03,
-        table_half_size=0.3,
-        puck_radius=0.025,
-        puck_mass=0.05,
-        puck_friction=0.4,
-        wall_restitution=0.5,
-        tip_radius=0.012,
-        max_puck_speed=5.0,
-    )
+    kwargs_class = PusherConfig
+    task_defaults: ClassVar[dict[str, Any]] = TASK_DEFAULTS
     reward_keys: ClassVar[tuple[str, ...]] = ("reward_goal", "reward_near", "reward_ctrl")
     task_columns: ClassVar[int] = TASK_COLUMNS
     kernel = staticmethod(_pusher_kernel)
+    probe_columns: ClassVar[dict[str, int]] = {"puck_x": 4, "puck_y": 5}
 
-    def _configure_task(self, kw: dict[str, Any]) -> None:
-        name = self.name
-
-        def positive(key: str, unit: str, low: float = 0.0, high: float = math.inf) -> float:
-            return check_number(name, key, kw[key], low, high, open_low=low == 0.0, unit=unit)
-
-        self.weights = np.array(
-            [
-                check_number(name, k, kw[k], 0.0, MAX_REWARD_WEIGHT)
-                for k in ("goal_weight", "near_weight", "control_weight")
-            ]
-        )
-        self.goal_radius = positive("goal_radius", "[m]")
-        self.table_half_size = positive("table_half_size", "[m]", high=MAX_TABLE_HALF_SIZE)
-        self.puck_radius = positive("puck_radius", "[m]")
-        self.puck_mass = positive("puck_mass", "[kg]")
-        self.puck_friction = check_number(name, "puck_friction", kw["puck_friction"], 0.0)  # Coulomb μ
-        self.wall_restitution = check_number(name, "wall_restitution", kw["wall_restitution"], 0.0, 1.0)
-        self.tip_radius = positive("tip_radius", "[m]")
-        self.max_puck_speed = positive("max_puck_speed", "[m/s]", *PUCK_SPEED_RANGE)
+    def _configure_task(self, config: PusherConfig) -> None:
+        self.weights = np.array([config.goal_weight, config.near_weight, config.control_weight])
+        self.goal_radius = config.goal_radius
+        self.table_half_size = config.table_half_size
+        self.puck_radius = config.puck_radius
+        self.puck_mass = config.puck_mass
+        self.puck_friction = config.puck_friction  # Coulomb μ
+        self.wall_restitution = config.wall_restitution
+        self.tip_radius = config.tip_radius
+        self.max_puck_speed = config.max_puck_speed
         self.view_half_width = 1.07 * self.table_half_size  # [m] the camera sees the table and a margin
-        # The fingertip must not be able to wedge the puck against a rim (the rims are outside reach).
-        reach = kw["params"].reach if isinstance(kw["params"], ArmParams) else 0.2
-        if reach + self.tip_radius + 2 * self.puck_radius >= self.table_half_size:
-            raise ValueError(
-                f"{name}: table_half_size must exceed reach + tip_radius + 2 * puck_radius "
-                f"({reach:g} + {self.tip_radius:g} + 2 * {self.puck_radius:g} m), "
-                f"got {self.table_half_size!r}"
-            )
 
     def _bind_task_rows(self, task_rows: np.ndarray) -> None:
         self.puck = task_rows[:, PUCK_STATE : PUCK_STATE + 4]  # [m, m, m/s, m/s]
@@ -404,6 +418,7 @@ class PusherEnv(CoreEnv):
     registration's ``max_episode_steps``.
 
     ## Arguments
+    (Declared once, with their bounds, in :class:`PusherConfig`.)
     ``n_links``, ``action_type``, ``obs_type``, ``pixel_shape``, ``grayscale``, ``color_jitter``,
     ``width_jitter``, ``terminate_on_success``, ``render_mode``, ``render_size``, ``params`` as for
     Reacher; the weights and physical quantities named above.
@@ -426,4 +441,4 @@ class PusherVectorEnv(CoreVectorEnv):
     core_class = PusherCore
 
 
-__all__ = ["PusherCore", "PusherEnv", "PusherVectorEnv"]
+__all__ = ["PusherConfig", "PusherCore", "PusherEnv", "PusherVectorEnv"]

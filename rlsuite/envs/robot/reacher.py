@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 from numba import njit
 
 from rlsuite.envs import render
-from rlsuite.envs.core import MAX_REWARD_WEIGHT, CoreEnv, CoreVectorEnv, check_number
-from rlsuite.envs.robot.arm import GOAL, TABLE, ArmCore
+from rlsuite.envs.core import MAX_REWARD_WEIGHT, CoreEnv, CoreVectorEnv, kwarg, number
+from rlsuite.envs.robot.arm import ARM_DEFAULTS, GOAL, TABLE, ArmConfig, ArmCore
 from rlsuite.envs.robot.arm_dynamics import (
     ArmParams,
     arm_rows,
@@ -81,30 +82,38 @@ def _polar(radius, angle):  # pragma: no cover - compiled
     return out
 
 
+@dataclass(frozen=True)
+class ReacherConfig(ArmConfig):
+    """Every kwarg of the Reacher envs with its default and its bounds (see :class:`ReacherEnv`)."""
+
+    env_name: ClassVar[str] = "Reacher"
+
+    distance_weight: float = kwarg(1.0, number(0.0, MAX_REWARD_WEIGHT))
+    control_weight: float = kwarg(0.1, number(0.0, MAX_REWARD_WEIGHT))
+    success_tolerance: float = kwarg(0.02, number(0.0, open_low=True, unit="m"))
+    target_radius: float = kwarg(0.015, number(0.0, open_low=True, unit="m"))  # drawn only
+
+
+# Reacher's own kwargs (besides every arm's), with their defaults.
+TASK_DEFAULTS = {k: v for k, v in ReacherConfig.defaults().items() if k not in ARM_DEFAULTS}
+
+
 class ReacherCore(ArmCore):
     """Batched Reacher core (see :class:`ReacherEnv` for the specification)."""
 
     name = "Reacher"
-    task_defaults: ClassVar[dict[str, Any]] = dict(
-        distance_weight=1.0, control_weight=0.1, success_tolerance=0.02, target_radius=0.015
-    )
+    kwargs_class = ReacherConfig
+    task_defaults: ClassVar[dict[str, Any]] = TASK_DEFAULTS
     reward_keys: ClassVar[tuple[str, ...]] = ("reward_dist", "reward_ctrl")
     task_columns: ClassVar[int] = TASK_COLUMNS
     kernel = staticmethod(_reacher_kernel)
     view_half_width: ClassVar[float] = 0.22  # [m]: the 0.2 m reach plus a margin
+    probe_columns: ClassVar[dict[str, int]] = {"target_x": 0, "target_y": 1}
 
-    def _configure_task(self, kw: dict[str, Any]) -> None:
-        weights = [
-            check_number(self.name, key, kw[key], 0.0, MAX_REWARD_WEIGHT)
-            for key in ("distance_weight", "control_weight")
-        ]
-        self.weights = np.array(weights)
-        self.success_tolerance = check_number(
-            self.name, "success_tolerance", kw["success_tolerance"], 0.0, open_low=True, unit="[m]"
-        )
-        self.target_radius = check_number(
-            self.name, "target_radius", kw["target_radius"], 0.0, open_low=True, unit="[m]"
-        )
+    def _configure_task(self, config: ReacherConfig) -> None:
+        self.weights = np.array([config.distance_weight, config.control_weight])
+        self.success_tolerance = config.success_tolerance
+        self.target_radius = config.target_radius
 
     def _bind_task_rows(self, task_rows: np.ndarray) -> None:
         self.target = task_rows[:, TARGET : TARGET + 2]  # [m]
@@ -203,6 +212,7 @@ class ReacherEnv(CoreEnv):
     class constructed directly never truncates; the vector env takes ``max_episode_steps``).
 
     ## Arguments
+    (Declared once, with their bounds, in :class:`ReacherConfig`.)
     ``gymnasium.make("rlsuite/Reacher-v0", ...)`` /
     ``gymnasium.make_vec("rlsuite/Reacher-v0", num_envs, ...)`` accept:
     ``n_links=2`` (1–8; discrete needs ≤ 6), ``action_type``, ``obs_type``, ``pixel_shape=84``,
@@ -232,4 +242,4 @@ class ReacherVectorEnv(CoreVectorEnv):
     core_class = ReacherCore
 
 
-__all__ = ["ArmParams", "ReacherCore", "ReacherEnv", "ReacherVectorEnv"]
+__all__ = ["ArmParams", "ReacherConfig", "ReacherCore", "ReacherEnv", "ReacherVectorEnv"]

@@ -1,0 +1,326 @@
+"""Encoder objectives: one protocol, one registry, used by ``rlsuite pretrain`` and by DQN's auxiliary loss."""
+
+from __future__ import annotations
+
+import json
+import typing
+
+import numpy as np
+import pytest
+import torch
+
+from rlsuite.config import ConfigError, load_config
+from rlsuite.encoders import (
+    CURL,
+    OBJECTIVES,
+    Augment,
+    FrameBatch,
+    Objective,
+    auxiliary_objective,
+    auxiliary_objectives,
+    build_encoder,
+    register,
+)
+from rlsuite.encoders.data import FrameData
+from rlsuite.encoders.objectives import objective_class
+from rlsuite.encoders.pretrain import ObjectiveConfig, PretrainConfig, pretrain
+
+PIXELS = {"obs_type": "pixels", "action_type": "discrete", "pixel_shape": 40, "grayscale": True}
+
+
+def synthetic_source(steps: int, envs: int, offset: int, episode: int = 6) -> FrameData:
+    """40×40 frames whose every pixel is ``offset + 10 t + n`` (so a frame tells where it was sampled),
+    episodes of ``episode`` steps, state observation ``(t, n, 5)`` (the last one constant)."""
+    t, n = np.meshgrid(np.arange(steps), np.arange(envs), indexing="ij")
+    values = (offset + 10 * t + n).astype(np.uint8)
+    return FrameData(
+        frames=np.broadcast_to(values[:, :, None, None, None], (steps, envs, 40, 40, 1)).copy(),
+        first=(t // episode) * episode,
+        states=np.zeros((steps, envs, 0), np.float32),
+        state_names=[],
+        source=f"synthetic+{offset}",
+        targets=np.stack([t, n, np.full_like(t, 5)], axis=-1).astype(np.float32),
+        target_names=["t", "n", "five"],
+    )
+
+
+def decode(frames: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """``(t, n)`` of each stacked batch's newest frame (sources apart: offset 0 or 128)."""
+    value = frames[:, 0, 0, -1].numpy().astype(int) % 128
+    return value // 10, value % 10
+
+
+@pytest.fixture
+def data() -> list[FrameData]:
+    return [synthetic_source(12, 3, offset=0), synthetic_source(8, 2, offset=128)]
+
+
+def build(name: str, data: list[FrameData]) -> Objective:
+    torch.manual_seed(0)
+    encoder = build_encoder("compact", (40, 40, 2), 16)
+    config = ObjectiveConfig(name=name, temporal_shift=2, clip_length=3, hidden_dim=32)
+    objective = OBJECTIVES[name].from_config(encoder, config, data)
+    objective.prepare(data)
+    return objective
+
+
+# ------------------------------------------------------------------------------------ the registry
+def test_the_registry_holds_every_objective_by_its_name():
+    assert set(OBJECTIVES) == {"atc", "curl", "state"}
+    for name, cls in OBJECTIVES.items():
+        assert issubclass(cls, Objective) and cls.name == name and cls.summary
+    assert auxiliary_objectives() == ["atc", "curl"]  # state needs the simulator's state: pretraining only
+
+
+def test_pretrain_and_dqn_configs_take_their_choices_from_the_registry():
+    from rlsuite.agents.dqn import DQNParams
+
+    names = typing.get_args(typing.get_type_hints(ObjectiveConfig)["name"])
+    assert set(names) == set(OBJECTIVES)
+    choices = typing.get_args(typing.get_type_hints(DQNParams)["aux_objective"])
+    assert choices == ("none", *auxiliary_objectives())
+
+
+def test_register_refuses_a_nameless_or_taken_name():
+    class Nameless(Objective):
+        pass
+
+    with pytest.raises(ValueError, match="needs a name"):
+        register(Nameless)
+    with pytest.raises(ValueError, match="'curl'"):
+        register(type("Again", (CURL,), {}))
+    assert OBJECTIVES["curl"] is CURL
+
+
+def test_unknown_and_unfit_objectives_are_clear_errors():
+    with pytest.raises(ConfigError, match="unknown objective 'byol'; registered: atc, curl, state"):
+        objective_class("byol")
+    from rlsuite.config import build as build_config
+
+    with pytest.raises(ConfigError, match="objective.name: got 'byol'; allowed: 'atc', 'curl', 'state'"):
+        build_config(PretrainConfig, {"data": [{}], "objective": {"name": "byol"}})
+    encoder = build_encoder("compact", (40, 40, 2), 16)
+    with pytest.raises(ConfigError, match="'state' is pretraining-only; .* auxiliary loss: atc, curl"):
+        auxiliary_objective("state", encoder)
+    with pytest.raises(ConfigError, match="'byol' is not a registered objective; .*: atc, curl"):
+        auxiliary_objective("byol", encoder)
+    with pytest.raises(ConfigError, match="aux_objective: got 'state'; allowed: 'none', 'atc', 'curl'"):
+        dqn_config("/unused", "state")
+
+
+def test_state_refuses_a_source_without_a_state_observation(data):
+    bare = synthetic_source(12, 3, offset=0)
+    bare.target_names = []
+    encoder = build_encoder("compact", (40, 40, 2), 16)
+    with pytest.raises(ConfigError, match=r"data\[1\]: objective 'state' regresses .* synthetic\+0"):
+        OBJECTIVES["state"].from_config(encoder, ObjectiveConfig(name="state"), [data[0], bare])
+
+
+# ------------------------------------------------------------------------------------ sample → loss
+@pytest.mark.parametrize("name", sorted(OBJECTIVES))
+def test_every_objective_samples_scores_and_trains_its_encoder(name, data):
+    objective = build(name, data)
+    rng, generator = np.random.default_rng(0), torch.Generator().manual_seed(0)
+    batch = objective.sample(data, 16, rng, frame_stack=2)
+    assert batch.anchors.shape == (16, 40, 40, 2) and batch.anchors.dtype == torch.uint8
+    views = batch.augmented(Augment(2, 0.1), generator)
+    assert views.frames.keys() == batch.frames.keys() and views.extras is batch.extras
+    loss, scalars = objective.loss(views)
+    assert loss.ndim == 0 and torch.isfinite(loss) and scalars
+    assert all(not v.requires_grad and torch.isfinite(v) for v in scalars.values())
+    before = [w.clone() for w in objective.encoder.parameters()]
+    optimizer = torch.optim.Adam([w for w in objective.parameters() if w.requires_grad], lr=1e-3)
+    loss.backward()
+    optimizer.step()
+    objective.update_target()
+    assert any(not torch.equal(a, b) for a, b in zip(before, objective.encoder.parameters()))
+    assert json.dumps(objective.metadata(data))  # what encoder.json records must be JSON
+
+
+def test_contrastive_samples_pair_each_anchor_with_its_positive(data):
+    rng = np.random.default_rng(1)
+    atc = build("atc", data).sample(data, 30, rng, frame_stack=2)
+    t, n = decode(atc.frames["anchors"])
+    later, same_n = decode(atc.frames["positives"])
+    assert (later == t + 2).all() and (same_n == n).all()  # temporal_shift steps later, same sub-env
+    assert (later // 6 == t // 6).all()  # in the same episode
+    assert (t[1:3] == t[0] + np.arange(1, 3)).all()  # anchors in clips of 3 consecutive frames
+    curl = build("curl", data).sample(data, 30, rng, frame_stack=2)
+    assert torch.equal(curl.frames["anchors"], curl.frames["positives"])  # two views of one frame
+
+
+def test_state_samples_each_frames_own_targets_source_by_source(data):
+    batch = build("state", data).sample(data, 40, np.random.default_rng(2), frame_stack=2)
+    counts, targets = batch.extras["counts"], batch.extras["targets"]
+    assert sum(counts) == 40 and all(c > 0 for c in counts)
+    t, n = decode(batch.anchors)
+    sources = batch.anchors[:, 0, 0, -1].numpy() >= 128
+    assert (~sources[: counts[0]]).all() and sources[counts[0] :].all()
+    both = torch.cat(targets).numpy()
+    assert (both[:, 0] == t).all() and (both[:, 1] == n).all() and (both[:, 2] == 5).all()
+
+
+def test_state_standardises_by_the_collected_frames(data):
+    objective = build("state", data)
+    flat = data[1].targets.reshape(-1, 3)
+    assert torch.allclose(objective.mean1, torch.from_numpy(flat.mean(0)))
+    assert torch.allclose(objective.scale1[:2], torch.from_numpy(1 / flat.std(0)[:2]))
+    assert objective.scale1[2] == 0  # a constant value is left out of the loss
+    assert objective.metadata(data) == {"targets": [["t", "n", "five"]] * 2}
+
+
+def test_online_objectives_build_their_pairs_from_transitions():
+    obs = torch.zeros(4, 40, 40, 2, dtype=torch.uint8)
+    next_obs = torch.ones(4, 40, 40, 2, dtype=torch.uint8)
+    positives = {}
+    for name in auxiliary_objectives():
+        objective = auxiliary_objective(name, build_encoder("compact", (40, 40, 2), 16))
+        assert isinstance(objective, OBJECTIVES[name])
+        batch = objective.from_transitions(obs, next_obs)
+        assert isinstance(batch, FrameBatch) and batch.anchors is obs
+        loss, scalars = objective.loss(batch)
+        assert torch.isfinite(loss) and "accuracy" in scalars
+        positives[name] = batch.frames["positives"]
+    assert positives["curl"] is obs  # CURL: two views of s
+    assert positives["atc"] is next_obs  # ATC: s and its (n-step) successor
+
+
+# ------------------------------------------------------------------------------------ one new objective
+class Brightness(Objective):
+    """A toy objective: regress each frame's mean brightness (stands for any new one)."""
+
+    name = "brightness"
+    summary = "mean brightness of the newest frame"
+    calls: typing.ClassVar[list[str]] = []
+
+    def __init__(self, encoder: torch.nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = torch.nn.Linear(encoder.features_dim, 1)
+
+    @classmethod
+    def from_config(cls, encoder, config, data):
+        return cls(encoder)
+
+    def sample(self, data, batch_size, rng, frame_stack, device="cpu"):
+        picks, _ = self.sample_indices(data, batch_size, rng)
+        frames = np.concatenate([d.stacked(t, n, frame_stack) for d, (t, n, _) in zip(data, picks)])
+        return FrameBatch({"anchors": torch.from_numpy(frames).to(device)})
+
+    def from_transitions(self, observations, next_observations):
+        type(self).calls.append("from_transitions")
+        return FrameBatch({"anchors": observations})
+
+    def loss(self, batch):
+        type(self).calls.append("loss")
+        x = batch.anchors
+        target = x[..., -1:].float().mean(dim=(1, 2, 3)) / 255
+        error = ((self.head(self.encoder(x)).squeeze(1) - target) ** 2).mean()
+        return error, {"error": error.detach()}
+
+    def metadata(self, data):
+        return {"brightness_sources": len(data)}
+
+
+@pytest.fixture
+def brightness():
+    register(Brightness)
+    Brightness.calls.clear()
+    try:
+        yield Brightness
+    finally:
+        OBJECTIVES.pop("brightness")
+
+
+def test_a_registered_objective_pretrains_without_touching_pretrain(tmp_path, brightness):
+    from rlsuite.config import build as build_config
+    from rlsuite.plots import read_scalars
+
+    source = {"id": "rlsuite/Racetrack-v0", "kwargs": PIXELS, "frames": 64, "num_envs": 4}
+    config = build_config(
+        PretrainConfig,
+        {
+            "data": [source],
+            "encoder": {"type": "compact", "features_dim": 8, "frame_stack": 2},
+            "train": {"steps": 3, "batch_size": 8, "log_every": 1, "device": "cpu"},
+            "log": {"run_dir": str(tmp_path)},
+        },
+    )
+    config.objective.name = "brightness"  # the config's choices were fixed when pretrain was imported
+    run_dir = pretrain(config, progress=False)
+    assert run_dir.name.startswith("pretrain-brightness")
+    assert len(read_scalars(run_dir)["pretrain/error"]) == 3
+    meta = json.loads((run_dir / "encoder.json").read_text())
+    assert meta["final_error"] >= 0 and meta["brightness_sources"] == 1
+
+
+def test_the_same_seed_pretrains_the_same_encoder_whatever_ran_before(tmp_path):
+    """The encoder's initial weights come from ``train.seed``, not from torch's global state: two
+    pretrains of one config in one process (the second after torch drew other numbers) are equal."""
+    import torch
+    from safetensors.numpy import load_file
+
+    from rlsuite.config import build as build_config
+
+    source = {"id": "rlsuite/Racetrack-v0", "kwargs": PIXELS, "frames": 64, "num_envs": 4}
+    weights = []
+    for attempt in range(2):
+        torch.manual_seed(100 + attempt)  # whatever the process did before
+        torch.rand(7)
+        config = build_config(
+            PretrainConfig,
+            {
+                "data": [source],
+                "objective": {"name": "atc"},
+                "encoder": {"type": "compact", "features_dim": 8, "frame_stack": 2},
+                "train": {"steps": 2, "batch_size": 8, "log_every": 1, "device": "cpu", "seed": 4},
+                "log": {"run_dir": str(tmp_path / str(attempt))},
+            },
+        )
+        weights.append(load_file(pretrain(config, progress=False) / "encoder.safetensors"))
+    assert weights[0].keys() == weights[1].keys()
+    for name in weights[0]:
+        np.testing.assert_array_equal(weights[0][name], weights[1][name], err_msg=name)
+
+
+def dqn_config(run_dir, aux: str):
+    return load_config(
+        None,
+        [
+            "env.id=rlsuite/Racetrack-v0",
+            "env.num_envs=4",
+            f"env.kwargs={json.dumps(PIXELS)}",
+            "agent={algo: dqn, batch_size: 8, learning_starts: 32, buffer_size: 500, train_freq: 1, "
+            f"frame_stack: 2, net_arch: [16], aux_objective: {aux}}}",
+            "encoder={type: compact, features_dim: 16}",
+            "train.total_steps=64",
+            "train.eval_every=0",
+            "train.device=cpu",
+            f"log.run_dir={run_dir}",
+            "log.progress=none",
+        ],
+    )
+
+
+def test_dqn_asks_the_registry_for_its_auxiliary_loss(tmp_path, brightness):
+    from rlsuite.agents.dqn import DQNAgent
+    from rlsuite.training import make_agent_envs
+
+    config = dqn_config(tmp_path, "curl")
+    envs = make_agent_envs(config)
+    try:
+        config.agent.params.aux_objective = "brightness"
+        agent = DQNAgent(config, envs)
+        assert isinstance(agent.aux, Brightness) and agent.aux.encoder is agent.q_network.encoder
+        head = agent.aux.head.weight.clone()
+        agent.learn(64)
+        assert agent.num_updates > 0 and Brightness.calls[:2] == ["from_transitions", "loss"]
+        assert len(Brightness.calls) == 2 * agent.num_updates
+        assert not torch.equal(head, agent.aux.head.weight)  # its own head trains next to the Q-network
+
+        config.agent.params.aux_objective = "state"
+        refused = "agent.aux_objective: 'state' is pretraining-only; .* auxiliary loss: atc, brightness, curl"
+        with pytest.raises(ConfigError, match=refused):
+            DQNAgent(config, envs)
+    finally:
+        envs.close()
