@@ -1,5 +1,7 @@
-"""Every example of `rlsuite --help`, of each command's `--help` and of the README runs here, so that
-none can rot: the examples are read from the help texts and the README, not copied into this file.
+"""Every example of `rlsuite --help`, of each command's `--help`, of the README and of the docs site's
+hand-written pages runs here, so that none can rot: the examples are read from the help texts, the
+README and ``docs/**/*.md``, not copied into this file. (The site's generated pages are made from the
+code; "the README" below means the README and those pages together.)
 
 How each kind of example is checked (the budgets are shrunk, never the command as written):
 
@@ -41,7 +43,10 @@ import yaml
 from rlsuite.cli import build_parser, main
 
 REPO = Path(__file__).parents[1]
-README = (REPO / "README.md").read_text(encoding="utf-8")
+# The README and the site's hand-written pages, where the README's tour moved; docs/design.md (the
+# architecture, with no runnable examples) is another document's.
+DOC_PAGES = [REPO / "README.md", *sorted(p for p in (REPO / "docs").rglob("*.md") if p.name != "design.md")]
+README = "\n\n".join(page.read_text(encoding="utf-8") for page in DOC_PAGES)
 PLACEHOLDER_RUN = "RUN_DIR"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 
