@@ -166,6 +166,12 @@ def train(
         resolved = load_run_config(resume, override_strings(overrides))
     else:
         resolved = make_config(config, overrides)
+    if resolved.train.num_seeds > 1:
+        raise ConfigError(
+            f"train.num_seeds: got {resolved.train.num_seeds}; rlsuite.train returns one run, so it trains one "
+            "seed: use `rlsuite train ... train.num_seeds=K` for K seeds side by side (K run directories and a "
+            "summary.json), or call rlsuite.train once per seed"
+        )
     evaluations: list[dict[str, float]] = []
     run_dir = train_config(
         resolved, resume=resume, on_evaluation=lambda _monitor, _step, result: evaluations.append(result)

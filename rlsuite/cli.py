@@ -151,11 +151,28 @@ def _cmd_train(args: argparse.Namespace) -> int:
         flush=True,
     )
     run_dir = train(config, resume=args.resume)
+    if config.train.num_seeds > 1:
+        return _print_seeds_summary(run_dir)
     final = _read_last_eval(run_dir)
     print(f"run directory: {run_dir}")
     if final:
         print(f"final evaluation: {final}")
     print(f"TensorBoard:   tensorboard --logdir {run_dir.parent}")
+    return 0
+
+
+def _print_seeds_summary(parent) -> int:
+    """A K-seed run: its parent directory and the final evaluations' mean ± std over the seeds."""
+    import json
+
+    from rlsuite.training import SEEDS_SUMMARY
+
+    summary = json.loads((parent / SEEDS_SUMMARY).read_text())
+    print(f"run directories: {parent}/ ({summary['num_seeds']} seeds: {', '.join(summary['runs'])})")
+    means, stds = summary["mean"], summary["std"]
+    line = ", ".join(f"{tag} {_number(means[tag])} ± {_number(stds[tag])}" for tag in means)
+    print(f"final evaluation over seeds {summary['seeds'][0]}-{summary['seeds'][-1]} (mean ± std): {line}")
+    print(f"TensorBoard:   tensorboard --logdir {parent}")
     return 0
 
 

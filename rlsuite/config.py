@@ -110,6 +110,13 @@ class TrainConfig:
         ge=0,
     )
     seed: int = hp(0, "one seed for numpy, torch, the envs and the action spaces", ge=0)
+    num_seeds: int = hp(
+        1,
+        "seeds trained side by side in one process, as one batched computation: seed, seed + 1, …, each "
+        "exactly as its own run, written as ordinary run directories under one parent with a mean ± std "
+        "summary (agents that declare it: pqn)",
+        ge=1,
+    )
     video_every: int = hp(
         0,
         "env steps between evaluation videos (one greedy episode as RUN_DIR/videos/*.gif and in "
@@ -298,6 +305,9 @@ def build(cls: type, data: dict[str, Any] | None, prefix: str = "") -> Any:
         reason = getattr(cls, "config_rejected_keys", {}).get(key)
         if reason:  # a key the schema refuses on purpose; the reason says where its value comes from
             raise ConfigError(f"{_join(prefix, key)}: {reason}")
+        renamed = getattr(cls, "config_renamed_keys", {}).get(key)
+        if renamed:
+            raise ConfigError(f"{_join(prefix, key)}: renamed to {_join(prefix, renamed)}")
         close = difflib.get_close_matches(str(key), list(fields), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(
@@ -389,7 +399,11 @@ def _check_agent_keys(
     """An agent key that ``algo`` does not take, named with where it was set (the rest of the checks
     are :func:`build`'s)."""
     allowed = [f.name for f in dataclasses.fields(params_cls) if f.init]
-    refused = getattr(params_cls, "config_rejected_keys", {})  # build explains these itself
+    refused = {
+        **getattr(params_cls, "config_rejected_keys", {}),
+        **getattr(params_cls, "config_renamed_keys", {}),
+    }
+    # (build explains those itself)
     for key in agent_data:
         if key in allowed or key in refused:
             continue
@@ -542,6 +556,23 @@ def set_key(data: dict[str, Any], path: list[str], value: Any) -> None:
 
 
 DEFAULT_CONFIG_NAME = "default"
+
+
+def migrate_renamed_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (a saved run's config) with agent keys its algorithm has since renamed
+    (``Params.config_renamed_keys``) under their new names, so that a run made before a rename still
+    evaluates and resumes. User configs are not migrated: there an old name is an error naming the new."""
+    agent = data.get("agent")
+    if (
+        not isinstance(agent, dict)
+        or not isinstance(agent.get("algo"), str)
+        or agent["algo"] not in ALGORITHMS
+    ):
+        return data
+    renamed = getattr(algorithm_class(agent["algo"]).Params, "config_renamed_keys", {})
+    if not any(key in agent for key in renamed):
+        return data
+    return {**data, "agent": {renamed.get(key, key): value for key, value in agent.items()}}
 
 
 def default_config_data() -> dict[str, Any]:

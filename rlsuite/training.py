@@ -31,14 +31,33 @@ import numpy as np
 
 from rlsuite.agents.base import NonFiniteError
 from rlsuite.checkpoints import CheckpointError, find_checkpoint, write_checkpoint
-from rlsuite.config import Config, ConfigError, apply_overrides, from_dict, read_yaml, to_dict
+from rlsuite.config import (
+    Config,
+    ConfigError,
+    apply_overrides,
+    from_dict,
+    migrate_renamed_keys,
+    read_yaml,
+    to_dict,
+)
 from rlsuite.rollout import Episodes, Policy, collect_frames, make_envs, run_episodes
-from rlsuite.runs import SCALARS, Run
+from rlsuite.runs import SCALARS, Run, create_run_dir
 
 if TYPE_CHECKING:
     from rlsuite.agents.base import Agent
 
-__all__ = ["Monitor", "evaluate", "evaluate_run", "make_agent_envs", "make_envs", "seed_everything", "train"]
+__all__ = [
+    "Monitor",
+    "SeedEnvs",
+    "evaluate",
+    "evaluate_run",
+    "make_agent_envs",
+    "make_envs",
+    "seed_configs",
+    "seed_everything",
+    "train",
+    "train_seeds",
+]
 
 EVAL_SEED_OFFSET = 1_000_003  # evaluation envs never share a seed with the training envs
 TEST_SEED_OFFSET = 2_000_029  # `rlsuite eval`: seeds the evaluations that picked `best` never saw
@@ -465,6 +484,8 @@ def train(
     """
     from rlsuite.config import algorithm_class as get_algo
 
+    if config.train.num_seeds > 1:
+        return train_seeds(config, resume, on_evaluation)
     agent_cls = get_algo(config.agent.algo)
     seed_everything(config.train.seed)
     envs = make_agent_envs(config)
@@ -501,6 +522,205 @@ def train(
     finally:
         _release(agent, envs)
     return run.dir
+
+
+# --------------------------------------------------------------------------------------------
+# Seeds side by side: train.num_seeds > 1
+# --------------------------------------------------------------------------------------------
+SEEDS_SUMMARY = "summary.json"  # in a K-seed run's parent directory: mean ± std over the seeds
+
+
+def seed_configs(config: Config) -> list[Config]:
+    """The single-run configs of a K-seed config: ``train.seed`` is ``seed + k`` and
+    ``train.num_seeds`` is 1, so each seed's ``config.yaml`` reruns that seed alone, exactly."""
+    configs = []
+    for k in range(config.train.num_seeds):
+        single = copy.deepcopy(config)
+        single.train.seed = config.train.seed + k
+        single.train.num_seeds = 1
+        configs.append(single)
+    return configs
+
+
+class _SeedRows(gym.vector.VectorEnv):
+    """What one seed's agent is built with in a K-seed run: its ``n`` sub-envs' spaces and count (its
+    own copies, so seeding one agent's space leaves the others'). The rows are stepped by
+    :class:`SeedEnvs`, which owns them; closing this releases nothing."""
+
+    def __init__(self, envs: gym.vector.VectorEnv) -> None:
+        self.num_envs = envs.num_envs
+        self.single_observation_space = copy.deepcopy(envs.single_observation_space)
+        self.single_action_space = copy.deepcopy(envs.single_action_space)
+        self.observation_space = copy.deepcopy(envs.observation_space)
+        self.action_space = copy.deepcopy(envs.action_space)
+        self.metadata = dict(getattr(envs, "metadata", {}) or {})
+
+    def step(self, actions: Any) -> Any:
+        raise RuntimeError("a K-seed run's envs are stepped together by SeedEnvs, not one seed at a time")
+
+    def reset(self, *, seed: Any = None, options: Any = None) -> Any:
+        raise RuntimeError("a K-seed run's envs are reset together by SeedEnvs.reset_seeds")
+
+    def close(self, **kwargs: Any) -> None:
+        pass
+
+
+class SeedEnvs:
+    """The training envs of K seeds as one batch of ``K * n`` rows, seed-major (seed ``k`` owns rows
+    ``k * n`` to ``(k + 1) * n``), each row seeing the episodes it sees in that seed's own run.
+
+    Our native vector envs step every row from its own random stream (``docs/design.md``, "Vector
+    semantics"), so the K seeds share one env of ``K * n`` rows, reset with the list of seeds the K
+    single runs give theirs. Other vector envs may draw every row from one generator (Gymnasium's
+    ``CartPoleVectorEnv`` does): then each seed keeps its own vector env and they are stepped in turn.
+    """
+
+    def __init__(self, configs: list[Config]) -> None:
+        from rlsuite.envs.core import CoreVectorEnv
+
+        self.num_seeds = len(configs)
+        first = make_agent_envs(configs[0])
+        self.envs_per_seed = first.num_envs
+        self.num_envs = self.num_seeds * self.envs_per_seed
+        self._views = [_SeedRows(first) for _ in configs]
+        if isinstance(first, CoreVectorEnv):  # rows are independent: one env of K * n rows
+            first.close()
+            self._parts = [make_agent_envs(configs[0], self.num_envs)]
+        else:
+            self._parts = [first]
+            try:
+                self._parts += [make_agent_envs(c) for c in configs[1:]]
+            except BaseException:
+                self.close()
+                raise
+        self.single_observation_space = first.single_observation_space
+        self.single_action_space = first.single_action_space
+
+    def rows(self, k: int) -> gym.vector.VectorEnv:
+        """The envs seed ``k``'s agent is built with (spaces and ``num_envs`` of its own run)."""
+        return self._views[k]
+
+    def reset_seeds(self, seeds: list[int]) -> np.ndarray:
+        """Reset every row as seed ``k``'s run does with ``envs.reset(seed=seeds[k])``; the observations."""
+        n = self.envs_per_seed
+        if len(self._parts) == 1:  # sub-env i of seed k: like its run's sub-env i, seeded seeds[k] + i
+            obs, _ = self._parts[0].reset(seed=[s + i for s in seeds for i in range(n)])
+            return obs
+        return np.concatenate([envs.reset(seed=s)[0] for envs, s in zip(self._parts, seeds)])
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Step every row: observations, rewards, terminated, truncated (infos are left out: the
+        monitor does not read them)."""
+        if len(self._parts) == 1:
+            obs, rewards, terminated, truncated, _ = self._parts[0].step(actions)
+            return obs, rewards, terminated, truncated
+        n = self.envs_per_seed
+        steps = [envs.step(actions[k * n : (k + 1) * n]) for k, envs in enumerate(self._parts)]
+        return tuple(np.concatenate([s[i] for s in steps]) for i in range(4))  # type: ignore[return-value]
+
+    def close(self) -> None:
+        for envs in self._parts:
+            envs.close()
+
+
+def _seed_batch_algos() -> list[str]:
+    """The registered algorithms of our own families that train seeds side by side (for messages)."""
+    from rlsuite.config import ALGORITHMS, algorithm_class
+
+    own = [
+        name
+        for name, target in ALGORITHMS.items()
+        if target.startswith("rlsuite.agents.")
+        and not target.startswith(("rlsuite.agents.sb3", "rlsuite.agents.rllib"))
+    ]
+    return sorted(name for name in own if algorithm_class(name).learns_seeds_together)
+
+
+def train_seeds(
+    config: Config, resume: str | Path | None = None, on_evaluation: EvaluationHook | None = None
+) -> Path:
+    """Train ``train.num_seeds`` seeds of ``config`` side by side in this process, as one batched
+    computation of the agent (``Agent.seed_batch``), and return the parent directory.
+
+    Seed ``k`` (``train.seed + k``) gets exactly what ``train`` gives a run of that seed alone: its
+    agent is built the same way (after :func:`seed_everything` with its seed), its rows of the envs
+    see the same episodes (:class:`SeedEnvs`) and its own :class:`Monitor` writes an ordinary run
+    directory ``<parent>/seed<S>-<stamp>`` (``config.yaml`` with that seed and ``num_seeds: 1``,
+    events, ``metrics.csv``, evaluations, checkpoints) that ``rlsuite eval`` and ``rlsuite.load``
+    read unchanged. The parent ``<run_dir>/<name>-<K>seeds-<stamp>`` also gets
+    :data:`SEEDS_SUMMARY`: each seed's final evaluation and their mean ± std. ``on_evaluation`` runs
+    after every evaluation of every seed. Bad input raises :class:`ConfigError` before anything is
+    written; resuming a K-seed run is not supported yet (resume one seed's directory instead: it is
+    an ordinary run)."""
+    from rlsuite.config import algorithm_class as get_algo
+
+    algo = config.agent.algo
+    if resume is not None:
+        raise ConfigError(
+            f"train.num_seeds: got {config.train.num_seeds}; resuming a K-seed run is not supported yet. "
+            "Resume one seed's run directory (an ordinary run), or set train.num_seeds=1"
+        )
+    agent_cls = get_algo(algo)
+    if not agent_cls.learns_seeds_together:
+        raise ConfigError(
+            f"train.num_seeds: got {config.train.num_seeds}, but {algo} trains one seed per process; "
+            f"agents that train seeds side by side: {', '.join(_seed_batch_algos())}. Use train.num_seeds=1 "
+            "(or a sweep over train.seed)"
+        )
+    configs = seed_configs(config)
+    envs = SeedEnvs(configs)
+    agents: list[Agent] = []
+    runs: list[Run] = []
+    try:
+        for k, single in enumerate(configs):  # each agent as its own run builds it
+            seed_everything(single.train.seed)
+            agents.append(agent_cls(single, envs.rows(k)))
+        batch = agent_cls.seed_batch(agents, envs)  # refuses what it cannot batch, before any writing
+        name = f"{default_run_name(config)}-{len(configs)}seeds"
+        try:
+            parent = create_run_dir(config.log.run_dir, name)
+        except OSError as error:
+            raise ConfigError(
+                f"log.run_dir: cannot create a run directory in {config.log.run_dir!r}: {error.strerror or error}"
+            ) from None
+        monitors = []
+        for k, (single, agent) in enumerate(zip(configs, agents)):
+            run = Run.create(parent, f"seed{single.train.seed}", to_dict(single))
+            runs.append(run)
+            log_observation_samples(run, single, agent)
+            shown = copy.deepcopy(single)  # one progress display for all seeds: the first seed's
+            if k > 0:
+                shown.log.progress = "none"
+            monitors.append(Monitor(run, agent, shown, single.train.total_steps, on_evaluation))
+        batch.learn(config.train.total_steps, monitors)
+        for monitor in monitors:
+            monitor.close()
+    finally:
+        for run in runs:
+            run.close()
+        for agent in agents:
+            agent.close()
+        envs.close()
+    _write_seeds_summary(parent, configs, [r.dir for r in runs], [m.last_eval for m in monitors])
+    return parent
+
+
+def _write_seeds_summary(
+    parent: Path, configs: list[Config], run_dirs: list[Path], finals: list[dict[str, float]]
+) -> dict[str, Any]:
+    """``summary.json``: each seed's run directory and final evaluation, and the mean ± std (the
+    population std, numpy's default) over seeds of every final evaluation scalar."""
+    tags = sorted(set.intersection(*(set(f) for f in finals))) if finals else []
+    summary = {
+        "num_seeds": len(configs),
+        "seeds": [c.train.seed for c in configs],
+        "runs": [d.name for d in run_dirs],
+        "final_eval": [dict(f) for f in finals],
+        "mean": {t: float(np.mean([f[t] for f in finals])) for t in tags},
+        "std": {t: float(np.std([f[t] for f in finals])) for t in tags},
+    }
+    (parent / SEEDS_SUMMARY).write_text(json.dumps(summary, indent=2))
+    return summary
 
 
 def _release(agent: Any, envs: gym.vector.VectorEnv) -> None:
@@ -589,7 +809,7 @@ def load_run_config(run_dir: str | Path, overrides: list[str] | None = None) -> 
     path = Path(run_dir) / "config.yaml"
     if not path.is_file():
         raise ConfigError(f"{str(run_dir)!r} is not a run directory: it has no config.yaml")
-    return from_dict(apply_overrides(read_yaml(path), list(overrides or [])))
+    return from_dict(apply_overrides(migrate_renamed_keys(read_yaml(path)), list(overrides or [])))
 
 
 def evaluate_run(

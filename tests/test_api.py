@@ -260,3 +260,15 @@ def test_evaluate_on_an_env_given_as_an_env_or_an_id(tmp_path, monkeypatch):
             ConfigError, match=r"env: its observations Discrete\(500\) are not the policy's Discrete\(16\)"
         ):
             rlsuite.evaluate(policy, "Taxi-v3", episodes=1)
+
+
+def test_train_refuses_several_seeds_it_could_not_return_as_one_run(tmp_path):
+    import rlsuite
+    from rlsuite.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"train.num_seeds: got 3; rlsuite.train returns one run"):
+        rlsuite.train(
+            Path(__file__).parents[1] / "experiments/configs/pqn_cartpole.yaml",
+            overrides={"train.num_seeds": 3, "log.run_dir": str(tmp_path)},
+        )
+    assert not any(tmp_path.iterdir())

@@ -77,7 +77,12 @@ def _docstring_markdown(obj: Any, demote: int = 1) -> str:
 
 
 def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """A table cell: a ``|`` inside a code span closes the span around it (a table cell cannot escape a
+    pipe inside code: ``'a' \\| 'b'`` would show its backslash), the rest is escaped."""
+    text = re.sub(
+        r"`([^`]*\|[^`]*)`", lambda m: " | ".join(f"`{p.strip()}`" for p in m.group(1).split("|")), str(text)
+    )
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:

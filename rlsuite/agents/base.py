@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -52,6 +53,8 @@ __all__ = [
     "Agent",
     "NonFiniteError",
     "RandomAgent",
+    "SeedBatch",
+    "SeedEnvsLike",
     "StepMonitor",
     "encoder_mode",
     "is_allocation_failure",
@@ -120,6 +123,30 @@ class StepMonitor(Protocol):
         ...
 
 
+class SeedEnvsLike(Protocol):
+    """The envs of a K-seed run as an agent family's :meth:`Agent.seed_batch` sees them
+    (``rlsuite.training.SeedEnvs``): ``num_seeds * envs_per_seed`` rows, seed-major."""
+
+    num_seeds: int
+    envs_per_seed: int
+    num_envs: int
+
+    def reset_seeds(self, seeds: list[int]) -> np.ndarray:
+        """Reset every row as seed ``k``'s own run does with ``reset(seed=seeds[k])``."""
+        ...
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Observations, rewards, terminated, truncated of every row."""
+        ...
+
+
+class SeedBatch(Protocol):
+    """K agents trained as one (:meth:`Agent.seed_batch`): ``learn`` reports seed ``k``'s steps to
+    ``monitors[k]`` exactly as that seed's own ``agent.learn`` would."""
+
+    def learn(self, total_steps: int, monitors: Sequence[StepMonitor]) -> None: ...
+
+
 ENCODER_MODES: dict[str, str] = {
     "scratch": "a pixel encoder of the config's encoder.type, trained from random weights with the agent",
     "features": "a frozen pretrained encoder whose features the agent sees instead of frames "
@@ -169,6 +196,9 @@ class Agent(ABC):
     # The augmentation the agent's updates apply to image batches (a callable (batch, generator) ->
     # batch, e.g. DQN's DrQ random shift), or None; the run logs a sample of what its updates see.
     augment: Any = None
+    # True: the family trains K seeds side by side in one process (train.num_seeds > 1) through
+    # `seed_batch`, each seed getting exactly what its own run gets.
+    learns_seeds_together: ClassVar[bool] = False
 
     def __init__(self, config: Config, envs: gym.vector.VectorEnv) -> None:
         self.config = config
@@ -217,6 +247,14 @@ class Agent(ABC):
 
     def on_train_end(self, run_dir: Path) -> None:  # noqa: B027 (an optional hook, not abstract)
         """Called once when training ends; agents may write pictures or reports into ``run_dir``."""
+
+    @classmethod
+    def seed_batch(cls, agents: Sequence[Agent], envs: SeedEnvsLike) -> SeedBatch:
+        """The K agents of a K-seed run (seed ``k`` built from its own config and ``envs.rows(k)``, as
+        its single run builds it) trained as one batched computation on ``envs``' ``K * n`` rows.
+        Families that declare :attr:`learns_seeds_together` implement it; it raises
+        :class:`ConfigError` for what it cannot batch, before the run writes anything."""
+        raise ConfigError(f"train.num_seeds: {cls.__name__} trains one seed per process")
 
     @classmethod
     @abstractmethod

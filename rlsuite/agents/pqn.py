@@ -45,11 +45,13 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
+from torch.nn import functional as F  # noqa: N812
 
 from rlsuite.agents.base import (
     ENCODER_MODES,
     Agent,
     NonFiniteError,
+    SeedEnvsLike,
     StepMonitor,
     encoder_mode,
     is_single_observation,
@@ -57,14 +59,14 @@ from rlsuite.agents.base import (
     resolve_device,
     resume_seed,
 )
-from rlsuite.agents.networks import ACTIVATIONS, Adam, QNetwork, build_encoder, is_image_space
+from rlsuite.agents.networks import ACTIVATIONS, Adam, MLPEncoder, QNetwork, build_encoder, is_image_space
 from rlsuite.agents.replay import stack_frames
 from rlsuite.config import ConfigError, hp, to_dict
 
 if TYPE_CHECKING:
     from rlsuite.config import Config
 
-__all__ = ["PQNAgent", "PQNParams", "lambda_returns", "layer_norm_mlp"]
+__all__ = ["PQNAgent", "PQNParams", "PQNSeedBatch", "lambda_returns", "layer_norm_mlp"]
 
 CHECKPOINT_FORMAT = 1
 
@@ -263,6 +265,12 @@ class PQNAgent(Agent):
 
     Params = PQNParams
     encoder_modes = frozenset(ENCODER_MODES)  # a CNN of its own, or a pretrained one in any mode
+    learns_seeds_together = True  # train.num_seeds > 1: PQNSeedBatch (vector observations)
+
+    @classmethod
+    def seed_batch(cls, agents: Sequence[Agent], envs: SeedEnvsLike) -> PQNSeedBatch:
+        """K seeds' agents as one batched learner (see :class:`PQNSeedBatch`)."""
+        return PQNSeedBatch(agents, envs)  # type: ignore[arg-type]
 
     def __init__(self, config: Config, envs: gym.vector.VectorEnv) -> None:
         with memory_checked(MEMORY_SIZES):  # network and rollout storage
@@ -680,3 +688,321 @@ class PQNAgent(Agent):
         agent.num_updates = agent._logged_updates = int(meta["num_updates"])
         agent.schedule_steps = meta["schedule_steps"]
         return agent
+
+
+# ============================================================================================
+# K seeds as one batched computation (train.num_seeds > 1)
+# ============================================================================================
+SMALL_BATCH_ROWS = 4  # fewer rows per seed: addmm and bmm take different BLAS paths (gemv-like)
+SMALL_PRODUCT = 400  # rows x inputs x outputs below this: torch's bmm multiplies in its own loops, not BLAS
+
+
+def _seed_by_seed(x: torch.Tensor, weight: torch.Tensor) -> bool:
+    """Whether a batched product of these shapes would round otherwise than a single seed's ``F.linear``
+    (so it is computed seed by seed): too few rows, or a product small enough for bmm's own loops."""
+    rows = x.shape[1]
+    return rows < SMALL_BATCH_ROWS or rows * weight.shape[1] * weight.shape[2] < SMALL_PRODUCT
+
+
+class _SeedLinear(torch.autograd.Function):
+    """``F.linear`` of K seeds at once — ``x`` (K, B, in), ``weight`` (K, out, in), ``bias`` (K, out) —
+    computing each seed's slice bit for bit as that seed's own ``F.linear`` and its autograd do. The
+    backward is written out because it must be the single seed's: addmm's backward gives a transposed
+    weight the gradient ``grad.T @ x``, where bmm's own backward would compute ``(x.T @ grad).T``,
+    which rounds differently."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x, weight, bias)
+        if _seed_by_seed(x, weight):
+            return torch.stack([F.linear(x[k].clone(), weight[k], bias[k]) for k in range(len(x))])
+        return torch.matmul(x, weight.mT) + bias[:, None]
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        x, weight, bias = ctx.saved_tensors
+        if _seed_by_seed(x, weight):  # F.linear's own autograd, seed by seed
+            needs_x = ctx.needs_input_grad[0]
+            grads = []
+            with torch.enable_grad():
+                for k in range(len(x)):
+                    inputs = [t[k].detach().requires_grad_(True) for t in (x, weight, bias)]
+                    output = F.linear(*inputs)
+                    grads.append(torch.autograd.grad(output, inputs if needs_x else inputs[1:], grad[k]))
+            stacked = [torch.stack(g) for g in zip(*grads)]
+            return (*([] if needs_x else [None]), *stacked)
+        else:
+            grad_weight = torch.bmm(grad.mT, x)
+            grad_x = torch.bmm(grad, weight) if ctx.needs_input_grad[0] else None
+        return grad_x, grad_weight, grad.sum(1)
+
+
+class _SeedLayerNorm(torch.autograd.Function):
+    """``LayerNorm`` of K seeds, each with its own weight and bias, seed by seed through the kernels a
+    single seed's ``nn.LayerNorm`` and its autograd call (a batched rewrite rounds differently)."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float
+    ) -> torch.Tensor:
+        shape = (x.shape[-1],)
+        outputs, means, rstds = zip(
+            *(torch.native_layer_norm(x[k], shape, weight[k], bias[k], eps) for k in range(len(x)))
+        )
+        ctx.save_for_backward(x, weight, bias, torch.stack(means), torch.stack(rstds))
+        return torch.stack(outputs)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        x, weight, bias, means, rstds = ctx.saved_tensors
+        shape, mask = [x.shape[-1]], [True, True, True]
+        grads = [
+            torch.ops.aten.native_layer_norm_backward(
+                grad[k], x[k], shape, means[k], rstds[k], weight[k], bias[k], mask
+            )
+            for k in range(len(x))
+        ]
+        return (*(torch.stack(g) for g in zip(*grads)), None)
+
+
+class PQNSeedBatch:
+    """K PQN agents — one per seed, each built as its own run builds it — trained as one computation:
+    one env batch of ``K * n`` rows, one forward pass for the K seeds' greedy actions, one batched
+    update (K weight sets stacked along a leading axis; each seed's optimiser steps its own slice).
+
+    Each seed gets exactly what its own run gets, bit for bit on the CPU: its own numpy generator draws
+    its exploration and its own torch generator its minibatches, in the order its run draws them; its
+    rows of the envs see its episodes; and every batched operation computes each seed's slice as the
+    unbatched one does (:class:`_SeedLinear`, :class:`_SeedLayerNorm`, per-seed gradient norms; the
+    elementwise rest is exact by nature). ``tests/test_parallel_seeds.py`` holds this to the single runs.
+
+    The agents' own weights become views of the stacked tensors, so each agent's ``act``, ``save``,
+    optimiser and evaluation see the live weights with no copying. Supported: vector observations
+    (the MLP encoder), ``frame_stack: 1``, ``train.nonfinite: stop``; the rest is refused with a
+    :class:`ConfigError` before the run writes anything.
+    """
+
+    def __init__(self, agents: Sequence[PQNAgent], envs: SeedEnvsLike) -> None:
+        lead = agents[0]
+        if not isinstance(lead.q_network.encoder, MLPEncoder) or lead.config.encoder is not None:
+            raise ConfigError(
+                f"train.num_seeds: pqn trains seeds side by side for vector observations only; "
+                f"{lead.config.env.id} has {lead.observation_space} (or an encoder section is set). "
+                "Use train.num_seeds=1 (pixel networks gain little from batching seeds on a CPU)"
+            )
+        if lead.frame_stack > 1:
+            raise ConfigError(
+                f"train.num_seeds: pqn trains seeds side by side with agent.frame_stack 1; got {lead.frame_stack}"
+            )
+        if lead._skip_nonfinite:
+            raise ConfigError(
+                "train.num_seeds: train.nonfinite=skip is not supported with train.num_seeds > 1 yet; use stop"
+            )
+        self.agents = list(agents)
+        self.envs = envs
+        self.num_seeds = len(agents)
+        self.envs_per_seed = envs.envs_per_seed
+        self.device = lead.device
+        p = lead.params
+        # Stack each parameter over the seeds; every agent's parameter becomes a view of its slice.
+        per_agent = [list(agent.q_network.parameters()) for agent in agents]
+        self.parameters: list[torch.Tensor] = []
+        for i in range(len(per_agent[0])):
+            stacked = torch.stack([params[i].detach() for params in per_agent]).requires_grad_(True)
+            for k, params in enumerate(per_agent):
+                params[i].data = stacked.detach()[k]
+            self.parameters.append(stacked)
+        self._per_agent = per_agent
+        index = {id(w): i for i, w in enumerate(per_agent[0])}
+        self._layers: list[tuple[str, Any]] = []
+        for module in lead.q_network.head:
+            if isinstance(module, nn.Linear):
+                self._layers.append(
+                    (
+                        "linear",
+                        (self.parameters[index[id(module.weight)]], self.parameters[index[id(module.bias)]]),
+                    )
+                )
+            elif isinstance(module, nn.LayerNorm):
+                weight, bias = (
+                    self.parameters[index[id(module.weight)]],
+                    self.parameters[index[id(module.bias)]],
+                )
+                self._layers.append(("norm", (weight, bias, module.eps)))
+            else:
+                self._layers.append(("activation", module))
+
+        obs_dtype = torch.from_numpy(np.empty(0, lead.observation_space.dtype)).dtype
+        n_all = envs.num_envs
+        self._rollout_obs = torch.zeros(
+            (p.num_steps + 1, n_all, *lead.observation_space.shape), dtype=obs_dtype, device=self.device
+        )
+        self._rollout = np.zeros((len(ROLLOUT_FIELDS), p.num_steps, n_all), dtype=np.float32)
+        self._prev_done = np.zeros(n_all, dtype=bool)
+        self._t = 0
+
+    # ----------------------------------------------------------------------------- the network
+    def _forward(self, observations: torch.Tensor) -> torch.Tensor:
+        """Q-values of every seed: ``(K, B, *obs)`` -> ``(K, B, num_actions)``."""
+        x = observations.flatten(2).float()  # the MLP encoder's
+        for kind, layer in self._layers:
+            if kind == "linear":
+                x = _SeedLinear.apply(x, *layer)
+            elif kind == "norm":
+                x = _SeedLayerNorm.apply(x, *layer)
+            else:
+                x = layer(x)
+        return x
+
+    def _per_seed(self, rows: torch.Tensor) -> torch.Tensor:
+        """``(T, K * n, ...)`` step-major rows -> ``(K, T * n, ...)``: each seed's rollout flattened as its
+        own run flattens it."""
+        steps, k, n = rows.shape[0], self.num_seeds, self.envs_per_seed
+        return (
+            rows.reshape(steps, k, n, *rows.shape[2:]).transpose(0, 1).reshape(k, steps * n, *rows.shape[2:])
+        )
+
+    # ----------------------------------------------------------------------------- collection loop
+    def learn(self, total_steps: int, monitors: Sequence[StepMonitor]) -> None:
+        """Collect rollouts and train every seed until ``global_step`` reaches ``total_steps``;
+        seed ``k`` reports to ``monitors[k]``."""
+        with memory_checked(MEMORY_SIZES):
+            self._learn(total_steps, monitors)
+
+    def _learn(self, total_steps: int, monitors: Sequence[StepMonitor]) -> None:
+        agents, lead = self.agents, self.agents[0]
+        p, n = lead.params, self.envs_per_seed
+        for agent in agents:
+            if agent.schedule_steps is None:
+                agent.schedule_steps = total_steps
+        self._start_episodes()
+        rollout = self._rollout
+        while lead.global_step < total_steps:
+            t = self._t
+            actions = self._explore(lead.exploration_rate)
+            next_obs, rewards, terminated, truncated = self.envs.step(actions + lead._action_start)
+            for agent in agents:
+                agent.global_step += n
+                agent.vector_steps += 1
+            rollout[0, t], rollout[1, t] = actions, rewards
+            rollout[2, t], rollout[3, t] = terminated, truncated
+            rollout[4, t] = self._prev_done  # NEXT_STEP: this step only reset those sub-envs
+            self._store_observation(next_obs)
+            self._t = t + 1
+            if self._t == p.num_steps:
+                self.update()
+                self._t = 0
+                self._rollout_obs[0] = self._rollout_obs[-1]
+            going = True
+            for k, (agent, monitor) in enumerate(zip(agents, monitors)):
+                if agent.num_updates - agent._logged_updates >= p.log_interval:
+                    monitor.log(agent.global_step, agent.training_stats())
+                rows = slice(k * n, (k + 1) * n)
+                going &= monitor.on_step(agent.global_step, rewards[rows], terminated[rows], truncated[rows])
+            if not going:
+                break
+        for agent, monitor in zip(agents, monitors):
+            if agent.num_updates > agent._logged_updates:  # the last losses too
+                monitor.log(agent.global_step, agent.training_stats())
+
+    def _start_episodes(self) -> None:
+        """Reset every seed's envs with the seed its own run resets them with."""
+        seeds = [resume_seed(agent.config.train.seed, agent.global_step) for agent in self.agents]
+        obs = self.envs.reset_seeds(seeds)
+        self._t = 0
+        self._prev_done[:] = False
+        self._rollout_obs[0] = self.agents[0]._to_device(obs)
+        for agent in self.agents:
+            agent._started = True
+
+    def _explore(self, epsilon: float) -> np.ndarray:
+        """Every seed's training actions (0-based), each drawn from its own generator as its run draws them."""
+        n, num_actions = self.envs_per_seed, self.agents[0].num_actions
+        explore = np.empty(self.envs.num_envs, dtype=bool)
+        actions = np.empty(self.envs.num_envs, dtype=np.int64)
+        for k, agent in enumerate(self.agents):
+            explore[k * n : (k + 1) * n] = agent.np_rng.random(n) < epsilon
+            actions[k * n : (k + 1) * n] = agent.np_rng.integers(num_actions, size=n)
+        if not explore.all():  # skip the forward pass while every sub-env explores
+            actions = np.where(explore, actions, self._greedy(self._rollout_obs[self._t]))
+        return actions
+
+    @torch.no_grad()
+    def _greedy(self, observations: torch.Tensor) -> np.ndarray:
+        x = observations.view(self.num_seeds, self.envs_per_seed, *observations.shape[1:])
+        return self._forward(x).argmax(dim=2).flatten().cpu().numpy()
+
+    def _store_observation(self, next_obs: np.ndarray) -> None:
+        lead = self.agents[0]
+        if lead._float_obs and not np.isfinite(next_obs).all():
+            rows = np.flatnonzero(~np.isfinite(next_obs).reshape(len(next_obs), -1).all(axis=1))
+            seed = self.agents[rows[0] // self.envs_per_seed].config.train.seed
+            raise NonFiniteError(
+                f"step {lead.global_step}: observation of sub-env {rows[0] % self.envs_per_seed} of seed {seed} "
+                "is not finite; training stopped (each seed's checkpoints/last is the state to restart from)"
+            )
+        self._rollout_obs[self._t + 1].copy_(lead._to_device(next_obs), non_blocking=True)
+        self._prev_done = self._rollout[2, self._t] + self._rollout[3, self._t] > 0
+
+    # ----------------------------------------------------------------------------- the update step
+    def update(self) -> None:
+        """:meth:`PQNAgent.update` for every seed at once: Q(lambda) targets, then ``num_epochs`` passes of
+        ``num_minibatches`` gradient steps, each seed's minibatches drawn from its own generator."""
+        agents, lead = self.agents, self.agents[0]
+        p, k_seeds = lead.params, self.num_seeds
+        factor = lead.learning_rate_factor  # the same for every seed: they share global_step
+        for agent in agents:
+            for group, base in zip(agent.optimizer.param_groups, agent._base_lrs):
+                group["lr"] = base * factor
+        table = lead._to_device(self._rollout)
+        actions = self._per_seed(table[0].long())
+        returns, weights = self._targets(table)
+        observations = self._per_seed(self._rollout_obs[:-1])
+        seeds = torch.arange(k_seeds, device=self.device)[:, None]
+        size = actions.shape[1]
+        for _ in range(p.num_epochs):
+            order = torch.stack(
+                [torch.randperm(size, device=self.device, generator=agent.generator) for agent in agents]
+            )
+            for rows in order.tensor_split(p.num_minibatches, dim=1):
+                q_taken = (
+                    self._forward(observations[seeds, rows])
+                    .gather(2, actions[seeds, rows][..., None])
+                    .squeeze(2)
+                )
+                mask = weights[seeds, rows]
+                loss = (mask * (q_taken - returns[seeds, rows]).square()).sum(1) / mask.sum(1).clamp(min=1.0)
+
+                for w in self.parameters:
+                    w.grad = None
+                loss.sum().backward()
+                grads = [w.grad for w in self.parameters]
+                # each seed's norm as its run computes it: per tensor, then over its tensors
+                norms = torch.stack(torch._foreach_norm([g for grad in grads for g in grad.unbind(0)]))
+                grad_norm = torch.linalg.vector_norm(norms.view(len(grads), k_seeds).T.contiguous(), dim=1)
+                if p.max_grad_norm > 0:
+                    scale = (p.max_grad_norm / (grad_norm + 1e-6)).clamp(max=1.0)
+                    torch._foreach_mul_(grads, [scale.view(-1, *[1] * (g.dim() - 1)) for g in grads])
+                # Each seed's own optimiser on its views: a fused Adam step over one stacked tensor would
+                # put a seed's last elements in vector lanes where its run computes them one by one.
+                for k, agent in enumerate(agents):
+                    for w, stacked in zip(self._per_agent[k], self.parameters):
+                        w.grad = stacked.grad[k]
+                    agent.optimizer.step()
+        for k, agent in enumerate(agents):
+            agent.num_updates += 1
+            # a fresh copy: a vectorised mean may round otherwise where a row starts off the alignment
+            agent._stats = (loss[k].detach(), q_taken[k].detach().clone().mean(), grad_norm[k])
+
+    @torch.no_grad()
+    def _targets(self, table: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every seed's Q(lambda) returns and loss weights, ``(K, num_steps * n)`` (see
+        :meth:`PQNAgent.rollout_targets`)."""
+        p = self.agents[0].params
+        rewards = table[1] * p.reward_scale
+        terminated, truncated, episode_start = table[2] > 0, table[3] > 0, table[4] > 0
+        values = self._forward(self._per_seed(self._rollout_obs)).amax(dim=2)
+        steps, k_seeds, n = p.num_steps + 1, self.num_seeds, self.envs_per_seed
+        values = values.view(k_seeds, steps, n).transpose(0, 1).reshape(steps, k_seeds * n)
+        returns = lambda_returns(rewards, terminated, truncated, values[1:], p.gamma, p.td_lambda)
+        return self._per_seed(returns), self._per_seed((~episode_start).float())

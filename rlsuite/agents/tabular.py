@@ -79,15 +79,13 @@ class TabularParams:
     low: list[float] | None = hp(None, "lower bounds of the bins (default: the space's, if finite)")
     high: list[float] | None = hp(None, "upper bounds of the bins (default: the space's, if finite)")
 
-    # Exploration takes the names DQN and Stable-Baselines3 use; the old names say so.
-    config_rejected_keys: ClassVar[dict[str, str]] = {
-        old: f"renamed to agent.{new} (the name DQN and Stable-Baselines3 use for it)"
-        for old, new in {
-            "epsilon_start": "exploration_initial_eps",
-            "epsilon_end": "exploration_final_eps",
-            "epsilon_schedule": "exploration_schedule",
-            "epsilon_decay_fraction": "exploration_fraction",
-        }.items()
+    # Exploration takes the names DQN and Stable-Baselines3 use: a config with an old name is an error
+    # that names the new one; a saved run's config.yaml is read with the new names.
+    config_renamed_keys: ClassVar[dict[str, str]] = {
+        "epsilon_start": "exploration_initial_eps",
+        "epsilon_end": "exploration_final_eps",
+        "epsilon_schedule": "exploration_schedule",
+        "epsilon_decay_fraction": "exploration_fraction",
     }
 
 

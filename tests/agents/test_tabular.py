@@ -178,3 +178,41 @@ def test_discretised_racetrack_drives_laps_a_random_policy_cannot(tmp_path):
         "q_learning_racetrack.yaml", tmp_path, 4, "train.total_steps=300000", "train.eval_every=0"
     )
     assert result["eval/return_mean"] > 20.0
+
+
+def test_old_exploration_names_are_errors_in_configs_and_read_in_saved_runs(tmp_path):
+    """The tabular family takes SB3's exploration names: ``epsilon_start`` in a config is an error that
+    names ``exploration_initial_eps``; a run saved before the rename still evaluates."""
+    import yaml
+
+    from rlsuite.config import ConfigError, from_dict
+    from rlsuite.training import evaluate_run, train
+
+    old = {
+        "epsilon_start": 0.9,
+        "epsilon_end": 0.1,
+        "epsilon_decay_fraction": 0.4,
+        "epsilon_schedule": "linear",
+    }
+    data = {
+        "env": {"id": "FrozenLake-v1", "num_envs": 2},
+        "agent": {"algo": "q_learning", **old},
+        "train": {"total_steps": 400, "eval_every": 0, "eval_episodes": 2},
+        "log": {"run_dir": str(tmp_path), "progress": "none"},
+    }
+    with pytest.raises(ConfigError, match=r"agent\.epsilon_start: renamed to agent\.exploration_initial_eps"):
+        from_dict(data)
+
+    new = {"exploration_initial_eps": 0.9, "exploration_final_eps": 0.1, "exploration_fraction": 0.4}
+    run_dir = train(from_dict({**data, "agent": {"algo": "q_learning", **new}}))
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    for name in (
+        "exploration_initial_eps",
+        "exploration_final_eps",
+        "exploration_fraction",
+        "exploration_schedule",
+    ):
+        saved["agent"].pop(name)
+    saved["agent"].update(old)  # as a run made before the rename wrote it
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(saved))
+    assert evaluate_run(run_dir, episodes=2)["episodes"] == 2
