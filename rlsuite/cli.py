@@ -6,7 +6,9 @@ rlsuite train --algo A --env ID      algorithm A's defaults on env ID plus the p
 rlsuite train --resume RUN_DIR       continue a run from its last checkpoint
 rlsuite presets                      the tuned presets shipped: algo × env id
 rlsuite eval RUN_DIR                 reload the best checkpoint and evaluate it
+rlsuite eval RUN_DIR --perturb all   the robustness suite: every perturbation that applies, levels 1-3
 rlsuite record RUN_DIR [--format gif]  a video of the agent's greedy episodes
+rlsuite export RUN_DIR [--format onnx]  the greedy policy as one file (ONNX, TorchScript or a table)
 rlsuite plot RUN_DIR… [--group-by K]  learning curves (mean ± std over seeds) into a PNG
 rlsuite pretrain CONFIG [key=value…]  self-supervised encoder pretraining (CURL / ATC), then its probe
 rlsuite probe CONFIG --checkpoint C  linear probe: R² of the env's state from frozen features
@@ -203,12 +205,48 @@ def _read_last_eval(run_dir) -> str:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from rlsuite.training import evaluate_run
+    from rlsuite.training import evaluate_robustness, evaluate_run
 
-    result = evaluate_run(args.run_dir, episodes=args.episodes, checkpoint=args.checkpoint, seed=args.seed)
+    if args.perturb == "all":
+        rows = evaluate_robustness(
+            args.run_dir, episodes=args.episodes, checkpoint=args.checkpoint, seed=args.seed
+        )
+        table = [("perturbation", "level", "return (mean ± std)", "drop")]
+        base = rows[0]["return_mean"]
+        for row in rows:
+            relative = f" ({100 * row['drop'] / abs(base):.0f}%)" if base and row["level"] else ""
+            table.append(
+                (
+                    row["perturbation"],
+                    str(row["level"]),
+                    f"{_number(row['return_mean'])} ± {_number(row['return_std'])}",
+                    f"{_number(row['drop'])}{relative}" if row["level"] else "",
+                )
+            )
+        _print_table(table)
+        print(
+            f"\ndrop: the unperturbed mean minus the perturbed one; every evaluation is in {args.run_dir}/eval/"
+        )
+        return 0
+    result = evaluate_run(
+        args.run_dir, episodes=args.episodes, checkpoint=args.checkpoint, seed=args.seed, perturb=args.perturb
+    )
     for key, value in result.items():  # full precision stays in RUN_DIR/eval/*.json
+        if key == "perturbation":
+            value = "none" if value is None else value["description"]
         print(f"{key}: {_number(value) if isinstance(value, float) else value}")
     return 0
+
+
+PERTURB_HELP = (
+    "evaluate under a perturbation, NAME or NAME:LEVEL (levels: 0 none, 1 mild (default), 2 strong, "
+    "3 severe; each one's numbers: pydoc rlsuite.perturb). Observations: observation_noise (state), "
+    "color_shift, brightness, background, distractors (pixels); actions: action_delay, actuation_noise; "
+    "the env: traffic_density (Highway), link_mass, friction (Reacher, Pusher), unseen_tracks (Racetrack). "
+    "all: every one that applies to the run's env at levels 1-3, then a table of returns and drops"
+)
+"""Written out, not read from :mod:`rlsuite.perturb` (which imports the envs) so that building the
+parser stays light; ``tests/test_perturb.py`` holds it to the registry."""
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
@@ -228,6 +266,22 @@ def _cmd_record(args: argparse.Namespace) -> int:
     cut = f" (at most {args.max_steps} steps each)" if args.max_steps else ""
     print(f"episode returns{cut}: {', '.join(f'{r:.2f}' for r in returns)}")
     print(f"video: {path}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from rlsuite.export import export_run
+
+    exported = export_run(args.source, args.out, args.format, args.checkpoint, args.force)
+    meta = exported.metadata
+    stack = meta["input"]["frame_stack"]
+    print(f"{meta['algo']} on {meta['env']['id']} ({meta['checkpoint']} checkpoint) as {meta['file_format']}")
+    print(
+        f"input: {meta['input']['dtype']} {tuple(meta['input']['shape'])}"
+        + (f", {stack} frames stacked" if stack > 1 else "")
+    )
+    print(f"policy: {exported.policy}")
+    print(f"metadata: {exported.directory / 'policy.json'}")
     return 0
 
 
@@ -377,6 +431,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_examples(
             "rlsuite eval RUN_DIR                             # best checkpoint, the run's eval_episodes",
             "rlsuite eval RUN_DIR --episodes 20 --checkpoint last",
+            "rlsuite eval RUN_DIR --perturb actuation_noise:2 # a random action 20% of the time",
+            "rlsuite eval RUN_DIR --perturb all               # every perturbation that applies, levels 1-3",
         ),
     )
     p.add_argument("run_dir", help="a run directory written by `rlsuite train`")
@@ -393,6 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="evaluation seed (default: derived from the run's seed, disjoint from the seed of the "
         "training evaluations that chose `best`)",
     )
+    p.add_argument("--perturb", default=None, metavar="NAME[:LEVEL]", help=PERTURB_HELP)
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("record", help="write a video of a run's agent playing greedy episodes")
@@ -428,6 +485,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="resize frames so their longest side is PX pixels, e.g. 300 (default: the env's render size)",
     )
     p.set_defaults(func=_cmd_record)
+
+    p = sub.add_parser(
+        "export",
+        help="export a run's greedy policy as one file (ONNX, TorchScript, or a table) + policy.json",
+        description="Write the greedy policy of a run's checkpoint as one file that holds everything from "
+        "the env's observation to its action (preprocessing, a frozen encoder, the network, argmax or the "
+        "scaled continuous action; a dynamic batch axis), and policy.json: env id and kwargs, spaces and "
+        "the input contract (dtype, shape, the frame stack the caller keeps). onnx and torchscript: dqn, "
+        "pqn, sb3.*, rllib.* (pip install 'rlsuite[export]'); table: the tabular agents (numpy only). "
+        "onnxruntime runs an ONNX export without torch: examples/deploy_onnx.py.",
+        epilog=_examples(
+            "rlsuite export RUN_DIR                             # onnx, or table for a tabular run",
+            "rlsuite export RUN_DIR --format table --out policy --checkpoint last",
+        ),
+    )
+    p.add_argument("source", metavar="RUN_DIR", help="a run directory written by `rlsuite train`")
+    p.add_argument(
+        "--format",
+        default=None,
+        help="onnx (policy.onnx), torchscript (policy.pt) or table (policy.npz, tabular agents); "
+        "default: onnx, or table for a tabular run",
+    )
+    p.add_argument(
+        "--out", default=None, help="directory to write (default: RUN_DIR/export/<checkpoint>-<format>)"
+    )
+    p.add_argument(
+        "--checkpoint", default="best", help="checkpoint name under RUN_DIR/checkpoints (best, last, …)"
+    )
+    p.add_argument("--force", action="store_true", help="replace --out if it exists (default: refuse)")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser(
         "plot",

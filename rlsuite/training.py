@@ -40,16 +40,18 @@ from rlsuite.config import (
     read_yaml,
     to_dict,
 )
-from rlsuite.rollout import Episodes, Policy, collect_frames, make_envs, run_episodes
+from rlsuite.rollout import EpisodeResults, Episodes, Policy, collect_frames, make_envs, run_episodes
 from rlsuite.runs import SCALARS, Run, create_run_dir
 
 if TYPE_CHECKING:
     from rlsuite.agents.base import Agent
+    from rlsuite.perturb import Perturbation
 
 __all__ = [
     "Monitor",
     "SeedEnvs",
     "evaluate",
+    "evaluate_robustness",
     "evaluate_run",
     "make_agent_envs",
     "make_envs",
@@ -79,7 +81,9 @@ def seed_everything(seed: int) -> None:
         torch.manual_seed(seed)
 
 
-def make_agent_envs(config: Config, num_envs: int | None = None) -> gym.vector.VectorEnv:
+def make_agent_envs(
+    config: Config, num_envs: int | None = None, perturbation: Perturbation | None = None
+) -> gym.vector.VectorEnv:
     """The envs an agent of ``config`` trains or is evaluated on, resolved from what its class
     declares (``encoder_modes``, ``encoder_frames_stacked_by_envs``; :mod:`rlsuite.agents.base`):
 
@@ -88,7 +92,10 @@ def make_agent_envs(config: Config, num_envs: int | None = None) -> gym.vector.V
       :class:`rlsuite.encoders.transfer.FeatureObservations` (the agent sees features, not frames);
     - ``frozen``/``finetune`` for an agent whose model sees frames the envs stack (RLlib's pixel
       RLModule): wrapped in :class:`~rlsuite.encoders.transfer.StackedFrames`;
-    - otherwise the plain envs (the agent builds its own encoder, or loads and checks the checkpoint)."""
+    - otherwise the plain envs (the agent builds its own encoder, or loads and checks the checkpoint).
+
+    A ``perturbation`` (:mod:`rlsuite.perturb`) changes the env's kwargs and wraps the plain envs,
+    inside any encoder wrapper: a frozen encoder sees the perturbed frames."""
     from rlsuite.agents.base import encoder_mode
     from rlsuite.config import algorithm_class
 
@@ -97,7 +104,15 @@ def make_agent_envs(config: Config, num_envs: int | None = None) -> gym.vector.V
     encoder = config.encoder
     mode = encoder_mode(config)
     stacked = mode in ("frozen", "finetune") and agent_cls.encoder_frames_stacked_by_envs
-    envs = make_envs(config.env, num_envs)
+    if perturbation is None:
+        envs = make_envs(config.env, num_envs)
+    else:
+        envs = make_envs(perturbation.configure(config.env), num_envs)
+        try:
+            envs = perturbation.wrap(envs)
+        except BaseException:
+            envs.close()
+            raise
     if not stacked and mode != "features":
         return envs  # an agent that trains its encoder loads and checks the checkpoint itself
     try:
@@ -131,7 +146,12 @@ def evaluate(policy: Policy, envs: gym.vector.VectorEnv, episodes: int, seed: in
     Stable-Baselines3's ``evaluate_policy`` does; NEXT_STEP autoreset's reset steps not counted).
     ``policy`` is called as ``policy(obs, episode_start)`` (see :data:`rlsuite.rollout.Policy`).
     """
-    returns, lengths, successes = run_episodes(policy, envs, episodes, seed)
+    return _evaluation_result(run_episodes(policy, envs, episodes, seed))
+
+
+def _evaluation_result(episodes: EpisodeResults) -> dict[str, float]:
+    """The evaluation scalars of whole episodes."""
+    returns, lengths, successes = episodes
     result = {
         SCALARS["eval_return_mean"]: float(np.mean(returns)),
         SCALARS["eval_return_std"]: float(np.std(returns)),
@@ -235,6 +255,9 @@ class Monitor:
         self._last_eval_step = state.get("last_eval_step", -1)
         self._eval_seconds = 0.0  # cumulative time spent in evaluations (time/eval_seconds)
         self._next_video = _next_multiple(start, train.video_every) if train.video_every else 0
+        #: What computes an evaluation's result (``evaluator(monitor, step)``) in place of
+        #: :func:`evaluate` on this monitor's envs: a K-seed run's evaluates all seeds at once.
+        self.evaluator: Callable[[Monitor, int], dict[str, float]] | None = None
 
     # ---------------------------------------------------------------- agent-facing API
     def on_step(
@@ -309,17 +332,26 @@ class Monitor:
         """The agent's deterministic actions: the :data:`~rlsuite.rollout.Policy` evaluations run."""
         return self.agent.act(obs, deterministic=True, episode_start=episode_start)
 
-    def evaluate(self, step: int) -> dict[str, float]:
+    def eval_envs(self) -> gym.vector.VectorEnv:
+        """The evaluation envs (``train.eval_num_envs`` of them, at most one per episode), made on
+        first use and kept."""
         train = self.config.train
         if self._eval_envs is None:
             self._eval_envs = make_agent_envs(self.config, min(train.eval_num_envs, train.eval_episodes))
+        return self._eval_envs
+
+    def evaluate(self, step: int) -> dict[str, float]:
+        train = self.config.train
         start = time.perf_counter()
-        result = evaluate(
-            self._greedy,
-            self._eval_envs,
-            train.eval_episodes,
-            seed=train.seed + EVAL_SEED_OFFSET,
-        )
+        if self.evaluator is not None:
+            result = self.evaluator(self, step)
+        else:
+            result = evaluate(
+                self._greedy,
+                self.eval_envs(),
+                train.eval_episodes,
+                seed=train.seed + EVAL_SEED_OFFSET,
+            )
         self._eval_seconds += time.perf_counter() - start
         self.run.log(step, {**result, "time/eval_seconds": self._eval_seconds})
         self.last_eval = result
@@ -623,6 +655,106 @@ class SeedEnvs:
             envs.close()
 
 
+class _SeedsEvaluation:
+    """The evaluations of a K-seed run, all seeds at once: the first monitor to evaluate at a step
+    runs every seed's evaluation episodes side by side — one batched forward pass
+    (``greedy_actions``) a step for all seeds — and the other monitors take their result when they
+    ask for it at that step. Each seed gets the episodes, and so the result, of its own run's
+    :func:`evaluate`: its actions are its agent's greedy ones, on envs reset with its run's seed.
+
+    As :class:`SeedEnvs` does for training, the seeds share one native vector env of ``K * m`` rows
+    (each row steps from its own random stream); other envs, one per seed (each monitor's own)."""
+
+    def __init__(self, greedy_actions: Callable[[np.ndarray], np.ndarray], monitors: list[Monitor]) -> None:
+        self.greedy_actions = greedy_actions
+        self.monitors = monitors
+        self._results: dict[int, dict[int, dict[str, float]]] = {}  # step -> monitor index -> result
+        self._shared: gym.vector.VectorEnv | None = None  # the K seeds' rows of a native vector env
+
+    def __call__(self, monitor: Monitor, step: int) -> dict[str, float]:
+        k = self.monitors.index(monitor)
+        if k not in self._results.get(step, {}):
+            self._results = {step: self._evaluate_all()}
+        return self._results[step].pop(k)
+
+    def _envs(self) -> list[gym.vector.VectorEnv]:
+        """One shared env of ``K * m`` rows (native vector envs), else each monitor's own."""
+        from rlsuite.envs.core import CoreVectorEnv
+
+        if self._shared is not None:
+            return [self._shared]
+        first = self.monitors[0].eval_envs()
+        if not isinstance(first, CoreVectorEnv):
+            return [m.eval_envs() for m in self.monitors]
+        self._shared = make_agent_envs(self.monitors[0].config, len(self.monitors) * first.num_envs)
+        return [self._shared]
+
+    def _evaluate_all(self) -> dict[int, dict[str, float]]:
+        train = self.monitors[0].config.train
+        seeds = [m.config.train.seed + EVAL_SEED_OFFSET for m in self.monitors]
+        episodes = _run_episodes_side_by_side(self.greedy_actions, self._envs(), train.eval_episodes, seeds)
+        return {k: _evaluation_result(e) for k, e in enumerate(episodes)}
+
+    def close(self) -> None:
+        if self._shared is not None:
+            self._shared.close()
+
+
+def _run_episodes_side_by_side(
+    greedy_actions: Callable[[np.ndarray], np.ndarray],
+    envs: list[gym.vector.VectorEnv],
+    episodes: int,
+    seeds: list[int],
+) -> list[EpisodeResults]:
+    """:func:`rlsuite.rollout.run_episodes` for K policies at once, on K vector envs of ``m`` rows or
+    on one of ``K * m`` rows whose rows step independently (seed ``k`` owns rows ``k * m`` to
+    ``(k + 1) * m``, reset as its own env is with ``seeds[k]``: row ``i`` with ``seeds[k] + i``):
+    ``greedy_actions`` maps every seed's observations ``(K, m, *obs)`` to its actions ``(K, m)``, and
+    seed ``k`` gets what ``run_episodes`` on its own env returns (the episodes, spread and listed the
+    same way). A seed whose episodes are done stops (its own env) or steps on unread (the shared
+    env's rows). Policies that need ``episode_start`` (frame stacks) are not for this."""
+    k_seeds = len(seeds)
+    shared = len(envs) == 1 and k_seeds > 1
+    m = envs[0].num_envs // k_seeds if shared else envs[0].num_envs
+    targets = np.array([(episodes + i) // m for i in range(m)])
+    counts = np.zeros((k_seeds, m), dtype=np.int64)
+    results = [EpisodeResults([], [], []) for _ in seeds]
+    books = [Episodes(m) for _ in seeds]
+    if shared:
+        first, _ = envs[0].reset(seed=[seed + i for seed in seeds for i in range(m)])
+        obs = list(first.reshape(k_seeds, m, *first.shape[1:]))
+    else:
+        obs = [e.reset(seed=seed)[0] for e, seed in zip(envs, seeds)]
+    going = [k for k in range(k_seeds) if (counts[k] < targets).any()]
+    while going:
+        actions = greedy_actions(np.stack(obs))
+        if shared:
+            step = envs[0].step(actions.reshape(k_seeds * m))
+            all_obs, rewards_all, terminated_all, truncated_all, infos_all = step
+            obs = list(all_obs.reshape(k_seeds, m, *all_obs.shape[1:]))
+        for k in going:
+            if shared:
+                rows = slice(k * m, (k + 1) * m)
+                rewards, terminated, truncated = rewards_all[rows], terminated_all[rows], truncated_all[rows]
+                infos = {
+                    key: value[rows]
+                    for key, value in infos_all.items()
+                    if key in ("is_success", "_is_success")
+                }
+            else:
+                obs[k], rewards, terminated, truncated, infos = envs[k].step(actions[k])
+            finished = books[k].update(rewards, terminated, truncated)
+            for i, episode_return, length in zip(*finished, strict=True) if finished.rows.size else ():
+                if counts[k, i] < targets[i]:
+                    results[k].returns.append(float(episode_return))
+                    results[k].lengths.append(int(length))
+                    if "is_success" in infos and infos.get("_is_success", np.ones(m, bool))[i]:
+                        results[k].successes.append(float(infos["is_success"][i]))
+                    counts[k, i] += 1
+        going = [k for k in going if (counts[k] < targets).any()]
+    return results
+
+
 def _seed_batch_algos() -> list[str]:
     """The registered algorithms of our own families that train seeds side by side (for messages)."""
     from rlsuite.config import ALGORITHMS, algorithm_class
@@ -671,6 +803,7 @@ def train_seeds(
     envs = SeedEnvs(configs)
     agents: list[Agent] = []
     runs: list[Run] = []
+    evaluation: _SeedsEvaluation | None = None
     try:
         for k, single in enumerate(configs):  # each agent as its own run builds it
             seed_everything(single.train.seed)
@@ -692,6 +825,11 @@ def train_seeds(
             if k > 0:
                 shown.log.progress = "none"
             monitors.append(Monitor(run, agent, shown, single.train.total_steps, on_evaluation))
+        greedy_actions = getattr(batch, "greedy_actions", None)
+        if greedy_actions is not None:  # every seed's evaluation at once
+            evaluation = _SeedsEvaluation(greedy_actions, monitors)
+            for monitor in monitors:
+                monitor.evaluator = evaluation
         batch.learn(config.train.total_steps, monitors)
         for monitor in monitors:
             monitor.close()
@@ -700,6 +838,8 @@ def train_seeds(
             run.close()
         for agent in agents:
             agent.close()
+        if evaluation is not None:
+            evaluation.close()
         envs.close()
     _write_seeds_summary(parent, configs, [r.dir for r in runs], [m.last_eval for m in monitors])
     return parent
@@ -813,13 +953,28 @@ def load_run_config(run_dir: str | Path, overrides: list[str] | None = None) -> 
 
 
 def evaluate_run(
-    run_dir: str | Path, episodes: int | None = None, checkpoint: str = "best", seed: int | None = None
-) -> dict[str, float]:
-    """Reload a run's ``best`` (else ``last``) checkpoint, evaluate it greedily, write ``eval/*.json``."""
+    run_dir: str | Path,
+    episodes: int | None = None,
+    checkpoint: str = "best",
+    seed: int | None = None,
+    perturb: str | None = None,
+) -> dict[str, Any]:
+    """Reload a run's ``best`` (else ``last``) checkpoint, evaluate it greedily, write ``eval/*.json``.
+
+    ``perturb``: ``"NAME"`` or ``"NAME:LEVEL"`` (level 1 by default), a perturbation of
+    :mod:`rlsuite.perturb` applied to the evaluation envs (seeded with the evaluation seed) and
+    recorded as ``perturbation`` in the result; an unknown name or level, or one that does not apply
+    to the run's env, is a :class:`ConfigError` before anything is loaded."""
     from rlsuite.config import algorithm_class as get_algo
 
     run_dir = Path(run_dir)
     config = load_run_config(run_dir)
+    perturbation = None
+    if perturb is not None:
+        from rlsuite.perturb import parse_perturbation
+
+        perturb_seed = config.train.seed + TEST_SEED_OFFSET if seed is None else seed  # the episodes' seed
+        perturbation = parse_perturbation(perturb, seed=perturb_seed, env=config.env)
     ckpt = resolve_run_checkpoint(run_dir, checkpoint)
     agent_cls = get_algo(config.agent.algo)
     train_cfg = config.train
@@ -831,7 +986,7 @@ def evaluate_run(
     selection_seed = train_cfg.seed + EVAL_SEED_OFFSET
     seed = train_cfg.seed + TEST_SEED_OFFSET if seed is None else seed
     seed_everything(seed)
-    envs = make_agent_envs(config, min(train_cfg.eval_num_envs, episodes))
+    envs = make_agent_envs(config, min(train_cfg.eval_num_envs, episodes), perturbation)
     agent = None
     try:
         agent = load_agent(agent_cls, ckpt, config, envs)
@@ -850,13 +1005,63 @@ def evaluate_run(
         "selection_seed": selection_seed,
         # what the training evaluations measured for this checkpoint, on the selection seed
         "selection_eval/return_mean": selection.get("best_eval") if ckpt.name == "best" else None,
+        "perturbation": None if perturbation is None else perturbation.record(),
     }
+    tag = "" if perturbation is None else f"-{perturbation.name}{perturbation.level}"
+    _write_eval_json(run_dir, f"eval-{ckpt.name}{tag}", result)
+    return result
+
+
+def _write_eval_json(run_dir: Path, prefix: str, result: Any) -> Path:
+    """``RUN_DIR/eval/<prefix>-<stamp>.json`` (a new name if that one exists)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = run_dir / "eval" / f"eval-{ckpt.name}-{stamp}.json"
+    out = run_dir / "eval" / f"{prefix}-{stamp}.json"
     k = 1
     while out.exists():
-        out = run_dir / "eval" / f"eval-{ckpt.name}-{stamp}-{k}.json"
+        out = run_dir / "eval" / f"{prefix}-{stamp}-{k}.json"
         k += 1
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
-    return result
+    return out
+
+
+def evaluate_robustness(
+    run_dir: str | Path,
+    episodes: int | None = None,
+    checkpoint: str = "best",
+    seed: int | None = None,
+    levels: tuple[int, ...] = (1, 2, 3),
+) -> list[dict[str, Any]]:
+    """The robustness sweep behind ``rlsuite eval RUN --perturb all``: the unperturbed evaluation,
+    then every perturbation of :mod:`rlsuite.perturb` that applies to the run's env at each of
+    ``levels``, all on the same episodes' seed. Each evaluation writes its own ``eval/*.json``; the
+    rows (``perturbation``, ``level``, ``return_mean``, ``return_std``, ``drop``: unperturbed mean
+    minus this mean) are also written to ``eval/robustness-<stamp>.json`` and returned."""
+    from rlsuite.perturb import LEVELS, applicable
+
+    run_dir = Path(run_dir)
+    for level in levels:
+        if level not in LEVELS:
+            raise ConfigError(f"levels: got {level!r}; allowed: {LEVELS}")
+    names = applicable(load_run_config(run_dir).env)
+    base = evaluate_run(run_dir, episodes, checkpoint, seed)
+    mean, std = SCALARS["eval_return_mean"], SCALARS["eval_return_std"]
+    rows = [
+        {"perturbation": "none", "level": 0, "return_mean": base[mean], "return_std": base[std], "drop": 0.0}
+    ]
+    for name in names:
+        for level in levels:
+            result = evaluate_run(run_dir, episodes, checkpoint, seed, perturb=f"{name}:{level}")
+            rows.append(
+                {
+                    "perturbation": name,
+                    "level": level,
+                    "return_mean": result[mean],
+                    "return_std": result[std],
+                    "drop": base[mean] - result[mean],
+                }
+            )
+    _write_eval_json(
+        run_dir, "robustness", {"checkpoint": base["checkpoint"], "seed": base["seed"], "rows": rows}
+    )
+    return rows

@@ -15,11 +15,20 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rlsuite"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("envs",),  # 0: Gymnasium envs; numpy + numba only
-    ("config", "presets", "runs", "checkpoints", "resources", "cluster", "rollout"),  # 1: what all above use
+    (
+        "config",
+        "presets",
+        "runs",
+        "checkpoints",
+        "resources",
+        "cluster",
+        "rollout",
+        "perturb",
+    ),  # 1: what all use
     ("encoders",),  # 2: pixel encoders, their objectives and pretraining
     ("agents",),  # 3: one module (or package) per agent family behind one protocol
     ("training",),  # 4: the loop every agent reports to, evaluation of runs
-    ("jobs", "record", "plots", "api", "study"),  # 5: what runs, shows or studies trained agents
+    ("jobs", "record", "plots", "api", "study", "export"),  # 5: what runs, shows, studies or exports agents
     ("cli", "bench", "rlsuite"),  # 6: the command line; "rlsuite": the package's __init__
 )
 """Lowest first. A unit is a top-level module or package of rlsuite (``envs`` is ``rlsuite/envs/**``);
@@ -29,9 +38,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 
 LAYER_OF = {unit: level for level, units in enumerate(LAYERS) for unit in units}
 
-ONLY = {"rollout": ("envs", "config")}
+ONLY = {"rollout": ("envs", "config"), "perturb": ("envs", "config")}
 """Units allowed fewer imports than their layer: rollout (used by training, record and the encoders'
-data) stays on envs and config, so that it can never pull in torch through a neighbour."""
+data) and perturb (the robustness suite's env wrappers) stay on envs and config, so that they can never
+pull in torch through a neighbour."""
 
 ENVS_PUBLIC = ("rlsuite.envs", "rlsuite.envs.registration", "rlsuite.envs.core", "rlsuite.envs.wrappers")
 """What modules outside ``envs/`` may import of it: the registry, the batched-core protocol (an env's
@@ -40,6 +50,7 @@ own knowledge is reached through its optional methods) and the wrappers; never o
 NEVER = {
     "envs": ("torch", "ray", "stable_baselines3"),
     "rollout": ("torch", "ray", "stable_baselines3"),
+    "perturb": ("torch", "ray", "stable_baselines3"),
     "config": ("torch", "ray", "stable_baselines3"),
 }
 """Third-party packages a unit never imports, lazily either (the envs are numpy + numba only)."""

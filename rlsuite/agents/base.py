@@ -142,7 +142,11 @@ class SeedEnvsLike(Protocol):
 
 class SeedBatch(Protocol):
     """K agents trained as one (:meth:`Agent.seed_batch`): ``learn`` reports seed ``k``'s steps to
-    ``monitors[k]`` exactly as that seed's own ``agent.learn`` would."""
+    ``monitors[k]`` exactly as that seed's own ``agent.learn`` would.
+
+    Optional: ``greedy_actions(observations)``, every seed's greedy actions for its own observations,
+    ``(K, m, *obs)`` -> ``(K, m)``, row ``k`` exactly agent ``k``'s ``act(observations[k],
+    deterministic=True)``; with it the run evaluates all seeds at once (one forward pass a step)."""
 
     def learn(self, total_steps: int, monitors: Sequence[StepMonitor]) -> None: ...
 

@@ -31,6 +31,7 @@ import contextlib
 import copy
 import json
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -45,6 +46,7 @@ from rlsuite.agents.base import (
     ENCODER_MODES,
     Agent,
     NonFiniteError,
+    SeedEnvsLike,
     StepMonitor,
     encoder_mode,
     is_single_observation,
@@ -52,7 +54,16 @@ from rlsuite.agents.base import (
     resolve_device,
     resume_seed,
 )
-from rlsuite.agents.networks import Adam, QHead, QNetwork, RandomShift, build_encoder, is_image_space
+from rlsuite.agents.networks import (
+    Adam,
+    MLPEncoder,
+    QHead,
+    QNetwork,
+    RandomShift,
+    SeedAdam,
+    build_encoder,
+    is_image_space,
+)
 from rlsuite.agents.replay import Batch, ReplayBuffer, stack_frames
 from rlsuite.config import ConfigError, hp, to_dict
 from rlsuite.encoders.objectives import auxiliary_objective, auxiliary_objectives
@@ -60,7 +71,7 @@ from rlsuite.encoders.objectives import auxiliary_objective, auxiliary_objective
 if TYPE_CHECKING:
     from rlsuite.config import Config
 
-__all__ = ["DQNAgent", "DQNParams"]
+__all__ = ["DQNAgent", "DQNParams", "DQNSeedBatch"]
 
 CHECKPOINT_FORMAT = 1
 SAMPLE_BYTES = 32 * 2**20  # uniform replay: observation bytes drawn per sampling call (many updates' worth)
@@ -193,6 +204,12 @@ class DQNAgent(Agent):
 
     Params = DQNParams
     encoder_modes = frozenset(ENCODER_MODES)  # a CNN of its own, or a pretrained one in any mode
+    learns_seeds_together = True  # train.num_seeds > 1: DQNSeedBatch (vector observations)
+
+    @classmethod
+    def seed_batch(cls, agents: Sequence[Agent], envs: SeedEnvsLike) -> DQNSeedBatch:
+        """K seeds' agents as one batched learner (see :class:`DQNSeedBatch`)."""
+        return DQNSeedBatch(agents, envs)  # type: ignore[arg-type]
 
     def __init__(self, config: Config, envs: gym.vector.VectorEnv) -> None:
         with memory_checked(MEMORY_SIZES):  # networks and replay buffer
@@ -732,3 +749,239 @@ class _WithoutEncoder(torch.nn.Module):
 
     def load_state_dict(self, state: Any, strict: bool = True, assign: bool = False) -> Any:  # type: ignore[override]
         return self.objective.load_state_dict(state, strict=False)
+
+
+# ============================================================================================
+# K seeds as one batched computation (train.num_seeds > 1)
+# ============================================================================================
+class DQNSeedBatch:
+    """K DQN agents — one per seed, each built as its own run builds it — trained as one computation:
+    one env batch of ``K * n`` rows, one forward pass for the K seeds' greedy actions, and batched
+    gradient steps (online and target weights stacked along a leading axis, as
+    :class:`~rlsuite.agents.pqn.PQNSeedBatch` stacks PQN's).
+
+    Each seed gets exactly what its own run gets, bit for bit on the CPU: its own numpy generator
+    draws its exploration, its own replay buffer (its agent's) stores its rows' transitions and its own
+    torch generator samples its batches, in the order its run does; the batched passes compute each
+    seed's slice as the unbatched ones do (:class:`~rlsuite.agents.pqn._SeedLinear`, per-seed loss
+    means and gradient norms, :class:`~rlsuite.agents.networks.SeedAdam`, the target update per
+    seed's tensors). ``tests/test_parallel_seeds.py`` holds this to the single runs.
+
+    Supported: vector observations (the MLP encoder), ``frame_stack: 1``, uniform replay, the plain
+    head (not dueling), no auxiliary objective, shifts, ``torch_compile`` or ``bf16``, and
+    ``train.nonfinite: stop``; the rest is refused with a :class:`ConfigError` before the run writes
+    anything.
+    """
+
+    def __init__(self, agents: Sequence[DQNAgent], envs: SeedEnvsLike) -> None:
+        from rlsuite.agents.pqn import _SeedLinear
+
+        lead = agents[0]
+        p = lead.params
+        refused = {
+            "an encoder section or image observations": not isinstance(lead.q_network.encoder, MLPEncoder)
+            or lead.config.encoder is not None,
+            "agent.frame_stack > 1": lead.frame_stack > 1,
+            "agent.prioritized_replay": p.prioritized_replay,
+            "agent.dueling": p.dueling,
+            "agent.aux_objective": p.aux_objective != "none",
+            "agent.random_shift_pad": p.random_shift_pad > 0,
+            "agent.torch_compile": p.torch_compile,
+            "agent.bf16": p.bf16,
+            "train.nonfinite=skip": lead._skip_nonfinite,
+        }
+        unsupported = [name for name, found in refused.items() if found]
+        if unsupported:
+            raise ConfigError(
+                f"train.num_seeds: dqn trains seeds side by side without {', '.join(unsupported)} "
+                "(not supported with train.num_seeds > 1 yet); use train.num_seeds=1 or a sweep over train.seed"
+            )
+        self._linear = _SeedLinear
+        self.agents = list(agents)
+        self.envs = envs
+        self.num_seeds = len(agents)
+        self.envs_per_seed = envs.envs_per_seed
+        self.online = self._stack([list(a.q_network.parameters()) for a in agents])
+        self.target = self._stack([list(a.target_network.parameters()) for a in agents])
+        per_agent = [list(a.q_network.parameters()) for a in agents]
+        self._target_views = [w for a in agents for w in a.target_network.parameters()]
+        self._online_views = [w for a in agents for w in a.q_network.parameters()]
+        self._optimizer = SeedAdam([a.optimizer for a in agents], per_agent, self.online)
+        index = {id(w): i for i, w in enumerate(lead.q_network.parameters())}
+        target_index = {id(w): i for i, w in enumerate(lead.target_network.parameters())}
+        self._layers = self._layout(lead.q_network.head.q, index, self.online)
+        self._target_layers = self._layout(lead.target_network.head.q, target_index, self.target)
+
+    @staticmethod
+    def _stack(per_agent: list[list[torch.Tensor]]) -> list[torch.Tensor]:
+        """Stack each weight over the seeds; every agent's weight becomes a view of its slice."""
+        stacked = []
+        for i, first in enumerate(per_agent[0]):
+            weights = torch.stack([params[i].detach() for params in per_agent]).requires_grad_(
+                first.requires_grad
+            )
+            for k, params in enumerate(per_agent):
+                params[i].data = weights.detach()[k]
+            stacked.append(weights)
+        return stacked
+
+    @staticmethod
+    def _layout(head: torch.nn.Sequential, index: dict[int, int], stacked: list[torch.Tensor]) -> list[Any]:
+        layers: list[Any] = []
+        for module in head:
+            if isinstance(module, torch.nn.Linear):
+                layers.append((stacked[index[id(module.weight)]], stacked[index[id(module.bias)]]))
+            else:
+                layers.append(module)
+        return layers
+
+    # ----------------------------------------------------------------------------- the network
+    def _forward(self, observations: torch.Tensor, target: bool = False) -> torch.Tensor:
+        """Q-values of every seed: ``(K, B, *obs)`` -> ``(K, B, num_actions)``."""
+        x = observations.flatten(2).float()  # the MLP encoder's
+        for layer in self._target_layers if target else self._layers:
+            x = self._linear.apply(x, *layer) if isinstance(layer, tuple) else layer(x)
+        return x
+
+    @torch.no_grad()
+    def _greedy(self, observations: torch.Tensor) -> np.ndarray:
+        """Greedy actions (0-based) of ``(K * m, *obs)`` rows, seed-major."""
+        x = observations.view(self.num_seeds, -1, *observations.shape[1:])
+        return self._forward(x).argmax(dim=2).flatten().cpu().numpy()
+
+    def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
+        """Every seed's greedy actions for its own observations, ``(K, m, *obs)`` -> ``(K, m)``: seed
+        ``k``'s row exactly its agent's ``act(observations[k], deterministic=True)``."""
+        obs = self.agents[0]._to_device(observations)
+        return self._greedy(obs.flatten(0, 1)).reshape(observations.shape[:2]) + self.agents[0]._action_start
+
+    # ----------------------------------------------------------------------------- collection loop
+    def learn(self, total_steps: int, monitors: Sequence[StepMonitor]) -> None:
+        """Collect and train every seed until ``global_step`` reaches ``total_steps``; seed ``k``
+        reports to ``monitors[k]``."""
+        with memory_checked(MEMORY_SIZES):
+            self._learn(total_steps, monitors)
+
+    def _learn(self, total_steps: int, monitors: Sequence[StepMonitor]) -> None:
+        agents, lead = self.agents, self.agents[0]
+        p, n = lead.params, self.envs_per_seed
+        for agent in agents:
+            if agent.schedule_steps is None:
+                agent.schedule_steps = total_steps
+        seeds = [resume_seed(agent.config.train.seed, agent.global_step) for agent in agents]
+        obs = self.envs.reset_seeds(seeds)
+        for k, agent in enumerate(agents):  # DQNAgent._start_episodes, on each seed's rows
+            agent._obs = agent._to_device(obs[k * n : (k + 1) * n])
+            agent.replay.start(agent._obs)
+            agent._prev_done[:] = False
+            agent._frames = agent._obs.unsqueeze(1)
+        gradient_steps = p.gradient_steps if p.gradient_steps > 0 else p.train_freq * n
+        min_fill = max(1, min(p.learning_starts, lead.replay.capacity // 2))
+        while lead.global_step < total_steps:
+            actions = self._epsilon_greedy(lead.exploration_rate)
+            next_obs, rewards, terminated, truncated = self.envs.step(actions + lead._action_start)
+            for k, agent in enumerate(agents):
+                rows = slice(k * n, (k + 1) * n)
+                agent.global_step += n
+                agent.vector_steps += 1
+                agent._store(actions[rows], next_obs[rows], rewards[rows], terminated[rows], truncated[rows])
+            if (
+                lead.global_step >= p.learning_starts
+                and len(lead.replay) >= min_fill
+                and lead.vector_steps % p.train_freq == 0
+            ):
+                self.train_phase(gradient_steps)
+            if (
+                lead.global_step // p.target_update_interval
+                > (lead.global_step - n) // p.target_update_interval
+            ):
+                self.update_target()
+            going = True
+            for k, (agent, monitor) in enumerate(zip(agents, monitors)):
+                if agent.num_updates - agent._logged_updates >= p.log_interval:
+                    monitor.log(agent.global_step, agent.training_stats())
+                rows = slice(k * n, (k + 1) * n)
+                going &= monitor.on_step(agent.global_step, rewards[rows], terminated[rows], truncated[rows])
+            if not going:
+                break
+        for agent, monitor in zip(agents, monitors):
+            if agent.num_updates > agent._logged_updates:  # the last losses too
+                monitor.log(agent.global_step, agent.training_stats())
+
+    def _epsilon_greedy(self, epsilon: float) -> np.ndarray:
+        """Every seed's training actions (0-based), each drawn from its own generator as its run draws them."""
+        n, num_actions = self.envs_per_seed, self.agents[0].num_actions
+        explore = np.empty(self.envs.num_envs, dtype=bool)
+        actions = np.empty(self.envs.num_envs, dtype=np.int64)
+        for k, agent in enumerate(self.agents):
+            explore[k * n : (k + 1) * n] = agent.np_rng.random(n) < epsilon
+            actions[k * n : (k + 1) * n] = agent.np_rng.integers(num_actions, size=n)
+        if not explore.all():  # skip the forward pass while every sub-env explores
+            observations = torch.cat([agent._obs for agent in self.agents])
+            actions = np.where(explore, actions, self._greedy(observations))
+        return actions
+
+    # ----------------------------------------------------------------------------- the update step
+    def train_phase(self, gradient_steps: int) -> None:
+        """:meth:`DQNAgent.train_phase` for every seed: each seed's batches drawn from its own buffer
+        with its own generator, in the draws its run makes; then batched gradient steps."""
+        agents, lead = self.agents, self.agents[0]
+        p = lead.params
+        if p.lr_schedule != "constant":
+            factor = lead.learning_rate_factor  # the same for every seed: they share global_step
+            for agent in agents:
+                for group, base in zip(agent.optimizer.param_groups, agent._base_lrs):
+                    group["lr"] = base * factor
+        bytes_per_batch = 2 * p.batch_size * lead._observation_bytes
+        updates_per_draw = max(1, min(gradient_steps, SAMPLE_BYTES // bytes_per_batch))
+        remaining = gradient_steps
+        while remaining > 0:
+            draws = min(updates_per_draw, remaining)
+            drawn = [agent.replay.sample(draws * p.batch_size, generator=agent.generator) for agent in agents]
+            stacked = Batch(*(torch.stack(fields) for fields in zip(*drawn)))
+            for i in range(draws):
+                rows = slice(i * p.batch_size, (i + 1) * p.batch_size)
+                self.update(Batch(*(field[:, rows].contiguous() for field in stacked)))
+            remaining -= draws
+
+    def update(self, batch: Batch) -> None:
+        """:meth:`DQNAgent.update` for every seed at once on ``(K, B, ...)`` batches."""
+        agents, p = self.agents, self.agents[0].params
+        with torch.no_grad():
+            next_q_target = self._forward(batch.next_observations, target=True)
+            selector = self._forward(batch.next_observations) if p.double_q else next_q_target
+            next_actions = selector.argmax(dim=2, keepdim=True)
+            bootstrap = next_q_target.gather(2, next_actions).squeeze(2)
+            td_target = batch.returns + batch.discounts * bootstrap
+        q_taken = self._forward(batch.observations).gather(2, batch.actions[..., None]).squeeze(2)
+        if p.loss == "huber":
+            elementwise = F.huber_loss(q_taken, td_target, reduction="none", delta=1.0)
+        else:
+            elementwise = F.mse_loss(q_taken, td_target, reduction="none")
+        # each seed's own mean, over a fresh row (a reduction may round otherwise off the alignment)
+        loss = torch.stack([row.clone().mean() for row in batch.weights * elementwise])
+
+        for w in self.online:
+            w.grad = None
+        loss.sum().backward()
+        grads = [w.grad for w in self.online]
+        k_seeds = self.num_seeds
+        # each seed's norm as its run computes it: per tensor, then over its tensors
+        norms = torch.stack(torch._foreach_norm([g for grad in grads for g in grad.unbind(0)]))
+        grad_norm = torch.linalg.vector_norm(norms.view(len(grads), k_seeds).T.contiguous(), dim=1)
+        if p.max_grad_norm > 0:
+            scale = (p.max_grad_norm / (grad_norm + 1e-6)).clamp(max=1.0)
+            torch._foreach_mul_(grads, [scale.view(-1, *[1] * (g.dim() - 1)) for g in grads])
+        self._optimizer.step()
+        for k, agent in enumerate(agents):
+            agent.num_updates += 1
+            agent._stats = (loss[k].detach(), q_taken[k].detach().clone(), grad_norm[k])
+
+    @torch.no_grad()
+    def update_target(self) -> None:
+        """:meth:`DQNAgent.update_target` of every seed, on each seed's own tensors (a Polyak average
+        over the stacked ones would round a seed's last elements in other vector lanes)."""
+        if self.agents[0].params.tau >= 1.0:
+            torch._foreach_copy_(self.target, [w.detach() for w in self.online])
+        else:
+            torch._foreach_lerp_(self._target_views, self._online_views, self.agents[0].params.tau)

@@ -33,6 +33,7 @@ __all__ = [
     "QHead",
     "QNetwork",
     "RandomShift",
+    "SeedAdam",
     "build_encoder",
     "is_image_space",
     "mlp",
@@ -169,30 +170,64 @@ class Adam:
     @torch.no_grad()
     def step(self) -> None:
         """One Adam step of every parameter that has a gradient."""
-        from torch.optim.adam import adam
-
         for group in self.param_groups:
             params = [w for w in group["params"] if w.grad is not None]
-            if not params:
-                continue
-            states = [self.state.get(w) or self._new_state(w) for w in params]
-            beta1, beta2 = group["betas"]
-            adam(
-                params,
-                [w.grad for w in params],
-                [s["exp_avg"] for s in states],
-                [s["exp_avg_sq"] for s in states],
-                [],
-                [s["step"] for s in states],
-                fused=True if self.fused else None,
-                amsgrad=False,
-                beta1=beta1,
-                beta2=beta2,
-                lr=group["lr"],
-                weight_decay=0.0,
-                eps=group["eps"],
-                maximize=False,
-            )
+            if params:
+                self._update(params, [self.state.get(w) or self._new_state(w) for w in params], group)
+
+    @classmethod
+    @torch.no_grad()
+    def step_together(cls, optimizers: Sequence[Adam]) -> None:
+        """:meth:`step` of each of ``optimizers`` (of this class, with the same parameter groups and
+        hyperparameters: the K seeds of a ``train.num_seeds`` run) in one call of the functional form
+        per group, not one per optimiser. Each parameter tensor is updated on its own by that call
+        (the fused kernel loops over the tensors of its lists, the single-tensor forms too), so every
+        optimiser's weights and state come out exactly as its own :meth:`step` leaves them; what
+        joining them saves is the per-call overhead, most of a small network's step. Optimisers whose
+        groups differ in a hyperparameter are stepped one by one."""
+        first = optimizers[0]
+        layout = [(len(g["params"]), g["lr"], g["betas"], g["eps"]) for g in first.param_groups]
+        if any(
+            type(o) is not cls
+            or o.fused != first.fused
+            or [(len(g["params"]), g["lr"], g["betas"], g["eps"]) for g in o.param_groups] != layout
+            for o in optimizers
+        ):
+            for optimizer in optimizers:
+                optimizer.step()
+            return
+        for i, group in enumerate(first.param_groups):
+            params: list[torch.Tensor] = []
+            states: list[dict[str, torch.Tensor]] = []
+            for optimizer in optimizers:
+                mine = [w for w in optimizer.param_groups[i]["params"] if w.grad is not None]
+                params += mine
+                states += [optimizer.state.get(w) or optimizer._new_state(w) for w in mine]
+            if params:
+                first._update(params, states, group)
+
+    def _update(self, params: list[torch.Tensor], states: list[dict[str, torch.Tensor]], group: dict) -> None:
+        """One step of ``params`` (each with a gradient) and their ``states`` with ``group``'s
+        hyperparameters, through the functional form."""
+        from torch.optim.adam import adam
+
+        beta1, beta2 = group["betas"]
+        adam(
+            params,
+            [w.grad for w in params],
+            [s["exp_avg"] for s in states],
+            [s["exp_avg_sq"] for s in states],
+            [],
+            [s["step"] for s in states],
+            fused=True if self.fused else None,
+            amsgrad=False,
+            beta1=beta1,
+            beta2=beta2,
+            lr=group["lr"],
+            weight_decay=0.0,
+            eps=group["eps"],
+            maximize=False,
+        )
 
     def _new_state(self, w: torch.Tensor) -> dict[str, torch.Tensor]:
         state = {  # torch.optim.Adam's: the step count lives beside the weights for the fused kernel
@@ -229,6 +264,120 @@ class Adam:
             state = self._new_state(w)
             for key, value in saved_state.items():
                 state[key].copy_(value)
+
+
+#: A weight of this many elements (a multiple of it) lies in whole vector lanes of the fused Adam kernel
+#: on every CPU torch runs on (up to 64 float lanes): the kernel's last ``numel % lanes`` elements,
+#: computed one by one, are then none, whether it steps one seed's tensor or K seeds' stacked.
+WHOLE_LANES = 64
+
+
+class SeedAdam:
+    """The :class:`Adam` optimisers of K seeds whose weights are views of ``[K, ...]`` stacked tensors
+    (a ``train.num_seeds`` run), stepped as one call of torch's fused kernel; each optimiser's state
+    becomes views of ``[K, ...]`` stacked moments and of one ``(K,)`` step count per weight, so the
+    optimisers still save and load their own state.
+
+    Exact: the fused CPU kernel steps each tensor of its lists on its own, its leading elements in
+    vector lanes and its last ``numel % lanes`` one by one (in double precision), so a stacked tensor
+    rounds a seed's elements as that seed's own step does only where no seed has such a tail: a weight
+    whose size is a multiple of :data:`WHOLE_LANES` is stepped stacked, any other (an output bias of a
+    few actions) as K views, each exactly its seed's tensor. All seeds share a step count (they step
+    together), so the stacked call reads the first seed's. Where the kernel is not fused, or the
+    seeds' groups differ in a hyperparameter, :meth:`step` falls back to :meth:`Adam.step_together`.
+    """
+
+    def __init__(
+        self,
+        optimizers: Sequence[Adam],
+        per_seed: Sequence[Sequence[torch.Tensor]],
+        stacked: Sequence[torch.Tensor],
+    ) -> None:
+        """``per_seed[k][i]`` is optimiser ``k``'s weight that is ``stacked[i][k]``."""
+        self.optimizers = list(optimizers)
+        self.per_seed = [list(weights) for weights in per_seed]
+        self.stacked = list(stacked)
+        first = self.optimizers[0]
+        self.joint = first.fused and all(type(o) is Adam for o in self.optimizers)
+        if not self.joint:
+            return
+        group_of = [
+            {id(w): g for g, group in enumerate(o.param_groups) for w in group["params"]} for o in optimizers
+        ]
+        self._steps: list[torch.Tensor] = []
+        #: per stacked weight: its index, its group, whether it is stepped stacked, its moments
+        self._layout: list[tuple[int, int, bool, dict[str, torch.Tensor]]] = []
+        for i, weights in enumerate(self.stacked):
+            groups = {group_of[k][id(self.per_seed[k][i])] for k in range(len(self.optimizers))}
+            if len(groups) != 1:
+                raise ValueError(
+                    f"stacked weight {i} is in different parameter groups of the seeds' optimisers"
+                )
+            state = {
+                "step": torch.zeros(len(self.optimizers), dtype=torch.float32, device=weights.device),
+                "exp_avg": torch.zeros_like(weights),
+                "exp_avg_sq": torch.zeros_like(weights),
+            }
+            for k, optimizer in enumerate(self.optimizers):
+                mine = {name: value[k] for name, value in state.items()}
+                old = optimizer.state.get(self.per_seed[k][i])
+                if old is not None:
+                    for name, value in old.items():
+                        mine[name].copy_(value)
+                optimizer.state[self.per_seed[k][i]] = mine
+            self._steps.append(state["step"])
+            whole = weights[0].numel() % WHOLE_LANES == 0
+            self._layout.append((i, groups.pop(), whole, state))
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """One Adam step of every seed: the gradients are the stacked weights' ``.grad``."""
+        first = self.optimizers[0]
+        hyper = [(g["lr"], g["betas"], g["eps"]) for g in first.param_groups]
+        if not self.joint or any(
+            [(g["lr"], g["betas"], g["eps"]) for g in o.param_groups] != hyper for o in self.optimizers[1:]
+        ):
+            for k, weights in enumerate(self.per_seed):
+                for w, stacked in zip(weights, self.stacked):
+                    w.grad = stacked.grad[k]
+            type(first).step_together(self.optimizers)
+            return
+        torch._foreach_add_(self._steps, 1)  # torch.optim.adam's increment, every seed's at once
+        for g, (lr, (beta1, beta2), eps) in enumerate(hyper):
+            lists: tuple[list[torch.Tensor], ...] = ([], [], [], [], [])
+            for i, group, whole, state in self._layout:
+                if group != g:
+                    continue
+                tensors = (
+                    self.stacked[i].detach(),
+                    self.stacked[i].grad,
+                    state["exp_avg"],
+                    state["exp_avg_sq"],
+                )
+                if whole:
+                    for out, tensor in zip(lists, (*tensors, state["step"][0])):
+                        out.append(tensor)
+                else:
+                    for out, tensor in zip(lists, (*tensors, state["step"])):
+                        out.extend(tensor.unbind(0))
+            if lists[0]:  # torch.optim.adam._fused_adam's call
+                torch._fused_adam_(
+                    lists[0],
+                    lists[1],
+                    lists[2],
+                    lists[3],
+                    [],
+                    lists[4],
+                    amsgrad=False,
+                    lr=lr,
+                    beta1=beta1,
+                    beta2=beta2,
+                    weight_decay=0.0,
+                    eps=eps,
+                    maximize=False,
+                    grad_scale=None,
+                    found_inf=None,
+                )
 
 
 def _fused_adam_runs_on(device: torch.device) -> bool:

@@ -59,7 +59,15 @@ from rlsuite.agents.base import (
     resolve_device,
     resume_seed,
 )
-from rlsuite.agents.networks import ACTIVATIONS, Adam, MLPEncoder, QNetwork, build_encoder, is_image_space
+from rlsuite.agents.networks import (
+    ACTIVATIONS,
+    Adam,
+    MLPEncoder,
+    QNetwork,
+    SeedAdam,
+    build_encoder,
+    is_image_space,
+)
 from rlsuite.agents.replay import stack_frames
 from rlsuite.config import ConfigError, hp, to_dict
 
@@ -217,30 +225,24 @@ class RAdam(Adam):
         super().__init__(param_groups, eps=eps)
         self.fused = False  # no fused RAdam kernel; step counts on the CPU (see Adam._new_state)
 
-    @torch.no_grad()
-    def step(self) -> None:
-        """One RAdam step of every parameter that has a gradient."""
+    def _update(self, params: list[torch.Tensor], states: list[dict[str, torch.Tensor]], group: dict) -> None:
+        """One RAdam step of ``params`` (each with a gradient) and their ``states``."""
         from torch.optim.radam import radam
 
-        for group in self.param_groups:
-            params = [w for w in group["params"] if w.grad is not None]
-            if not params:
-                continue
-            states = [self.state.get(w) or self._new_state(w) for w in params]
-            beta1, beta2 = group["betas"]
-            radam(
-                params,
-                [w.grad for w in params],
-                [s["exp_avg"] for s in states],
-                [s["exp_avg_sq"] for s in states],
-                [s["step"] for s in states],
-                foreach=True,  # one call per group on CPU too (torch defaults to a loop over tensors there)
-                beta1=beta1,
-                beta2=beta2,
-                lr=group["lr"],
-                weight_decay=0.0,
-                eps=group["eps"],
-            )
+        beta1, beta2 = group["betas"]
+        radam(
+            params,
+            [w.grad for w in params],
+            [s["exp_avg"] for s in states],
+            [s["exp_avg_sq"] for s in states],
+            [s["step"] for s in states],
+            foreach=True,  # one call per group on CPU too (torch defaults to a loop over tensors there)
+            beta1=beta1,
+            beta2=beta2,
+            lr=group["lr"],
+            weight_decay=0.0,
+            eps=group["eps"],
+        )
 
 
 # ============================================================================================
@@ -738,19 +740,24 @@ class _SeedLinear(torch.autograd.Function):
 
 
 class _SeedLayerNorm(torch.autograd.Function):
-    """``LayerNorm`` of K seeds, each with its own weight and bias, seed by seed through the kernels a
-    single seed's ``nn.LayerNorm`` and its autograd call (a batched rewrite rounds differently)."""
+    """``LayerNorm`` of K seeds, each with its own weight and bias, computing each seed's slice bit for
+    bit as that seed's ``nn.LayerNorm`` and its autograd do. Forward: one normalisation of every row
+    with weight 1 and bias 0, then ``addcmul(bias, normalised, weight)`` over the K seeds — the
+    rounding of the kernel's own affine step (``normalised * weight + bias`` in one fused
+    multiply-add); each row's mean and 1/std do not depend on the weight. Backward: seed by seed through
+    the kernel a single seed's autograd calls (its reductions round otherwise when rewritten)."""
 
     @staticmethod
     def forward(
         ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float
     ) -> torch.Tensor:
-        shape = (x.shape[-1],)
-        outputs, means, rstds = zip(
-            *(torch.native_layer_norm(x[k], shape, weight[k], bias[k], eps) for k in range(len(x)))
+        k, rows, width = x.shape
+        # weight 1 and bias 0 (exact) rather than none: the kernel's affine path is the vectorised one
+        normalised, means, rstds = torch.native_layer_norm(
+            x.reshape(k * rows, width), (width,), weight.new_ones(width), weight.new_zeros(width), eps
         )
-        ctx.save_for_backward(x, weight, bias, torch.stack(means), torch.stack(rstds))
-        return torch.stack(outputs)
+        ctx.save_for_backward(x, weight, bias, means.view(k, rows, 1), rstds.view(k, rows, 1))
+        return torch.addcmul(bias[:, None], normalised.view(k, rows, width), weight[:, None])
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
@@ -768,7 +775,9 @@ class _SeedLayerNorm(torch.autograd.Function):
 class PQNSeedBatch:
     """K PQN agents — one per seed, each built as its own run builds it — trained as one computation:
     one env batch of ``K * n`` rows, one forward pass for the K seeds' greedy actions, one batched
-    update (K weight sets stacked along a leading axis; each seed's optimiser steps its own slice).
+    update (K weight sets stacked along a leading axis; every seed's optimiser steps its own slice,
+    all in one fused call: :class:`~rlsuite.agents.networks.SeedAdam`), and all seeds' evaluations
+    side by side (:meth:`greedy_actions`).
 
     Each seed gets exactly what its own run gets, bit for bit on the CPU: its own numpy generator draws
     its exploration and its own torch generator its minibatches, in the order its run draws them; its
@@ -813,6 +822,7 @@ class PQNSeedBatch:
                 params[i].data = stacked.detach()[k]
             self.parameters.append(stacked)
         self._per_agent = per_agent
+        self._optimizer = SeedAdam([agent.optimizer for agent in agents], per_agent, self.parameters)
         index = {id(w): i for i, w in enumerate(per_agent[0])}
         self._layers: list[tuple[str, Any]] = []
         for module in lead.q_network.head:
@@ -929,8 +939,16 @@ class PQNSeedBatch:
 
     @torch.no_grad()
     def _greedy(self, observations: torch.Tensor) -> np.ndarray:
-        x = observations.view(self.num_seeds, self.envs_per_seed, *observations.shape[1:])
+        """Greedy actions (0-based) of ``(K * m, *obs)`` rows, seed-major."""
+        x = observations.view(self.num_seeds, -1, *observations.shape[1:])
         return self._forward(x).argmax(dim=2).flatten().cpu().numpy()
+
+    def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
+        """Every seed's greedy actions for its own observations, ``(K, m, *obs)`` -> ``(K, m)``: seed
+        ``k``'s row exactly its agent's ``act(observations[k], deterministic=True)``, in one batched
+        forward pass (the K-seed run's evaluations, all seeds at once)."""
+        obs = self.agents[0]._to_device(observations)
+        return self._greedy(obs.flatten(0, 1)).reshape(observations.shape[:2]) + self.agents[0]._action_start
 
     def _store_observation(self, next_obs: np.ndarray) -> None:
         lead = self.agents[0]
@@ -983,12 +1001,10 @@ class PQNSeedBatch:
                 if p.max_grad_norm > 0:
                     scale = (p.max_grad_norm / (grad_norm + 1e-6)).clamp(max=1.0)
                     torch._foreach_mul_(grads, [scale.view(-1, *[1] * (g.dim() - 1)) for g in grads])
-                # Each seed's own optimiser on its views: a fused Adam step over one stacked tensor would
-                # put a seed's last elements in vector lanes where its run computes them one by one.
-                for k, agent in enumerate(agents):
-                    for w, stacked in zip(self._per_agent[k], self.parameters):
-                        w.grad = stacked.grad[k]
-                    agent.optimizer.step()
+                # Each seed's own optimiser on its views, in one call (SeedAdam): a fused Adam step
+                # over one stacked tensor would put a seed's last elements in vector lanes where its
+                # run computes them one by one.
+                self._optimizer.step()
         for k, agent in enumerate(agents):
             agent.num_updates += 1
             # a fresh copy: a vectorised mean may round otherwise where a row starts off the alignment
