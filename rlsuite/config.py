@@ -114,7 +114,7 @@ class TrainConfig:
         1,
         "seeds trained side by side in one process, as one batched computation: seed, seed + 1, …, each "
         "exactly as its own run, written as ordinary run directories under one parent with a mean ± std "
-        "summary (agents that declare it: pqn)",
+        "summary (agents that declare it: pqn, dqn)",
         ge=1,
     )
     video_every: int = hp(

@@ -36,11 +36,18 @@ REPO = HERE.parent.parent
 RUNS = REPO / "runs" / "parallel_seeds"
 TRIALS = HERE / "trials.jsonl"
 
-#: config name -> (shipped config, per-seed total_steps): half the shipped 100k steps, so that a
-#: repetition of both configs (2 x 17 commands) takes ~5 minutes on 2 cores.
-CONFIGS = {
+#: config name -> (shipped config, None: the embedded default; per-seed total_steps): PQN's at half
+#: their shipped 100k steps, so that a repetition of both (2 x 17 commands) takes ~5 minutes on 2
+#: cores; DQN's the README's default job as it is (30k steps over 32 cars).
+CONFIGS: dict[str, tuple[str | None, int]] = {
     "cartpole": ("experiments/configs/pqn_cartpole.yaml", 50_000),
     "racetrack": ("experiments/configs/pqn_racetrack_state.yaml", 50_000),
+    "dqn_default": (None, 30_000),
+}
+DESCRIPTIONS = {
+    "cartpole": "PQN, `experiments/configs/pqn_cartpole.yaml`",
+    "racetrack": "PQN, `experiments/configs/pqn_racetrack_state.yaml`",
+    "dqn_default": "DQN, the embedded default config (`rlsuite train` alone: Racetrack state, 32 cars)",
 }
 NUM_SEEDS = 16
 REPETITIONS = 3
@@ -67,7 +74,10 @@ PARTS: list[tuple[str, list[str]]] = [
     ),
     ("linear layers, forward (inside the forward passes)", ["rlsuite.agents.pqn:_SeedLinear.forward"]),
     ("linear layers, backward (inside the backward pass)", ["rlsuite.agents.pqn:_SeedLinear.backward"]),
-    ("monitors: episode bookkeeping", ["rlsuite.training:Monitor.on_step"]),
+    (
+        "monitors: episode bookkeeping, and the evaluations and checkpoints falling due in training",
+        ["rlsuite.training:Monitor.on_step"],
+    ),
     (
         "evaluations (10 greedy episodes per seed, all seeds side by side)",
         ["rlsuite.training:_SeedsEvaluation._evaluate_all", "rlsuite.training:Monitor.evaluate"],
@@ -115,7 +125,7 @@ def command_of(spec: dict[str, Any], num_seeds: int, runs: Path) -> list[str]:
     ]
     if spec["mode"] == "together":
         overrides.append(f"train.num_seeds={num_seeds}")
-    return [sys.executable, "-m", "rlsuite.cli", "train", path, *overrides]
+    return [sys.executable, "-m", "rlsuite.cli", "train", *([path] if path else []), *overrides]
 
 
 def final_return(run_dir: Path) -> float:
@@ -178,7 +188,7 @@ def _code_keys() -> dict[tuple[str, int, str], str]:
 
 def profile_trial(config_name: str, num_seeds: int, steps: int, runs: Path, out: Path) -> None:
     """Train one K-seed run of ``config_name`` under cProfile and write each part's time to ``out``."""
-    from rlsuite.config import apply_overrides, from_dict, read_yaml
+    from rlsuite.config import apply_overrides, default_config_data, from_dict, read_yaml
     from rlsuite.training import train
 
     path, _ = CONFIGS[config_name]
@@ -188,7 +198,7 @@ def profile_trial(config_name: str, num_seeds: int, steps: int, runs: Path, out:
         f"log.run_dir={runs / 'profile'}",
         "log.progress=none",
     ]
-    config = from_dict(apply_overrides(read_yaml(REPO / path), overrides))
+    config = from_dict(apply_overrides(read_yaml(REPO / path) if path else default_config_data(), overrides))
     profiler = cProfile.Profile()
     start = time.perf_counter()
     profiler.enable()
@@ -351,17 +361,21 @@ def report(entries: list[dict[str, Any]], command: list[str], results: Path) -> 
         "as one batched computation in one process, each seed's run directory exactly its single run's "
         "(`tests/test_parallel_seeds.py`). Here K = "
         f"{k}, against the {k} single commands `rlsuite train CONFIG train.seed=S` run one after another "
-        "(what a loop over seeds, or a sweep on one core, does), with the same per-seed budget: PQN's "
-        "shipped configs with `train.total_steps` reduced to "
-        + ", ".join(f"{s['rows'][0]['steps']:,} ({n})" for n, s in summary.items())
-        + " and everything else as shipped (the final greedy evaluation of 10 episodes included). Each "
+        "(what a loop over seeds, or a sweep on one core, does), with the same per-seed budget: "
+        + "; ".join(
+            f"**{n}**: {DESCRIPTIONS[n]}, {s['rows'][0]['steps']:,} steps" for n, s in summary.items()
+        )
+        + " (PQN's at half their shipped 100k steps), everything else as shipped (the final greedy "
+        "evaluation of 10 episodes included). Each "
         "command is a subprocess on one thread (torch, BLAS, numba), timed whole (start-up, training, "
         "evaluation, checkpoints); one trial at a time, the K-seed command and the single ones "
         "interleaved repetition by repetition. **env steps/s** is summed over the seeds: "
         "K × total_steps over the wall time (the single runs' summed). "
         f"The machine was shared with another helper's training trials: the 1-minute load average at the "
         f"end of the trials ranged {min(loads):.1f}–{max(loads):.1f} (2 cores), so absolute times move; "
-        "the ratio is measured side by side.\n\n",
+        "the ratio is measured side by side, but a K-seed command and its 16 single runs take "
+        "2–4 minutes together, and the load moved within that time: it is most of the spread between "
+        "repetitions.\n\n",
         "| config | repetition | K single runs, summed [s] | single run, median [s] | K-seed run [s] "
         "| env steps/s, sequential | env steps/s, K-seed | speed-up | every seed's final return = its single run's |\n",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|\n",
@@ -397,7 +411,9 @@ def report(entries: list[dict[str, Any]], command: list[str], results: Path) -> 
             f"small calls; read the shares, not the absolute times). `train()` took {p['train_s']:.1f} s "
             f"under the profiler; the whole command {p['wall_s']:.1f} s. Nested rows are part of the "
             "rows above them (LayerNorm and linear layers are inside the forward and backward passes; "
-            "the update's forward passes inside the update row).\n\n",
+            "the update's forward passes inside the update row; the monitors' row holds the evaluations "
+            "and checkpoints that fall due during training: on CartPole, whose `eval_every` is the "
+            "run's length, the final evaluation).\n\n",
             "| part | function | calls | seconds | share of `train()` |\n|---|---|---:|---:|---:|\n",
         ]
         for part in p["parts"]:
