@@ -240,7 +240,12 @@ def _fit(
             name=TUNE_DIR,
             storage_path=str(sweep_dir),
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            # Two, not one: Tune deletes the older checkpoint when it writes a new one, but its
+            # experiment snapshot (what --resume restores) is written after; a driver killed in
+            # between left a snapshot naming a deleted checkpoint ("Could not recover from
+            # checkpoint as it does not exist on storage anymore"), and that trial failed on
+            # resume. Each is a trial.json: the run's own checkpoints/last holds the weights.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
             callbacks=_callbacks(spec, configs, echo),
             verbose=0,
         ),
