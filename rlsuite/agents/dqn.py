@@ -192,7 +192,52 @@ MEMORY_SIZES = (
 )  # what sizes the agent's memory, named when it does not fit
 
 
-class DQNAgent(Agent):
+class FrameStackingActor:
+    """``act`` of the Q-learning agents (DQN, PQN): greedy or epsilon-greedy actions for one observation
+    or a batch, the caller's frame stacks kept per sub-env. The agent provides ``_to_device``,
+    ``_push_frames``, ``_greedy``, ``np_rng``, ``exploration_rate``, ``num_actions``, ``frame_stack``,
+    ``_action_start``, ``_act_frames`` and ``_warned_stacks``."""
+
+    def act(
+        self, obs: np.ndarray, deterministic: bool = True, episode_start: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Actions for a batch of observations (one observation: one action): greedy, or
+        epsilon-greedy at the current epsilon.
+
+        With ``frame_stack > 1`` the agent keeps the last frames of each caller's sub-env;
+        ``episode_start`` marks the sub-envs whose observation begins an episode (default: all of
+        them on the first call or when the batch size changes).
+        """
+        if is_single_observation(obs, self.observation_space):
+            start = None if episode_start is None else np.reshape(episode_start, 1)
+            return self.act(np.asarray(obs)[None], deterministic, start)[0]
+        obs_t = self._to_device(obs)
+        if self.frame_stack > 1:
+            n = len(obs_t)
+            if self._act_frames is None or len(self._act_frames) != n:
+                self._act_frames = obs_t.unsqueeze(1).repeat_interleave(self.frame_stack, dim=1)
+                starts = np.ones(n, dtype=bool)
+            else:
+                if episode_start is None and not self._warned_stacks:
+                    self._warned_stacks = True
+                    warnings.warn(
+                        f"{type(self).__name__}.act: frame_stack > 1 but no episode_start given; the stacks of "
+                        "sub-envs that start a new episode keep frames of the previous one for frame_stack - 1 steps",
+                        stacklevel=2,
+                    )
+                starts = np.zeros(n, dtype=bool) if episode_start is None else np.asarray(episode_start, bool)
+            start_t = self._to_device(np.broadcast_to(starts, (n,)).copy())
+            self._act_frames = self._push_frames(self._act_frames, obs_t, start_t)
+            greedy = self._greedy(stack_frames(self._act_frames))
+        else:
+            greedy = self._greedy(obs_t)
+        if not deterministic:
+            explore = self.np_rng.random(len(greedy)) < self.exploration_rate
+            greedy = np.where(explore, self.np_rng.integers(self.num_actions, size=len(greedy)), greedy)
+        return greedy + self._action_start
+
+
+class DQNAgent(FrameStackingActor, Agent):
     """DQN on a batch of envs with discrete actions and vector or channel-last ``uint8`` image observations.
 
     Build it from a validated config and the vector env it trains on (``rlsuite.training.make_envs``)::
@@ -560,44 +605,6 @@ class DQNAgent(Agent):
     # ============================================================================================
     # Acting
     # ============================================================================================
-    def act(
-        self, obs: np.ndarray, deterministic: bool = True, episode_start: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Actions for a batch of observations (one observation: one action): greedy, or
-        epsilon-greedy at the current epsilon.
-
-        With ``frame_stack > 1`` the agent keeps the last frames of each caller's sub-env;
-        ``episode_start`` marks the sub-envs whose observation begins an episode (default: all of
-        them on the first call or when the batch size changes).
-        """
-        if is_single_observation(obs, self.observation_space):
-            start = None if episode_start is None else np.reshape(episode_start, 1)
-            return self.act(np.asarray(obs)[None], deterministic, start)[0]
-        obs_t = self._to_device(obs)
-        if self.frame_stack > 1:
-            n = len(obs_t)
-            if self._act_frames is None or len(self._act_frames) != n:
-                self._act_frames = obs_t.unsqueeze(1).repeat_interleave(self.frame_stack, dim=1)
-                starts = np.ones(n, dtype=bool)
-            else:
-                if episode_start is None and not self._warned_stacks:
-                    self._warned_stacks = True
-                    warnings.warn(
-                        "DQNAgent.act: frame_stack > 1 but no episode_start given; the stacks of sub-envs "
-                        "that start a new episode keep frames of the previous one for frame_stack - 1 steps",
-                        stacklevel=2,
-                    )
-                starts = np.zeros(n, dtype=bool) if episode_start is None else np.asarray(episode_start, bool)
-            start_t = self._to_device(np.broadcast_to(starts, (n,)).copy())
-            self._act_frames = self._push_frames(self._act_frames, obs_t, start_t)
-            greedy = self._greedy(stack_frames(self._act_frames))
-        else:
-            greedy = self._greedy(obs_t)
-        if not deterministic:
-            explore = self.np_rng.random(len(greedy)) < self.exploration_rate
-            greedy = np.where(explore, self.np_rng.integers(self.num_actions, size=len(greedy)), greedy)
-        return greedy + self._action_start
-
     def _epsilon_greedy(self, epsilon: float) -> np.ndarray:
         """Training actions (0-based) for the current observations of the training envs."""
         n = self.num_envs
