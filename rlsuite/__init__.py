@@ -10,6 +10,7 @@ imported on first use::
 
     run = rlsuite.train("experiments/configs/dqn_cartpole.yaml", overrides={"train.total_steps": 20_000})
     policy = rlsuite.load(run.run_dir)               # checkpoints/best
+    policy = rlsuite.load_pretrained("NAME")         # a zoo agent shipped in the package (rlsuite.zoo)
     action, _ = policy.predict(obs)                  # one observation, or a batch
     print(rlsuite.evaluate(run.run_dir))             # as `rlsuite eval RUN_DIR`
 """
@@ -27,11 +28,22 @@ register_envs()
 import rlsuite.agents  # noqa: E402, F401  (registers the algorithms by name; imports no torch)
 
 if TYPE_CHECKING:
-    from rlsuite.api import Policy, TrainedRun, evaluate, load, train
+    from rlsuite import zoo
+    from rlsuite.api import Policy, TrainedRun, evaluate, load, load_pretrained, train
 
-_API = ("Policy", "TrainedRun", "evaluate", "load", "train")
+_API = ("Policy", "TrainedRun", "evaluate", "load", "load_pretrained", "train")
 
-__all__ = ["Policy", "TrainedRun", "__version__", "evaluate", "load", "register_envs", "train"]
+__all__ = [
+    "Policy",
+    "TrainedRun",
+    "__version__",
+    "evaluate",
+    "load",
+    "load_pretrained",
+    "register_envs",
+    "train",
+    "zoo",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -40,8 +52,12 @@ def __getattr__(name: str) -> Any:
         from rlsuite import api
 
         return getattr(api, name)
+    if name == "zoo":  # the trained agents shipped in the package (imports no torch)
+        import importlib
+
+        return importlib.import_module("rlsuite.zoo")
     raise AttributeError(f"module 'rlsuite' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_API})
+    return sorted({*globals(), *_API, "zoo"})

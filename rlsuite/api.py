@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from rlsuite.agents.base import Agent
     from rlsuite.config import Config
 
-__all__ = ["Policy", "TrainedRun", "evaluate", "load", "train"]
+__all__ = ["Policy", "TrainedRun", "evaluate", "load", "load_pretrained", "train"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,6 +281,28 @@ def load(run_dir: str | Path | TrainedRun, checkpoint: str = "best") -> Policy:
         envs.close()
         raise
     return Policy(run_dir, ckpt, config, agent, envs)
+
+
+def load_pretrained(
+    name: str,
+    *,
+    device: str = "cpu",
+    env_kwargs: dict[str, Any] | None = None,
+    root: str | Path | None = None,
+) -> Policy:
+    """The zoo agent ``name`` shipped in the package (:mod:`rlsuite.zoo`; the names:
+    ``rlsuite.zoo.names()``), offline, as the :class:`Policy` that :func:`load` gives for the run it was
+    packed from. ``device``: where its network runs (``cpu``, where its card was measured, by default);
+    ``env_kwargs``: added to its env's kwargs; ``root``: another zoo folder (else ``$RLSUITE_ZOO``, else
+    the package's). An unknown name is a :class:`~rlsuite.config.ConfigError` listing the known ones.
+
+    >>> import rlsuite
+    >>> policy = rlsuite.load_pretrained(rlsuite.zoo.names()[0])        # doctest: +SKIP
+    >>> action, _ = policy.predict(policy.observation_space.sample())  # doctest: +SKIP
+    """
+    from rlsuite.zoo import load_pretrained as load_entry
+
+    return load_entry(name, device=device, env_kwargs=env_kwargs, root=root)
 
 
 # --------------------------------------------------------------------------------------------

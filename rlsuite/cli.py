@@ -9,6 +9,8 @@ rlsuite eval RUN_DIR                 reload the best checkpoint and evaluate it
 rlsuite eval RUN_DIR --perturb all   the robustness suite: every perturbation that applies, levels 1-3
 rlsuite record RUN_DIR [--format gif]  a video of the agent's greedy episodes
 rlsuite export RUN_DIR [--format onnx]  the greedy policy as one file (ONNX, TorchScript or a table)
+rlsuite enjoy NAME|RUN_DIR          watch a zoo agent (or a run's) play: a window, else a GIF
+rlsuite zoo list|add|cards           the trained agents shipped in the package: list, pack a run, refresh cards
 rlsuite plot RUN_DIR… [--group-by K]  learning curves (mean ± std over seeds) into a PNG
 rlsuite pretrain CONFIG [key=value…]  self-supervised encoder pretraining (CURL / ATC), then its probe
 rlsuite probe CONFIG --checkpoint C  linear probe: R² of the env's state from frozen features
@@ -234,7 +236,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     for key, value in result.items():  # full precision stays in RUN_DIR/eval/*.json
         if key == "perturbation":
             value = "none" if value is None else value["description"]
-        print(f"{key}: {_number(value) if isinstance(value, float) else value}")
+        metric = key.removesuffix("_mean") if key.endswith("_mean") and "/" not in key else None
+        if metric is not None and f"{metric}_std" in result:  # a task metric: "crash_rate: mean ± std"
+            print(f"{metric}: {_number(value)} ± {_number(result[f'{metric}_std'])}")
+        elif not (key.endswith("_std") and "/" not in key and f"{key[:-4]}_mean" in result):  # shown above
+            print(f"{key}: {_number(value) if isinstance(value, float) else value}")
     return 0
 
 
@@ -282,6 +288,101 @@ def _cmd_export(args: argparse.Namespace) -> int:
     )
     print(f"policy: {exported.policy}")
     print(f"metadata: {exported.directory / 'policy.json'}")
+    return 0
+
+
+def _shown(path: Path) -> str:
+    """A path as a user would type it here: relative to the working directory when under it."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _cmd_enjoy(args: argparse.Namespace) -> int:
+    from rlsuite.zoo.enjoy import enjoy
+
+    played = enjoy(args.source, episodes=args.episodes, out=args.out, seed=args.seed, root=args.zoo)
+    print(f"episode returns: {', '.join(f'{r:.2f}' for r in played.returns)}")
+    if played.path is not None:
+        print(f"animation: {_shown(played.path)}")
+    return 0
+
+
+def _cmd_zoo_list(args: argparse.Namespace) -> int:
+    from rlsuite.zoo import card, names, zoo_root
+
+    entries = names(args.zoo)
+    if not entries:
+        print(
+            f"the zoo in {_shown(zoo_root(args.zoo))} has no entries (add one: rlsuite zoo add RUN_DIR --name NAME)"
+        )
+        return 0
+    rows = [("name", "env", "algo", "return (mean ± std)", "solved")]
+    for name in entries:
+        data = card(name, args.zoo)
+        evaluation, solved = data["eval"], data["solved"]["value"]
+        rows.append(
+            (
+                name,
+                data["env_id"],
+                data["algo"],
+                f"{_number(evaluation['return_mean'])} ± {_number(evaluation['return_std'])}",
+                {True: "yes", False: "no", None: "-"}[solved],
+            )
+        )
+    _print_table(rows)
+    episodes = sorted({str(card(name, args.zoo)["eval"]["episodes"]) for name in entries})
+    print(
+        f"\nreturns over {'/'.join(episodes)} held-out episodes; an entry's whole card: "
+        "python -c \"import rlsuite; print(rlsuite.zoo.card('NAME'))\""
+    )
+    return 0
+
+
+def _cmd_zoo_add(args: argparse.Namespace) -> int:
+    from rlsuite.zoo import card
+    from rlsuite.zoo.pack import add_entry
+
+    folder = add_entry(
+        args.run_dir,
+        args.name,
+        args.checkpoint,
+        seed=args.seed,
+        episodes=args.episodes,
+        force=args.force,
+        machine=args.machine,
+        root=args.zoo,
+    )
+    data = card(args.name, folder.parent)
+    evaluation = data["eval"]
+    print(
+        f"zoo entry {args.name}: {data['algo']} on {data['env_id']} ({data['source']['checkpoint']} checkpoint)"
+    )
+    print(
+        f"return over {evaluation['episodes']} held-out episodes: "
+        f"{_number(evaluation['return_mean'])} ± {_number(evaluation['return_std'])}"
+    )
+    print(f"entry: {_shown(folder)}  (weights: {data['weights']['bytes']:,} bytes)")
+    return 0
+
+
+def _cmd_zoo_cards(args: argparse.Namespace) -> int:
+    from rlsuite.zoo import ANIMATIONS, card, names, zoo_root
+    from rlsuite.zoo.pack import refresh_cards
+
+    if not args.names and not names(args.zoo):
+        print(f"the zoo in {_shown(zoo_root(args.zoo))} has no entries: no card to rewrite")
+        return 0
+    animations = None if args.no_animations else (args.animations or ANIMATIONS)
+    for path in refresh_cards(args.names, animations=animations, root=args.zoo):
+        data = card(path.parent.name, path.parent.parent)
+        evaluation = data["eval"]
+        print(
+            f"{_shown(path)}: return {_number(evaluation['return_mean'])} ± {_number(evaluation['return_std'])}"
+            + (f"; animation {_shown(Path(animations) / (data['name'] + '.gif'))}" if animations else "")
+        )
     return 0
 
 
@@ -517,6 +618,90 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser(
+        "enjoy",
+        help="watch a zoo agent (or a run's) play greedily: in a window, else into a GIF",
+        description="Play a zoo agent (a name of `rlsuite zoo list`) or a run directory's best checkpoint "
+        "greedily on held-out seeds. Where a display exists ($DISPLAY or $WAYLAND_DISPLAY, and pygame opens a "
+        "window) the episodes play in a window; elsewhere, or with --out, a short animation is written (at "
+        "most 20 s an episode): a GIF, or an MP4 when --out ends in .mp4 (pip install -e '.[video]').",
+        epilog=_examples(
+            "rlsuite enjoy RUN_DIR --out agent.gif       # a run's agent; a zoo agent: rlsuite enjoy NAME",
+            "rlsuite zoo list                            # the names",
+        ),
+    )
+    p.add_argument("source", metavar="NAME|RUN_DIR", help="a zoo entry's name or a run directory")
+    p.add_argument("--episodes", type=int, default=1, help="episodes to play (default: 1)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="write the animation to this .gif or .mp4 file, even where a display exists "
+        "(default without a display: NAME.gif here)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=None, help="episode seed (default: rlsuite eval's held-out seed)"
+    )
+    p.add_argument(
+        "--zoo", default=None, metavar="DIR", help="a zoo folder of your own (default: the package's)"
+    )
+    p.set_defaults(func=_cmd_enjoy)
+
+    zoo = sub.add_parser(
+        "zoo",
+        help="the trained agents shipped in the package: list them, pack a run into one, refresh their cards",
+        description="The zoo: trained agents shipped inside the package, each a folder rlsuite/zoo/NAME/ "
+        "(config.yaml, model.safetensors: the greedy policy's weights only, at most 1 MB, card.json: env, "
+        "algorithm, budget and wall-clock, return and task metrics over 100 held-out episodes, solved or not, "
+        "a check). Load one with rlsuite.load_pretrained(NAME); watch one with rlsuite enjoy NAME. "
+        "`rlsuite zoo cards` re-evaluates every entry (or the NAMEs given) and rewrites its card's figures and "
+        "its docs animation docs/assets/zoo/NAME.gif: the one command that regenerates the cards.",
+        epilog=_examples(
+            "rlsuite zoo list",
+            "rlsuite zoo add RUN_DIR --name grid-q --zoo my-zoo    # pack a run into a zoo of your own",
+            "rlsuite zoo list --zoo my-zoo",
+        ),
+    )
+    zoo_sub = zoo.add_subparsers(dest="zoo_command", metavar="ZOO_COMMAND", required=True)
+    z = zoo_sub.add_parser("list", help="the entries: name, env, algorithm, return mean ± std, solved")
+    z.add_argument(
+        "--zoo", default=None, metavar="DIR", help="a zoo folder of your own (default: the package's)"
+    )
+    z.set_defaults(func=_cmd_zoo_list)
+    z = zoo_sub.add_parser(
+        "add",
+        help="pack a run's checkpoint into a zoo entry and write its card",
+        description="Copy a run's config and only the weights its greedy policy needs (no optimiser, target "
+        "network or replay buffer; at most 1 MB) into the zoo entry NAME, then write its card by evaluating "
+        "the entry: 100 greedy episodes on rlsuite eval's held-out seed, with the env's task metrics. "
+        "Families: dqn, pqn, the tabular agents, sb3.*. A shipped pretrained encoder is named, never copied.",
+    )
+    z.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `rlsuite train`")
+    z.add_argument("--name", required=True, help="the entry's name: lower-case letters, digits, hyphens")
+    z.add_argument("--checkpoint", default="best", help="best (default; else last), last or step_<N>")
+    z.add_argument(
+        "--seed", type=int, default=None, help="evaluation seed (default: rlsuite eval's held-out seed)"
+    )
+    z.add_argument("--episodes", type=int, default=100, help="evaluation episodes (default: 100)")
+    z.add_argument("--machine", default=None, help="the machine that trained the run, for the card")
+    z.add_argument("--force", action="store_true", help="replace an existing entry of that name")
+    z.add_argument(
+        "--zoo", default=None, metavar="DIR", help="a zoo folder of your own (default: the package's)"
+    )
+    z.set_defaults(func=_cmd_zoo_add)
+    z = zoo_sub.add_parser(
+        "cards",
+        help="re-evaluate entries and rewrite their cards' figures and docs animations",
+    )
+    z.add_argument("names", nargs="*", metavar="NAME", help="entries to refresh (default: all)")
+    z.add_argument(
+        "--animations", default=None, metavar="DIR", help="where the GIFs go (default: docs/assets/zoo)"
+    )
+    z.add_argument("--no-animations", action="store_true", help="rewrite the cards only")
+    z.add_argument(
+        "--zoo", default=None, metavar="DIR", help="a zoo folder of your own (default: the package's)"
+    )
+    z.set_defaults(func=_cmd_zoo_cards)
+
+    p = sub.add_parser(
         "plot",
         help="learning curves of run directories (seeds of a configuration averaged) into a PNG",
         description="Read each run's metrics.csv and draw TAG against env steps or wall time; runs that "
@@ -543,6 +728,8 @@ def build_parser() -> argparse.ArgumentParser:
             "rlsuite sweep experiments/sweeps/tabular_grid_lr.yaml name=lr-2 seeds=0-4 "
             "'space={agent.gamma: [0.9, 0.99]}'",
             "rlsuite sweep experiments/sweeps/tabular_grid_lr.yaml --address auto   # a Ray cluster's head",
+            "rlsuite sweep experiments/sweeps/pqn_cartpole_seeds.yaml   # batch_seeds: a trial per configuration, "
+            "its seeds side by side",
         ),
     )
     p.add_argument("sweep", help="sweep YAML file")

@@ -25,7 +25,7 @@ import numpy as np
 
 from rlsuite.config import ConfigError
 
-__all__ = ["FORMATS", "record_run"]
+__all__ = ["FORMATS", "record_run", "write_gif", "write_video"]
 
 FORMATS = ("mp4", "gif")
 GIF_MAX_FPS = 50  # GIF delays are whole hundredths of a second; browsers slow delays under 0.02 s to 0.1 s
@@ -143,13 +143,18 @@ def record_run(
     while path.exists():
         path = out_dir / f"{stem}-{k}.{fmt}"
         k += 1
+    write_video(path, frames, fps, fmt)
+    return path, returns
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float, fmt: str) -> None:
+    """``frames`` as a GIF (:func:`write_gif`) or an H.264 MP4 (imageio's ffmpeg) at ``fps``."""
     if fmt == "gif":
         write_gif(path, frames, fps)
-    else:
-        import imageio.v2 as imageio
+        return
+    import imageio.v2 as imageio
 
-        # macro_block_size 1: frames of any size (ffmpeg would otherwise pad to multiples of 16)
-        with imageio.get_writer(path, fps=fps, codec="libx264", macro_block_size=1) as writer:
-            for frame in frames:
-                writer.append_data(frame)
-    return path, returns
+    # macro_block_size 1: frames of any size (ffmpeg would otherwise pad to multiples of 16)
+    with imageio.get_writer(path, fps=fps, codec="libx264", macro_block_size=1) as writer:
+        for frame in frames:
+            writer.append_data(frame)

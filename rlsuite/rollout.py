@@ -18,8 +18,19 @@ import gymnasium as gym
 import numpy as np
 
 from rlsuite.config import ConfigError, EnvConfig
+from rlsuite.envs.core import TaskMetric, task_metrics
 
-__all__ = ["EpisodeResults", "Episodes", "Finished", "Policy", "collect_frames", "make_envs", "run_episodes"]
+__all__ = [
+    "EpisodeCollector",
+    "EpisodeMetrics",
+    "EpisodeResults",
+    "Episodes",
+    "Finished",
+    "Policy",
+    "collect_frames",
+    "make_envs",
+    "run_episodes",
+]
 
 Policy = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """``policy(observations, episode_start) -> actions`` on a batch; ``episode_start`` (bool, one per
@@ -148,15 +159,123 @@ class Episodes:
 
 
 # --------------------------------------------------------------------------------------------
+# Task metrics of episodes
+# --------------------------------------------------------------------------------------------
+class EpisodeMetrics:
+    """The task metrics (:class:`~rlsuite.envs.core.TaskMetric`) of the episodes in progress in
+    ``num_envs`` sub-envs, reduced step by step from the vector env's infos.
+
+    :meth:`update` takes a step's infos and the sub-envs whose step belongs to an episode (``live``:
+    not a NEXT_STEP reset step); a value counts only where its ``_key`` mask is True (an info without
+    the key, or with its mask False, leaves that sub-env's metric as it was). :meth:`finish` hands out
+    the finished episodes' values (NaN where a value is not finite: not defined, see
+    :class:`~rlsuite.envs.core.TaskMetric`) and starts those sub-envs afresh. Whole-batch numpy per
+    step."""
+
+    def __init__(self, metrics: tuple[TaskMetric, ...], num_envs: int) -> None:
+        self.metrics = metrics
+        self._value = {m.name: self._start(m, num_envs) for m in metrics}  # any: ever true; mean: sum
+        self._count = {m.name: np.zeros(num_envs, np.int64) for m in metrics if m.reduce == "mean"}
+
+    @staticmethod
+    def _start(metric: TaskMetric, num_envs: int) -> np.ndarray:
+        return np.full(num_envs, np.nan) if metric.reduce == "last" else np.zeros(num_envs)
+
+    def update(self, infos: dict[str, Any], live: np.ndarray) -> None:
+        """Count one vector step's ``infos`` for the sub-envs where ``live`` is True."""
+        for metric in self.metrics:
+            data = infos.get(metric.key)
+            if data is None:
+                continue
+            mask = infos.get("_" + metric.key)
+            present = live if mask is None else live & mask
+            values = np.asarray(data, dtype=np.float64)
+            acc = self._value[metric.name]
+            if metric.reduce == "any":
+                acc[present & (values != 0)] = 1.0
+            elif metric.reduce == "mean":
+                acc += np.where(present, values, 0.0)
+                self._count[metric.name] += present
+            else:
+                np.copyto(acc, values, where=present)
+
+    def finish(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The metrics of the episodes that ended in ``rows`` (one value per row, per metric), whose
+        accounts then start again."""
+        out = {}
+        for metric in self.metrics:
+            acc = self._value[metric.name]
+            value = acc[rows]
+            if metric.reduce == "mean":
+                count = self._count[metric.name]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    value = np.where(count[rows] > 0, value / count[rows], np.nan)
+                count[rows] = 0
+            acc[rows] = np.nan if metric.reduce == "last" else 0.0
+            out[metric.name] = np.where(np.isfinite(value), value, np.nan)
+        return out
+
+
+# --------------------------------------------------------------------------------------------
 # Running a policy for episodes
 # --------------------------------------------------------------------------------------------
 class EpisodeResults(NamedTuple):
-    """Whole episodes of :func:`run_episodes`: returns, lengths and, for envs that report
-    ``info["is_success"]`` at an episode's end, their successes (0.0 or 1.0; else empty)."""
+    """Whole episodes of :func:`run_episodes`, in the order they ended: returns, lengths, for envs
+    that report ``info["is_success"]`` at an episode's end their successes (0.0 or 1.0; else empty),
+    and the env's task metrics (:func:`rlsuite.envs.core.task_metrics`): one list per metric name,
+    one value per episode (NaN where a ``"last"`` metric's value is NaN, e.g. no lap finished);
+    empty for envs that declare none."""
 
     returns: list[float]
     lengths: list[int]
     successes: list[float]
+    metrics: dict[str, list[float]]
+
+
+class EpisodeCollector:
+    """The bookkeeping of :func:`run_episodes` for one vector env of ``num_envs`` sub-envs: which
+    episodes count (``episodes`` spread over the sub-envs as Stable-Baselines3's
+    ``evaluate_policy`` does: sub-env ``i`` counts ``(episodes + i) // num_envs``), their returns,
+    lengths, successes and task ``metrics``, under NEXT_STEP autoreset. Call :meth:`update` after
+    every step until :attr:`complete`; :attr:`results` holds the episodes."""
+
+    def __init__(self, num_envs: int, episodes: int, metrics: tuple[TaskMetric, ...] = ()) -> None:
+        self.num_envs = num_envs
+        self.targets = np.array([(episodes + i) // num_envs for i in range(num_envs)])
+        self.counts = np.zeros(num_envs, dtype=np.int64)
+        self.book = Episodes(num_envs)
+        self.metrics = EpisodeMetrics(metrics, num_envs)
+        self.results = EpisodeResults([], [], [], {m.name: [] for m in metrics})
+
+    @property
+    def complete(self) -> bool:
+        """Every sub-env has ended the episodes it counts."""
+        return not (self.counts < self.targets).any()
+
+    @property
+    def starts(self) -> np.ndarray:
+        """The sub-envs whose last observation begins an episode (see :attr:`Episodes.starts`)."""
+        return self.book.starts
+
+    def update(
+        self, rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, infos: dict[str, Any]
+    ) -> None:
+        """Count one vector step (its rewards, flags and infos)."""
+        self.metrics.update(infos, ~self.book.done)  # a reset step (done before it) is no episode's
+        finished = self.book.update(rewards, terminated, truncated)
+        if not finished.rows.size:
+            return
+        values = self.metrics.finish(finished.rows)
+        results = self.results
+        for j, (i, episode_return, length) in enumerate(zip(*finished, strict=True)):
+            if self.counts[i] < self.targets[i]:
+                results.returns.append(float(episode_return))
+                results.lengths.append(int(length))
+                if "is_success" in infos and infos.get("_is_success", np.ones(self.num_envs, bool))[i]:
+                    results.successes.append(float(infos["is_success"][i]))
+                for name, value in values.items():
+                    results.metrics[name].append(float(value[j]))
+                self.counts[i] += 1
 
 
 def run_episodes(policy: Policy, envs: gym.vector.VectorEnv, episodes: int, seed: int) -> EpisodeResults:
@@ -164,30 +283,20 @@ def run_episodes(policy: Policy, envs: gym.vector.VectorEnv, episodes: int, seed
 
     Episodes are spread over the sub-envs as Stable-Baselines3's ``evaluate_policy`` does (sub-env
     ``i`` counts ``(episodes + i) // n`` of them) so that short episodes do not bias the mean; they are
-    listed in the order they ended. ``policy`` is called as ``policy(obs, episode_start)`` (see
-    :data:`Policy`); ``episode_start`` is all True on the first call and afterwards marks the sub-envs
-    whose observation begins an episode (NEXT_STEP autoreset: the one after the reset step), so a
-    frame-stacking policy starts each episode from its own first frame.
+    listed in the order they ended, with the env's task metrics (:class:`EpisodeResults`).
+    ``policy`` is called as ``policy(obs, episode_start)`` (see :data:`Policy`); ``episode_start`` is
+    all True on the first call and afterwards marks the sub-envs whose observation begins an episode
+    (NEXT_STEP autoreset: the one after the reset step), so a frame-stacking policy starts each
+    episode from its own first frame.
     """
-    n = envs.num_envs
-    targets = np.array([(episodes + i) // n for i in range(n)])
-    counts = np.zeros(n, dtype=np.int64)
-    results = EpisodeResults([], [], [])
-    book = Episodes(n)
-    episode_start = np.ones(n, dtype=bool)
+    collector = EpisodeCollector(envs.num_envs, episodes, task_metrics(envs))
+    episode_start = np.ones(envs.num_envs, dtype=bool)
     obs, _ = envs.reset(seed=seed)
-    while (counts < targets).any():
+    while not collector.complete:
         obs, rewards, terminated, truncated, infos = envs.step(policy(obs, episode_start))
-        finished = book.update(rewards, terminated, truncated)
-        for i, episode_return, length in zip(*finished, strict=True) if finished.rows.size else ():
-            if counts[i] < targets[i]:
-                results.returns.append(float(episode_return))
-                results.lengths.append(int(length))
-                if "is_success" in infos and infos.get("_is_success", np.ones(n, bool))[i]:
-                    results.successes.append(float(infos["is_success"][i]))
-                counts[i] += 1
-        episode_start = book.starts
-    return results
+        collector.update(rewards, terminated, truncated, infos)
+        episode_start = collector.starts
+    return collector.results
 
 
 # --------------------------------------------------------------------------------------------

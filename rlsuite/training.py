@@ -40,7 +40,16 @@ from rlsuite.config import (
     read_yaml,
     to_dict,
 )
-from rlsuite.rollout import EpisodeResults, Episodes, Policy, collect_frames, make_envs, run_episodes
+from rlsuite.envs.core import task_metrics
+from rlsuite.rollout import (
+    EpisodeCollector,
+    EpisodeResults,
+    Episodes,
+    Policy,
+    collect_frames,
+    make_envs,
+    run_episodes,
+)
 from rlsuite.runs import SCALARS, Run, create_run_dir
 
 if TYPE_CHECKING:
@@ -55,6 +64,7 @@ __all__ = [
     "evaluate_run",
     "make_agent_envs",
     "make_envs",
+    "seed_batch_algos",
     "seed_configs",
     "seed_everything",
     "train",
@@ -140,26 +150,48 @@ EvaluationHook = Callable[["Monitor", int, dict[str, float]], None]
 
 
 def evaluate(policy: Policy, envs: gym.vector.VectorEnv, episodes: int, seed: int) -> dict[str, float]:
-    """Run ``episodes`` complete episodes with ``policy`` and return their statistics.
+    """Run ``episodes`` complete episodes with ``policy`` and return their statistics, as ``rlsuite
+    eval`` records them: ``eval/return_mean``, ``eval/return_std``, ``eval/length_mean`` (and
+    ``eval/success_rate``), and each task metric of the env as ``<name>_mean`` and ``<name>_std``
+    (:func:`_evaluation_result`; training logs each metric's mean as ``eval/<name>``).
 
     The episodes are those of :func:`rlsuite.rollout.run_episodes` (spread over the sub-envs as
     Stable-Baselines3's ``evaluate_policy`` does; NEXT_STEP autoreset's reset steps not counted).
     ``policy`` is called as ``policy(obs, episode_start)`` (see :data:`rlsuite.rollout.Policy`).
     """
-    return _evaluation_result(run_episodes(policy, envs, episodes, seed))
+    return _evaluation_result(run_episodes(policy, envs, episodes, seed), metric_spread=True)
 
 
-def _evaluation_result(episodes: EpisodeResults) -> dict[str, float]:
-    """The evaluation scalars of whole episodes."""
-    returns, lengths, successes = episodes
+def _evaluation_result(episodes: EpisodeResults, metric_spread: bool = False) -> dict[str, float]:
+    """The evaluation scalars of whole episodes: ``eval/return_mean``, ``eval/return_std``,
+    ``eval/length_mean``, ``eval/success_rate`` (envs that report ``is_success``) and each task
+    metric's mean over the episodes as ``eval/<name>`` (the scalars training logs); with
+    ``metric_spread`` (``rlsuite eval``'s record) each task metric as ``<name>_mean`` and
+    ``<name>_std`` instead. A metric's mean and std are over the episodes where it is defined (a
+    lap time over those that completed a lap), NaN where it is defined in none."""
     result = {
-        SCALARS["eval_return_mean"]: float(np.mean(returns)),
-        SCALARS["eval_return_std"]: float(np.std(returns)),
-        SCALARS["eval_length_mean"]: float(np.mean(lengths)),
+        SCALARS["eval_return_mean"]: float(np.mean(episodes.returns)),
+        SCALARS["eval_return_std"]: float(np.std(episodes.returns)),
+        SCALARS["eval_length_mean"]: float(np.mean(episodes.lengths)),
     }
-    if successes:
-        result[SCALARS["eval_success_rate"]] = float(np.mean(successes))
+    if episodes.successes:
+        result[SCALARS["eval_success_rate"]] = float(np.mean(episodes.successes))
+    for name, values in episodes.metrics.items():
+        mean, std = _defined_mean_std(values)
+        if metric_spread:
+            result[f"{name}_mean"], result[f"{name}_std"] = mean, std
+        else:
+            result[f"eval/{name}"] = mean
     return result
+
+
+def _defined_mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and (population) std of the values that are not NaN; NaN, NaN if there are none."""
+    defined = np.asarray(values, dtype=np.float64)
+    defined = defined[~np.isnan(defined)]
+    if not defined.size:
+        return math.nan, math.nan
+    return float(defined.mean()), float(defined.std())
 
 
 # --------------------------------------------------------------------------------------------
@@ -345,13 +377,11 @@ class Monitor:
         start = time.perf_counter()
         if self.evaluator is not None:
             result = self.evaluator(self, step)
-        else:
-            result = evaluate(
-                self._greedy,
-                self.eval_envs(),
-                train.eval_episodes,
-                seed=train.seed + EVAL_SEED_OFFSET,
+        else:  # the scalars: task metrics as eval/<name>
+            episodes = run_episodes(
+                self._greedy, self.eval_envs(), train.eval_episodes, seed=train.seed + EVAL_SEED_OFFSET
             )
+            result = _evaluation_result(episodes)
         self._eval_seconds += time.perf_counter() - start
         self.run.log(step, {**result, "time/eval_seconds": self._eval_seconds})
         self.last_eval = result
@@ -716,16 +746,14 @@ def _run_episodes_side_by_side(
     k_seeds = len(seeds)
     shared = len(envs) == 1 and k_seeds > 1
     m = envs[0].num_envs // k_seeds if shared else envs[0].num_envs
-    targets = np.array([(episodes + i) // m for i in range(m)])
-    counts = np.zeros((k_seeds, m), dtype=np.int64)
-    results = [EpisodeResults([], [], []) for _ in seeds]
-    books = [Episodes(m) for _ in seeds]
+    metrics = task_metrics(envs[0])
+    collectors = [EpisodeCollector(m, episodes, metrics) for _ in seeds]
     if shared:
         first, _ = envs[0].reset(seed=[seed + i for seed in seeds for i in range(m)])
         obs = list(first.reshape(k_seeds, m, *first.shape[1:]))
     else:
         obs = [e.reset(seed=seed)[0] for e, seed in zip(envs, seeds)]
-    going = [k for k in range(k_seeds) if (counts[k] < targets).any()]
+    going = [k for k in range(k_seeds) if not collectors[k].complete]
     while going:
         actions = greedy_actions(np.stack(obs))
         if shared:
@@ -736,27 +764,17 @@ def _run_episodes_side_by_side(
             if shared:
                 rows = slice(k * m, (k + 1) * m)
                 rewards, terminated, truncated = rewards_all[rows], terminated_all[rows], truncated_all[rows]
-                infos = {
-                    key: value[rows]
-                    for key, value in infos_all.items()
-                    if key in ("is_success", "_is_success")
-                }
+                infos = {key: value[rows] for key, value in infos_all.items()}  # views
             else:
                 obs[k], rewards, terminated, truncated, infos = envs[k].step(actions[k])
-            finished = books[k].update(rewards, terminated, truncated)
-            for i, episode_return, length in zip(*finished, strict=True) if finished.rows.size else ():
-                if counts[k, i] < targets[i]:
-                    results[k].returns.append(float(episode_return))
-                    results[k].lengths.append(int(length))
-                    if "is_success" in infos and infos.get("_is_success", np.ones(m, bool))[i]:
-                        results[k].successes.append(float(infos["is_success"][i]))
-                    counts[k, i] += 1
-        going = [k for k in going if (counts[k] < targets).any()]
-    return results
+            collectors[k].update(rewards, terminated, truncated, infos)
+        going = [k for k in going if not collectors[k].complete]
+    return [c.results for c in collectors]
 
 
-def _seed_batch_algos() -> list[str]:
-    """The registered algorithms of our own families that train seeds side by side (for messages)."""
+def seed_batch_algos() -> list[str]:
+    """The registered algorithms of our own families that train seeds side by side (``train.num_seeds``
+    > 1; a sweep's ``batch_seeds: true``): for messages that list what is allowed."""
     from rlsuite.config import ALGORITHMS, algorithm_class
 
     own = [
@@ -796,7 +814,7 @@ def train_seeds(
     if not agent_cls.learns_seeds_together:
         raise ConfigError(
             f"train.num_seeds: got {config.train.num_seeds}, but {algo} trains one seed per process; "
-            f"agents that train seeds side by side: {', '.join(_seed_batch_algos())}. Use train.num_seeds=1 "
+            f"agents that train seeds side by side: {', '.join(seed_batch_algos())}. Use train.num_seeds=1 "
             "(or a sweep over train.seed)"
         )
     configs = seed_configs(config)
@@ -960,6 +978,9 @@ def evaluate_run(
     perturb: str | None = None,
 ) -> dict[str, Any]:
     """Reload a run's ``best`` (else ``last``) checkpoint, evaluate it greedily, write ``eval/*.json``.
+
+    The result holds :func:`evaluate`'s statistics (each task metric of the env as ``<name>_mean``
+    and ``<name>_std``, e.g. ``crash_rate_mean``) and the evaluation's settings.
 
     ``perturb``: ``"NAME"`` or ``"NAME:LEVEL"`` (level 1 by default), a perturbation of
     :mod:`rlsuite.perturb` applied to the evaluation envs (seeded with the evaluation seed) and

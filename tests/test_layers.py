@@ -28,7 +28,15 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("encoders",),  # 2: pixel encoders, their objectives and pretraining
     ("agents",),  # 3: one module (or package) per agent family behind one protocol
     ("training",),  # 4: the loop every agent reports to, evaluation of runs
-    ("jobs", "record", "plots", "api", "study", "export"),  # 5: what runs, shows, studies or exports agents
+    (
+        "jobs",
+        "record",
+        "plots",
+        "api",
+        "study",
+        "export",
+        "zoo",
+    ),  # 5: what runs, shows, studies, exports or ships agents (zoo: the trained agents in the package)
     ("cli", "bench", "rlsuite"),  # 6: the command line; "rlsuite": the package's __init__
 )
 """Lowest first. A unit is a top-level module or package of rlsuite (``envs`` is ``rlsuite/envs/**``);
@@ -43,9 +51,16 @@ ONLY = {"rollout": ("envs", "config"), "perturb": ("envs", "config")}
 data) and perturb (the robustness suite's env wrappers) stay on envs and config, so that they can never
 pull in torch through a neighbour."""
 
-ENVS_PUBLIC = ("rlsuite.envs", "rlsuite.envs.registration", "rlsuite.envs.core", "rlsuite.envs.wrappers")
+ENVS_PUBLIC = (
+    "rlsuite.envs",
+    "rlsuite.envs.registration",
+    "rlsuite.envs.core",
+    "rlsuite.envs.wrappers",
+    "rlsuite.envs.solved",
+)
 """What modules outside ``envs/`` may import of it: the registry, the batched-core protocol (an env's
-own knowledge is reached through its optional methods) and the wrappers; never one env's module."""
+own knowledge is reached through its optional methods), the wrappers and the definitions of solved;
+never one env's module."""
 
 NEVER = {
     "envs": ("torch", "ray", "stable_baselines3"),

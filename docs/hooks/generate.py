@@ -133,6 +133,146 @@ def _variants(env_id: str) -> list[list[str]]:
     return rows
 
 
+def _anchor_link(url: str) -> str:
+    """A web address as it is; a study's ``experiments/<study>/RESULTS.md`` as its page on this site."""
+    study = re.fullmatch(r"experiments/(\w+)/RESULTS\.md", url)
+    return f"../results/{study.group(1)}/index.md" if study else url
+
+
+def _solved_section(env_id: str) -> str:
+    """The env's definition of solved (:mod:`rlsuite.envs.solved`) with its anchor; for the grid
+    racetrack, the exact optimum of each named track, computed here by value iteration (about a
+    second per track and noise: :func:`rlsuite.envs.driving.grid_solver.solve`)."""
+    from rlsuite.envs.solved import DEFINITIONS, GRID_FRACTION
+
+    solved = DEFINITIONS.get(env_id)
+    if solved is None:
+        return "## Solved\n\nNo definition of solved for this env yet (`rlsuite/envs/solved.py`).\n"
+    example = {"track": "random"} if solved.check_kwargs({}) is not None else {}
+    anchor = solved.anchor
+    lines = [
+        "## Solved\n",
+        f"{solved.text}\n",
+        _table(
+            ["", ""],
+            [
+                [
+                    "thresholds",
+                    f"`{solved.thresholds(example)}`" + (" (default kwargs)" if not example else ""),
+                ],
+                ["held-out episodes", solved.episodes],
+                ["held out", solved.held_out],
+                ["variants", solved.variants],
+            ],
+        ),
+        f"\n**Anchor.** {anchor.figure} Source: [{anchor.source}]({_anchor_link(anchor.url)}).\n",
+        f"**What the anchor does not give.** {anchor.gap}\n",
+        "Judged by `rlsuite.envs.solved.is_solved(env_id, env_kwargs, eval_result)` on the `<metric>_mean` "
+        "figures of `rlsuite eval`; a zoo card records its verdict.\n",
+    ]
+    if env_id == "rlsuite/GridRacetrack-v0":
+        from rlsuite.envs.driving.grid_racetrack import TRACKS
+        from rlsuite.envs.driving.grid_solver import solve
+
+        rows = []
+        for track in TRACKS:
+            for noise in (0.0, 0.1):
+                optimum = solve(track=track, noise=noise)
+                bar = optimum.optimal_return - GRID_FRACTION * abs(optimum.optimal_return)
+                rows.append(
+                    [
+                        f"`{track}`",
+                        noise,
+                        f"{optimum.optimal_return:.4f}",
+                        f"{optimum.expected_steps:.4f}",
+                        f"{bar:.4f}",
+                        optimum.sweeps,
+                    ]
+                )
+        lines += [
+            "\n### The value-iteration optimum\n",
+            "Computed when this page was built, by `rlsuite.envs.driving.grid_solver.solve(track=..., "
+            "noise=...)`: value iteration over the env's own transition table and its random events "
+            "(failed increments, crash resets to a random start cell), from the uniform start distribution, "
+            "under the 1000-step limit (which does not bind: the optimum with and without it agree).\n",
+            _table(
+                [
+                    "track",
+                    "noise",
+                    "optimal expected return",
+                    "expected steps to finish",
+                    "solved at >=",
+                    "sweeps",
+                ],
+                rows,
+            ),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _number(value: Any, spec: str) -> str:
+    """A card's number formatted, or ``?`` where the card has none."""
+    return format(value, spec) if isinstance(value, int | float) else "?"
+
+
+def _zoo_section(env_id: str) -> str:
+    """The zoo's agents for the env (``rlsuite.zoo``: card and animation), or a line saying that none
+    is shipped yet (also where the zoo package itself is missing)."""
+    heading = "## Trained agent\n"
+    try:
+        import rlsuite.zoo as zoo
+
+        names = zoo.entries_for_env(env_id)
+    except (ImportError, AttributeError):
+        names = []
+    if not names:
+        return heading + "\nNo zoo agent is shipped for this env yet (`rlsuite.zoo`).\n"
+    parts = [
+        heading,
+        "Shipped in the package, loadable offline: `rlsuite.load_pretrained(NAME)`; "
+        "watch one with `rlsuite enjoy NAME`.\n",
+    ]
+    for name in names:
+        card = zoo.card(name)
+        evaluation, train = card.get("eval", {}), card.get("train", {})
+        solved = card.get("solved", {})
+        figures = [
+            [
+                key.removesuffix("_mean"),
+                f"{value:.4g} ± {_number(evaluation.get(key.removesuffix('_mean') + '_std'), '.3g')}",
+            ]
+            for key, value in evaluation.items()
+            if key.endswith("_mean") and isinstance(value, int | float)
+        ]
+        parts.append(f"\n### `{name}`\n")
+        gif = zoo.animation(name)
+        if gif is not None:
+            target = f"assets/zoo/{name}.gif"
+            if not gif.resolve().is_relative_to((REPO / "docs").resolve()):
+                _copied[target] = gif
+            parts.append(
+                f'<figure markdown="span">![{name}](../{target})<figcaption>{name}</figcaption></figure>\n'
+            )
+        rows = [
+            ["env kwargs", f"`{card.get('env_kwargs', {})}`"],
+            ["algorithm", f"`{card.get('algo')}`"],
+            [
+                "training",
+                f"{train.get('total_steps', '?')} steps, seeds {train.get('seeds', '?')}, "
+                f"{_number(train.get('wall_s'), '.0f')} s wall-clock on {train.get('machine', '?')}",
+            ],
+            [
+                "evaluation",
+                f"{evaluation.get('episodes', '?')} held-out episodes, seed {evaluation.get('seed', '?')}",
+            ],
+            *figures,
+            ["solved", f"{solved.get('value')}: {solved.get('definition') or ''}"],
+            ["commit", f"`{card.get('commit')}` ({card.get('date')})"],
+        ]
+        parts.append(_table(["card", ""], rows))
+    return "\n".join(parts) + "\n"
+
+
 def generate_envs() -> None:
     import rlsuite  # noqa: F401  (registers the envs)
     from rlsuite.envs.registration import ENV_SPECS
@@ -178,6 +318,8 @@ def generate_envs() -> None:
             "\n## Vector env\n",
             _docstring_markdown(vector, demote=1),
             "\n",
+            _solved_section(spec.id),
+            _zoo_section(spec.id),
         ]
         _add(f"envs/{slug}.md", "\n".join(page), "envs", spec.id.split("/")[-1])
         first = f"![{own[0].caption}](../{GALLERY}/{own[0].name}.gif){{ width=160 }}" if own else ""

@@ -20,6 +20,13 @@ observation, reward, termination, truncation, info value and ``_key`` mask:
 * ``info`` is a dict of ``(n,)`` arrays with ``_key`` masks; a value is 0 where its mask is False.
 * ``render()`` returns a tuple with one entry per sub-env (RGB frames for ``"rgb_array"``).
 
+Every env's ``reset()`` info has exactly the keys, shapes and dtypes of its ``step()`` info (reward
+terms 0, flags False, the state as it is), so tools that record infos (Minari's ``DataCollector``)
+and the ``_key`` masks see one schema. A core also declares its **task metrics**
+(:class:`TaskMetric`, :attr:`BatchCore.task_metrics`, read through any wrapper with
+:func:`task_metrics`): the scalars besides the return that say how an episode went (crash rate,
+mean speed, success rate …), each a reduction of one info key over an episode's steps.
+
 Every sub-env ``i`` is row ``i`` of one :class:`BatchCore`; the single env is a core of one row.
 Each row draws from its own random stream (:class:`rlsuite.envs.rng.BatchRNG`), so a row's episode
 does not depend on how many other rows there are.
@@ -61,6 +68,8 @@ __all__ = [
     "HumanWindow",
     "MAX_NUM_ENVS",
     "MAX_REWARD_WEIGHT",
+    "METRIC_REDUCTIONS",
+    "TaskMetric",
     "boolean",
     "check_bool",
     "check_choice",
@@ -76,6 +85,7 @@ __all__ = [
     "number",
     "number_pair",
     "one_of",
+    "task_metrics",
 ]
 
 RENDER_MODES = ("rgb_array", "human")
@@ -425,6 +435,70 @@ def parse_actions(env: str, space: gym.Space, actions: Any, batch: int | None) -
 
 
 # --------------------------------------------------------------------------------------------
+# Task metrics: what an episode achieved besides its return
+# --------------------------------------------------------------------------------------------
+METRIC_REDUCTIONS = ("any", "mean", "last")
+
+
+@dataclass(frozen=True)
+class TaskMetric:
+    """One scalar per episode, reduced from the info key ``key`` over the episode's steps (the
+    ``step()`` infos from its first step to the one that ends it; a reset's info is no step):
+
+    * ``"any"``: 1.0 if the value was ever true, else 0.0 (so its mean over episodes is a rate);
+    * ``"mean"``: the mean of the values;
+    * ``"last"``: the value at the episode's last step.
+
+    A value that is not finite is reported as NaN, "not defined": infos say "not reached yet" with
+    inf (e.g. a lap time before the first lap; not NaN, because Gymnasium's ``check_env`` compares
+    infos with ``==`` and NaN is not equal to itself), and an episode that never reached it has no
+    value (its ``lap_time`` metric is NaN).
+
+    Each env core declares its own (:attr:`BatchCore.task_metrics`); :func:`task_metrics` finds them
+    for any env, and :func:`rlsuite.rollout.run_episodes` computes them.
+    """
+
+    name: str  # the scalar's name, e.g. "crash_rate" (logged as eval/<name>)
+    key: str  # the info key it is computed from, e.g. "crashed"
+    reduce: str  # "any", "mean" or "last" (METRIC_REDUCTIONS)
+    doc: str  # one line: what it measures, with its unit
+
+    def __post_init__(self) -> None:
+        if self.reduce not in METRIC_REDUCTIONS:
+            raise ValueError(
+                f"TaskMetric {self.name!r}: reduce must be one of {METRIC_REDUCTIONS}, got {self.reduce!r}"
+            )
+
+
+def task_metrics(env: Any) -> tuple[TaskMetric, ...]:
+    """The task metrics an env declares: those of the :class:`BatchCore` under an rlsuite env, single
+    or vector, through any Gymnasium wrappers (``gymnasium.make``'s, ``rlsuite.perturb``'s) and
+    Gymnasium's ``SyncVectorEnv`` / ``AsyncVectorEnv`` over our single envs (found from the
+    registered entry point); ``()`` for every other env (e.g. ``CartPole-v1``)."""
+    core = core_of(env) if isinstance(env, gym.Env | gym.vector.VectorEnv) else None
+    if core is not None:
+        return type(core).task_metrics
+    inner = getattr(env, "unwrapped", env)
+    if isinstance(inner, gym.vector.SyncVectorEnv) and inner.envs:
+        return task_metrics(inner.envs[0])
+    spec = getattr(inner, "spec", None)
+    entry_point = getattr(spec, "entry_point", None)
+    if entry_point is None:
+        return ()
+    try:
+        creator = (
+            gym.envs.registration.load_env_creator(entry_point)
+            if isinstance(entry_point, str)
+            else entry_point
+        )
+    except (ImportError, AttributeError, ValueError):
+        return ()
+    if isinstance(creator, type) and issubclass(creator, CoreEnv | CoreVectorEnv):
+        return creator.core_class.task_metrics
+    return ()
+
+
+# --------------------------------------------------------------------------------------------
 # The batched core protocol
 # --------------------------------------------------------------------------------------------
 class BatchCore(ABC):
@@ -438,7 +512,10 @@ class BatchCore(ABC):
     * :meth:`step` — advance the ``active`` rows; return rewards, terminations and per-row info;
     * :meth:`observe` — a fresh ``(batch, *obs_shape)`` array of observations;
     * :meth:`frames` — whole-scene RGB frames of some rows (``render_mode="rgb_array"``);
-    * optionally :meth:`reset_info` and :attr:`reset_options`.
+    * :meth:`reset_info` — the info of a reset: the step info's keys, shapes and dtypes, with
+      neutral values (reward terms 0, flags False, the state as it is);
+    * optionally :attr:`reset_options`, and :attr:`task_metrics` (what its episodes achieved,
+      reduced from info keys; see :class:`TaskMetric`).
 
     Its kwargs are an :class:`EnvKwargs` dataclass, :attr:`kwargs_class` (validated in ``__init__``
     with ``kwargs_class.from_kwargs(kwargs)``).
@@ -459,6 +536,7 @@ class BatchCore(ABC):
     kwargs_class: ClassVar[type[EnvKwargs]] = EnvKwargs  # the env's kwargs, their defaults and checks
     render_fps: int = 30
     reset_options: ClassVar[tuple[str, ...]] = ()  # keys of reset(options=…) besides reset_mask
+    task_metrics: ClassVar[tuple[TaskMetric, ...]] = ()  # per-episode scalars from info keys
 
     single_observation_space: gym.Space
     single_action_space: gym.Space
@@ -479,7 +557,9 @@ class BatchCore(ABC):
         validated :attr:`reset_options` given to ``reset`` (usually empty)."""
 
     def reset_info(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        """Info of a reset, one value per row of ``rows`` (``len(rows)`` long)."""
+        """Info of a reset, one value per row of ``rows`` (``len(rows)`` long): the same keys, per-row
+        shapes and dtypes as :meth:`step`'s info, with neutral values (reward terms 0, flags False,
+        the state of the new episode's start, NaN for what is not known yet)."""
         return {}
 
     @abstractmethod
@@ -499,6 +579,13 @@ class BatchCore(ABC):
     @abstractmethod
     def frames(self, rows: np.ndarray) -> np.ndarray:
         """Whole-scene RGB frames ``(len(rows), H, W, 3)`` uint8 of ``rows``, for people."""
+
+    def upgrade_snapshot(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """A vector env's snapshot (:meth:`CoreVectorEnv.get_state`) taken by an earlier version of this
+        core, with what this version added filled in (keys ``"core.<name>"``; ``"env._elapsed"`` holds
+        each row's steps since its reset), so that checkpoints saved before stay resumable. Default: as
+        given."""
+        return arrays
 
     # ---- optional knowledge of the env (None: not provided by this env) -----------------------
     def probe_variables(self) -> tuple[list[str], np.ndarray] | None:
@@ -703,6 +790,7 @@ class CoreVectorEnv(gym.vector.VectorEnv):
     def set_state(self, arrays: dict[str, np.ndarray], json_able: dict[str, Any]) -> None:
         """Restore a :meth:`get_state` snapshot (a ``ValueError`` if it is not one of this env's)."""
         mine, _ = self.get_state()
+        arrays = self.core.upgrade_snapshot(dict(arrays))
         if set(mine) != set(arrays):
             missing, extra = sorted(set(mine) - set(arrays)), sorted(set(arrays) - set(mine))
             raise ValueError(

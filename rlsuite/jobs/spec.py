@@ -12,12 +12,14 @@ A sweep file names a base config and what to vary::
       agent.gamma: {uniform: [0.95, 0.999]}          # or a distribution, drawn num_samples times
       agent.batch_size: {choice: [64, 128]}          # also: loguniform, randint (upper exclusive)
     seeds: 0-2                       # every configuration runs on each seed (also [0, 5], or 3)
+    batch_seeds: false               # true: one trial a configuration trains all its seeds at once
     metric: eval/return_mean
     mode: max
     num_samples: 1
     resources: {cpus: 1, gpus: 0}   # per trial; fractional GPUs allowed
     max_concurrent: 0                # 0: as many as the resources allow
     max_failures: 2                  # retries of a failing trial, each from its last checkpoint
+                                     # (batch_seeds: from scratch, in a fresh run directory)
     scheduler: none                  # or asha (early stopping): {type: asha, grace_period: 5000}
     search: grid                     # or optuna (TPE through Ray Tune, `pip install optuna`)
 
@@ -25,6 +27,19 @@ Configurations are drawn here, once, with ``sweep_seed``: grid points × ``num_s
 the distributions, and every configuration runs on every seed, so the summary's mean ± std over
 seeds compares like with like. With ``search: optuna`` Optuna proposes ``num_samples``
 configurations instead, each on the first seed only.
+
+``batch_seeds: true`` runs each configuration as one trial that trains all the sweep's seeds side by
+side in one process, as one batched computation (``train.num_seeds: len(seeds)``, for the algorithms
+that declare it: pqn, dqn). ``train.num_seeds`` trains ``seed, seed + 1, …``, so the seeds must be
+consecutive (``0-4``, ``[3, 4, 5]``); search must be ``grid``; ``resources`` are then what one trial
+of all the seeds gets. Each seed still writes its own ordinary run directory (under
+``<sweep dir>/v<NN>-<label>-<K>seeds-<stamp>/``) with the very numbers of that seed's trial in a sweep
+without ``batch_seeds`` (a K-seed run is bit-identical per seed), so the summary, a row per seed,
+shows the same figures. The trial reports to Tune each evaluation scalar's mean over the seeds (the
+metric's among them), and each seed's metric and run directory as ``seed<S>/<metric>`` and
+``seed<S>/run_dir``. A K-seed run cannot resume: a failed trial's retry, and an unfinished trial of a
+sweep continued with ``--resume``, start that trial from scratch in a fresh run directory; the failed
+attempt's directories stay as they are. With one seed the trials are ordinary ones.
 """
 
 from __future__ import annotations
@@ -39,9 +54,19 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rlsuite.config import ConfigError, build, from_dict, hp, read_yaml, set_key
+from rlsuite.config import Config, ConfigError, build, from_dict, hp, read_yaml, set_key
 
-__all__ = ["SweepSpec", "describe", "label", "load_sweep", "parse_seeds", "variants"]
+__all__ = [
+    "SweepSpec",
+    "batches_seeds",
+    "describe",
+    "label",
+    "load_sweep",
+    "parse_seeds",
+    "seed_key",
+    "seeds_text",
+    "variants",
+]
 
 DISTRIBUTIONS = ("grid", "choice", "uniform", "loguniform", "randint")
 
@@ -66,13 +91,20 @@ class SweepSpec:
     set: dict[str, Any] = hp(default_factory=dict, doc="fixed overrides of the base config (dotted keys)")
     space: dict[str, Any] = hp(default_factory=dict, doc="dotted key -> list of values, or a distribution")
     seeds: Any = hp(default_factory=lambda: [0], doc="seeds of every configuration: [0, 1], 0-4, or a count")
+    batch_seeds: bool = hp(
+        False,
+        "one trial a configuration, training its seeds side by side (train.num_seeds; pqn, dqn; consecutive "
+        "seeds; a failed trial restarts from scratch)",
+    )
     metric: str = hp("eval/return_mean", "the scalar that ranks configurations (reported each evaluation)")
     mode: Literal["max", "min"] = hp("max", "whether a larger or smaller metric is better")
     num_samples: int = hp(1, "draws of the distributions in space (per grid point)", ge=1)
     sweep_seed: int = hp(0, "seed of those draws", ge=0)
     resources: Resources = hp(default_factory=Resources, doc="per trial")
     max_concurrent: int = hp(0, "trials at once (0: as many as the resources allow)", ge=0)
-    max_failures: int = hp(2, "retries of a failing trial, each from its last checkpoint", ge=0)
+    max_failures: int = hp(
+        2, "retries of a failing trial, each from its last checkpoint (batch_seeds: from scratch)", ge=0
+    )
     scheduler: Scheduler = hp(default_factory=Scheduler, doc="early stopping")
     search: Literal["grid", "optuna"] = hp("grid", "grid (with random draws), or optuna's TPE")
 
@@ -110,17 +142,76 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> tuple[Sw
     for key, values in spec.space.items():
         _check_space_entry(key, values)
     # Every configuration must build: check the first value of every axis, and each grid value.
+    probes = []
     for overrides in _probe_overrides(spec):
         probe = copy.deepcopy(base)
         for key, value in overrides.items():
             set_key(probe, _dotted(key, "space"), value)
-        from_dict(probe)
+        probes.append(from_dict(probe))
+    _check_seeds_per_trial(spec, probes)
     if spec.search == "optuna":
         try:
             import optuna  # noqa: F401
         except ModuleNotFoundError:
             raise ConfigError("sweep.search: optuna needs the package optuna; pip install optuna") from None
     return spec, base
+
+
+def _check_seeds_per_trial(spec: SweepSpec, configs: list[Config]) -> None:
+    """The sweep sets ``train.num_seeds`` (1, or the seeds of ``batch_seeds``); with ``batch_seeds``,
+    the seeds must be consecutive, the search a grid and every configuration's algorithm one that
+    trains seeds side by side."""
+    given = sorted({c.train.num_seeds for c in configs} - {1})
+    if given:
+        raise ConfigError(
+            f"train.num_seeds: got {given[0]} in the sweep's base config, set or space; a sweep sets it "
+            "itself: one seed per trial, or all of a configuration's seeds in one trial with "
+            "batch_seeds: true. Remove train.num_seeds and list the seeds under seeds"
+        )
+    if not spec.batch_seeds:
+        return
+    if spec.search != "grid":
+        raise ConfigError(
+            f"sweep.batch_seeds: needs search: grid; with search: {spec.search} each configuration runs on "
+            "the first seed only. Set batch_seeds: false"
+        )
+    low = min(spec.seeds)
+    if sorted(spec.seeds) != list(range(low, low + len(spec.seeds))):
+        raise ConfigError(
+            f"sweep.seeds: got {spec.seeds}; with batch_seeds: true the seeds must be consecutive "
+            f"(train.num_seeds trains seed, seed + 1, …), e.g. {low}-{low + len(spec.seeds) - 1}; "
+            "or set batch_seeds: false"
+        )
+    from rlsuite.config import algorithm_class
+    from rlsuite.training import seed_batch_algos
+
+    algos = sorted({c.agent.algo for c in configs})
+    alone = [a for a in algos if not algorithm_class(a).learns_seeds_together]
+    if alone:
+        raise ConfigError(
+            f"sweep.batch_seeds: agent.algo {', '.join(alone)} trains one seed per process; algorithms "
+            f"that train seeds side by side: {', '.join(seed_batch_algos())}. Set batch_seeds: false "
+            "(one trial per seed)"
+        )
+
+
+def batches_seeds(spec: SweepSpec) -> bool:
+    """Whether each configuration runs as one trial of all its seeds (``batch_seeds`` with 2 or more
+    seeds; with one seed the trials are ordinary ones)."""
+    return spec.batch_seeds and spec.search == "grid" and len(spec.seeds) > 1
+
+
+def seed_key(seed: int, key: str) -> str:
+    """Where a batched trial reports seed ``seed``'s ``key`` to Tune: ``seed3/eval/return_mean``."""
+    return f"seed{seed}/{key}"
+
+
+def seeds_text(seeds: list[int]) -> str:
+    """``0-2`` for consecutive seeds, ``0,5`` otherwise."""
+    ordered = sorted(seeds)
+    if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
+        return f"{ordered[0]}-{ordered[-1]}"
+    return ",".join(map(str, ordered))
 
 
 def parse_seeds(seeds: Any) -> list[int]:
@@ -262,4 +353,6 @@ def describe(spec: SweepSpec) -> str:
     """How many configurations, seeds and trials the sweep runs (its first progress line)."""
     n = len(variants(spec)) if spec.search == "grid" else spec.num_samples
     seeds = len(spec.seeds) if spec.search == "grid" else 1
+    if batches_seeds(spec):
+        return f"{n} configuration(s) × {seeds} seed(s) = {n * seeds} runs in {n} trials (seeds side by side)"
     return f"{n} configuration(s) × {seeds} seed(s) = {n * seeds} trials"

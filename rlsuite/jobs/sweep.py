@@ -10,6 +10,12 @@ saves ``checkpoints/last`` with it, so a retried trial resumes where it failed a
 continues an interrupted sweep without rerunning finished trials. Tune's own state lives in
 ``<sweep dir>/_tune``; the summary (``summary.md``, ``summary.csv``, ``curves.png``) in the sweep
 directory.
+
+With ``batch_seeds: true`` a trial is one K-seed run (``train.num_seeds``) of a configuration
+(:func:`run_seeds_trial`): its seeds' ordinary run directories land under one parent in the sweep
+directory, it reports once per evaluation (the seeds' mean, and each seed's figures under
+``seed<S>/…``), and since a K-seed run cannot resume, a retried or resumed trial starts from scratch
+in a fresh parent directory, leaving the earlier attempt's as they are.
 """
 
 from __future__ import annotations
@@ -22,12 +28,24 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rlsuite.checkpoints import CheckpointError, find_checkpoint
 from rlsuite.config import ConfigError, build, from_dict, set_key, to_dict
-from rlsuite.jobs.spec import SweepSpec, describe, label, load_sweep, parse_seeds, variants
+from rlsuite.jobs.spec import (
+    SweepSpec,
+    batches_seeds,
+    describe,
+    label,
+    load_sweep,
+    parse_seeds,
+    seed_key,
+    seeds_text,
+    variants,
+)
 from rlsuite.jobs.summary import summarize
 
-__all__ = ["SweepSpec", "load_sweep", "parse_seeds", "run_sweep", "variants"]
+__all__ = ["SweepSpec", "load_sweep", "parse_seeds", "run_seeds_trial", "run_sweep", "variants"]
 
 TUNE_DIR = "_tune"
 SPEC_FILE = "sweep.yaml"
@@ -36,11 +54,21 @@ SPEC_FILE = "sweep.yaml"
 # --------------------------------------------------------------------------------------------
 # The trial (runs in a Ray worker)
 # --------------------------------------------------------------------------------------------
-def trial_config(base: dict[str, Any], overrides: dict[str, Any], seed: int, sweep_dir: Path, name: str):
+def trial_config(
+    base: dict[str, Any],
+    overrides: dict[str, Any],
+    seed: int,
+    sweep_dir: Path,
+    name: str,
+    num_seeds: int = 1,
+):
+    """A trial's config: the base with its configuration's overrides, on ``seed`` (and with
+    ``num_seeds`` > 1, the seeds after it side by side), its run directory in the sweep directory."""
     data = copy.deepcopy(base)
     for key, value in overrides.items():
         set_key(data, key.split("."), value)
     set_key(data, ["train", "seed"], seed)
+    set_key(data, ["train", "num_seeds"], num_seeds)
     set_key(data, ["log", "run_dir"], str(sweep_dir))
     set_key(data, ["log", "name"], name)
     set_key(data, ["log", "progress"], "none")
@@ -74,8 +102,6 @@ def run_trial(params: dict[str, Any], *, base: dict[str, Any], sweep_dir: str, m
     node_id = ray.get_runtime_context().get_node_id()
 
     def report(monitor, step: int, result: dict[str, float]) -> None:
-        import tempfile
-
         monitor.checkpoint(step, "last")  # a retry resumes from here
         state = {
             "run_dir": str(monitor.run.dir),
@@ -84,21 +110,112 @@ def run_trial(params: dict[str, Any], *, base: dict[str, Any], sweep_dir: str, m
             "overrides": overrides,
             "node_id": node_id,  # where it ran (nodes of one machine share their IP)
         }
-        partial = monitor.run.dir / "trial.json.partial"
-        partial.write_text(json.dumps(state))
-        os.replace(partial, monitor.run.dir / "trial.json")  # readers never see half a file
-        with tempfile.TemporaryDirectory() as directory:
-            (Path(directory) / "trial.json").write_text(json.dumps(state))
-            metrics = {**result, "env_steps": step, "train_time_s": time.perf_counter() - started}
-            if metric not in metrics:
-                raise ConfigError(
-                    f"sweep.metric: {metric!r} is not reported at evaluations; reported: "
-                    f"{', '.join(sorted(metrics))}"
-                )
-            metrics["run_dir"] = str(monitor.run.dir)
-            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
+        _write_state(monitor.run.dir, state)
+        metrics = {**result, "env_steps": step, "train_time_s": time.perf_counter() - started}
+        _check_metric(metric, metrics)
+        metrics["run_dir"] = str(monitor.run.dir)
+        _report(metrics, state)
 
     train(config, resume=resume, on_evaluation=report)
+
+
+def run_seeds_trial(params: dict[str, Any], *, base: dict[str, Any], sweep_dir: str, metric: str) -> None:
+    """The Tune trainable of ``batch_seeds: true``: one configuration's seeds (consecutive, checked by
+    the sweep file) trained side by side as one K-seed run, each seed in its own run directory.
+
+    It reports to Tune once per evaluation step, when every seed has evaluated: the mean over the seeds
+    of each evaluation scalar (the sweep's metric among them: what Tune and ASHA rank), and each
+    seed's metric and run directory under :func:`~rlsuite.jobs.spec.seed_key`. A K-seed run cannot
+    resume, so a retry (or ``--resume`` of the sweep) starts the trial from scratch: a fresh parent
+    directory, the earlier attempt's left as it is."""
+    import logging
+
+    import ray
+    from ray import tune
+
+    from rlsuite.training import train
+
+    logging.getLogger("ray.train").setLevel(logging.WARNING)
+    overrides, seeds, index = params["overrides"], sorted(params["seeds"]), params.get("variant", -1)
+    name = f"v{index:02d}-{label(overrides)}" if index >= 0 else label(overrides)
+    config = trial_config(base, overrides, seeds[0], Path(sweep_dir), name, num_seeds=len(seeds))
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:  # a retry, or a resumed sweep: what the earlier attempt reached
+        with checkpoint.as_directory() as directory:
+            earlier = json.loads((Path(directory) / "trial.json").read_text())
+        say(
+            f"sweep trial {name} (seeds {seeds_text(seeds)}): starting again from scratch in a fresh run "
+            f"directory, as a K-seed run cannot resume; the earlier attempt (step {earlier['step']:,}) "
+            f"stays in {earlier['run_dir']}"
+        )
+    started = time.perf_counter()
+    node_id = ray.get_runtime_context().get_node_id()
+    evaluated: dict[int, dict[int, tuple[Path, dict[str, float]]]] = {}  # step -> seed -> (run dir, result)
+
+    def report(monitor, step: int, result: dict[str, float]) -> None:
+        seed = monitor.config.train.seed
+        _check_metric(metric, {**result, "env_steps": step, "train_time_s": 0.0})
+        _write_state(
+            monitor.run.dir,
+            {
+                "run_dir": str(monitor.run.dir),
+                "step": step,
+                "seed": seed,
+                "overrides": overrides,
+                "node_id": node_id,
+            },
+        )
+        at_step = evaluated.setdefault(step, {})
+        at_step[seed] = (monitor.run.dir, result)
+        if len(at_step) < len(seeds):  # the other seeds evaluate at this step next
+            return
+        del evaluated[step]
+        results = [at_step[s][1] for s in seeds]
+        shared = set.intersection(*(set(r) for r in results))
+        metrics: dict[str, Any] = {tag: float(np.mean([r[tag] for r in results])) for tag in sorted(shared)}
+        metrics.update(env_steps=step, train_time_s=time.perf_counter() - started)
+        parent = monitor.run.dir.parent
+        metrics["run_dir"] = str(parent)
+        for s in seeds:
+            run_dir, seed_result = at_step[s]
+            if metric in seed_result:
+                metrics[seed_key(s, metric)] = seed_result[metric]
+            metrics[seed_key(s, "run_dir")] = str(run_dir)
+        state = {
+            "run_dir": str(parent),
+            "step": step,
+            "seeds": seeds,
+            "overrides": overrides,
+            "node_id": node_id,
+        }
+        _report(metrics, state)
+
+    train(config, on_evaluation=report)
+
+
+def _check_metric(metric: str, metrics: dict[str, Any]) -> None:
+    if metric not in metrics:
+        raise ConfigError(
+            f"sweep.metric: {metric!r} is not reported at evaluations; reported: {', '.join(sorted(metrics))}"
+        )
+
+
+def _write_state(run_dir: Path, state: dict[str, Any]) -> None:
+    """``trial.json`` in a run directory: the trial's configuration, seed, step and node."""
+    partial = run_dir / "trial.json.partial"
+    partial.write_text(json.dumps(state))
+    os.replace(partial, run_dir / "trial.json")  # readers never see half a file
+
+
+def _report(metrics: dict[str, Any], state: dict[str, Any]) -> None:
+    """Report ``metrics`` to Tune with a checkpoint holding ``state`` (what a retry starts from)."""
+    import tempfile
+
+    from ray import tune
+
+    with tempfile.TemporaryDirectory() as directory:
+        (Path(directory) / "trial.json").write_text(json.dumps(state))
+        tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,6 +270,11 @@ def run_sweep(
             sweep_dir.mkdir(parents=True, exist_ok=True)
             (sweep_dir / SPEC_FILE).write_text(json.dumps({"spec": to_dict(spec), "base": base}, indent=2))
         echo(f"sweep {spec.name}: {describe(spec)} -> {sweep_dir}")
+        if resume and batches_seeds(spec):
+            echo(
+                "  unfinished trials start again from scratch in fresh run directories (a K-seed run "
+                "cannot resume); what they wrote before stays"
+            )
         results = _fit(spec, base, sweep_dir, tune_dir, bundles, resume, echo)
     finally:
         if started:
@@ -204,6 +326,9 @@ def _fit(
         }
         search_alg = OptunaSearch(seed=spec.sweep_seed)
         num_samples = spec.num_samples
+    elif batches_seeds(spec):  # one trial a configuration: all its seeds side by side
+        param_space = {"variant": tune.grid_search(list(range(len(configs)))), "seeds": list(spec.seeds)}
+        num_samples = 1
     else:
         param_space = {
             "variant": tune.grid_search(list(range(len(configs)))),
@@ -262,18 +387,29 @@ def _callbacks(spec: SweepSpec, configs: list[dict], echo: Any) -> list:
     def name(trial) -> str:
         params = trial.config
         overrides = params.get("overrides", configs[params["variant"]] if "variant" in params else {})
+        if "seeds" in params:
+            return f"{label(overrides)} seeds {seeds_text(params['seeds'])}"
         return f"{label(overrides)} seed {params.get('seed')}"
 
     class Progress(Callback):
         def on_trial_result(self, iteration, trials, trial, result, **info):
             value = result.get(spec.metric, math.nan)
-            echo(f"  {name(trial)}: {spec.metric} {value:.3f} at {int(result.get('env_steps', 0)):,} steps")
+            mean = " (mean over the seeds)" if "seeds" in trial.config else ""
+            echo(
+                f"  {name(trial)}: {spec.metric} {value:.3f}{mean} at {int(result.get('env_steps', 0)):,} steps"
+            )
 
         def on_trial_complete(self, iteration, trials, trial, **info):
             echo(f"  {name(trial)}: finished")
 
         def on_trial_recover(self, iteration, trials, trial, **info):
-            echo(f"  {name(trial)}: failed; retrying from its last checkpoint")
+            if "seeds" in trial.config:
+                echo(
+                    f"  {name(trial)}: failed; retrying from scratch in a fresh run directory (a K-seed "
+                    "run cannot resume; the failed attempt's run directories stay)"
+                )
+            else:
+                echo(f"  {name(trial)}: failed; retrying from its last checkpoint")
 
         def on_trial_error(self, iteration, trials, trial, **info):
             echo(f"  {name(trial)}: failed after {spec.max_failures} retries (see summary.md)")
@@ -282,7 +418,8 @@ def _callbacks(spec: SweepSpec, configs: list[dict], echo: Any) -> list:
 
 
 def _indexed_trial(params: dict[str, Any], *, configs: list[dict], base: dict, sweep_dir: str, metric: str):
-    run_trial(
+    trainable = run_seeds_trial if "seeds" in params else run_trial
+    trainable(
         {**params, "overrides": configs[params["variant"]]}, base=base, sweep_dir=sweep_dir, metric=metric
     )
 

@@ -33,10 +33,10 @@ MUTANTS = [  # (what the envs once did, old text, new text, the tests to run: py
         "pass",
         "equals_sync and Racetrack",
     ),
-    (
-        "Racetrack: an autoreset sub-env reported the step's info keys (`_laps` True)",
-        'infos["_" + key] = stepped.copy()',
-        'infos["_" + key] = np.ones(self.num_envs, dtype=bool)',
+    (  # (the envs' reset infos now have their step infos' keys, issue 32: masks of sub-envs' own keys)
+        "Racetrack: an autoreset sub-env's `_key` masks were False, as if it had no reset info",
+        'infos["_" + key][rows] = True',
+        'infos["_" + key][rows] = True if stepped is None else stepped[rows]',
         "equals_sync and Racetrack",
     ),
     (
@@ -58,9 +58,9 @@ MUTANTS = [  # (what the envs once did, old text, new text, the tests to run: py
         "equals_sync and GridRacetrack",
     ),
     (
-        "Highway: info values under a False mask were not zero",
-        "infos[key] = np.where(rows_shape, value, 0).astype(value.dtype)",
-        "infos[key] = value",
+        "Highway: an autoreset sub-env reported zeros, not its reset info's values",
+        "infos[key][rows] = value",
+        "infos[key][rows] = 0",
         "equals_sync and Highway",
     ),
     (

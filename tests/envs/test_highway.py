@@ -68,12 +68,15 @@ def test_render_fps_is_the_policy_frequency():
 
 def test_info_values_are_python_scalars_of_the_documented_types():
     env = gym.make(ENV_ID)
-    _, info = env.reset(seed=0)
-    assert info == {}
+    _, reset_info = env.reset(seed=0)
     _, _, _, _, info = env.step(IDLE)
-    types = {"speed": float, "crashed": bool, "on_road": bool, "lane": int}
+    types = {"speed": float, "crashed": bool, "on_road": bool, "off_road": bool, "lane": int}
     for key, value in info.items():
         assert type(value) is types.get(key, float), (key, value)
+    assert list(reset_info) == list(info)  # the same keys and types as a step's, neutral values
+    assert all(type(reset_info[key]) is type(value) for key, value in info.items())
+    assert reset_info["speed"] == 25.0 and reset_info["on_road"] and not reset_info["off_road"]
+    assert not reset_info["crashed"] and reset_info["reward_collision"] == 0.0
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -27,10 +27,12 @@ def test_make_vec_builds_the_native_vector_env():
         "reward_near",
         "reward_ctrl",
         "is_success",
+        "distance",
         "_reward_goal",
         "_reward_near",
         "_reward_ctrl",
         "_is_success",
+        "_distance",
     }
 
 

@@ -21,31 +21,38 @@ from rlsuite.envs.driving.racetrack_kernels import CAR, DT, _progress_kernel, _s
 from rlsuite.envs.driving.vehicle import pedal_to_accel, step_bicycle
 
 ENV_ID = "rlsuite/Racetrack-v0"
-STEP_KEYS = ("reward_progress", "reward_off_track", "reward_crash", "progress", "laps", "speed", "off_track")
-RESET_KEYS = ("progress", "laps", "speed", "off_track")
+STEP_KEYS = (
+    "reward_progress", "reward_off_track", "reward_crash", "progress", "laps", "speed", "off_track", "crashed",
+    "lap_time",
+)  # fmt: skip
+STEP_TYPES = [float] * 4 + [int, float, bool, bool, float]
 
 
 # ---- info, the core, compilation -------------------------------------------------------------
 def test_info_keys_types_and_the_autoreset_step():
     env = RacetrackEnv()
     _, info = env.reset(seed=0)
-    assert tuple(info) == RESET_KEYS and info["progress"] == 0.0 and info["laps"] == 0
-    assert type(info["speed"]) is float and 5.0 <= info["speed"] <= 10.0 and info["off_track"] is False
+    assert tuple(info) == STEP_KEYS and info["progress"] == 0.0 and info["laps"] == 0  # as a step's
+    assert [type(info[key]) for key in STEP_KEYS] == STEP_TYPES
+    assert 5.0 <= info["speed"] <= 10.0 and info["off_track"] is False and info["crashed"] is False
+    assert info["reward_progress"] == info["reward_crash"] == 0.0 and info["lap_time"] == np.inf  # no lap yet
     info = env.step(np.zeros(2, np.float32))[4]
     assert tuple(info) == STEP_KEYS
-    assert [type(info[key]) for key in STEP_KEYS] == [float] * 4 + [int, float, bool]
+    assert [type(info[key]) for key in STEP_KEYS] == STEP_TYPES
 
     vec = gym.make_vec(ENV_ID, num_envs=2, vectorization_mode="vector_entry_point", max_episode_steps=3)
     vec.reset(seed=0)
     for _ in range(3):
         _, _, term, trunc, info = vec.step(np.zeros((2, 2), np.float32))
     assert trunc.all() and not term.any()
-    for key, dtype in zip(STEP_KEYS, [np.float64] * 4 + [np.int64, np.float64, np.bool_]):
+    dtypes = [np.float64] * 4 + [np.int64, np.float64, np.bool_, np.bool_, np.float64]
+    for key, dtype in zip(STEP_KEYS, dtypes):
         assert info[key].shape == (2,) and info[key].dtype == dtype and info["_" + key].all()
     _, reward, term, trunc, info = vec.step(np.ones((2, 2), np.float32))  # ignored: autoreset step
     assert (reward == 0).all() and not term.any() and not trunc.any()
-    assert all(info["_" + key].all() for key in RESET_KEYS) and (info["progress"] == 0).all()
-    assert sorted(info) == sorted([*RESET_KEYS, *("_" + key for key in RESET_KEYS)])  # no reward terms
+    assert sorted(info) == sorted([*STEP_KEYS, *("_" + key for key in STEP_KEYS)])  # the reset info
+    assert (info["progress"] == 0).all() and (info["reward_progress"] == 0).all()
+    assert (info["lap_time"] == np.inf).all() and not info["crashed"].any()
 
 
 def test_both_envs_drive_one_racetrack_core():

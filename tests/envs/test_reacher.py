@@ -28,7 +28,8 @@ def test_make_vec_builds_the_native_vector_env_with_the_registered_horizon():
     assert truncated.all() and not terminated.any()
     _, rewards, terminated, truncated, infos = vec.step(vec.action_space.sample())  # autoreset step
     assert np.all(rewards == 0) and not (terminated | truncated).any()
-    assert "reward_dist" not in infos and infos["_is_success"].all()  # the reset info, as SyncVectorEnv's
+    assert infos["_reward_dist"].all() and infos["_is_success"].all()  # the reset info, as SyncVectorEnv's
+    assert (infos["reward_dist"] == 0).all() and (infos["distance"] > 0).all()
 
 
 def test_terminate_on_success_ends_the_episode_on_the_target():

@@ -16,7 +16,16 @@ import gymnasium as gym
 import numpy as np
 from numba import njit
 
-from rlsuite.envs.core import BatchCore, CoreEnv, CoreVectorEnv, EnvKwargs, check_int, kwarg, number
+from rlsuite.envs.core import (
+    BatchCore,
+    CoreEnv,
+    CoreVectorEnv,
+    EnvKwargs,
+    TaskMetric,
+    check_int,
+    kwarg,
+    number,
+)
 from rlsuite.envs.rng import next_integer, next_unit
 
 __all__ = [
@@ -148,9 +157,11 @@ class GridRacetrackConfig(EnvKwargs):
 
 @njit(cache=True)
 def _step_kernel(
-    state, actions, active, transition, start_states, rng_state, noise, crashes, crashed, finished
-):  # pragma: no cover - compiled
-    """Step the ``active`` rows in place; fill ``crashed`` and ``finished`` (False where inactive).
+    state, actions, active, transition, start_states, rng_state, noise, crashes, steps, crashed, finished,
+    steps_to_finish,
+):  # fmt: skip  # pragma: no cover - compiled
+    """Step the ``active`` rows in place, counting their ``steps``; fill ``crashed``, ``finished``
+    (False where inactive) and ``steps_to_finish`` (the row's ``steps`` where it finished, else inf).
 
     With ``noise``, a row's increments fail (the action becomes ``NO_OP``) with that probability;
     a crash puts the car back on a random cell of the start line, standing still (one draw each
@@ -158,8 +169,10 @@ def _step_kernel(
     for b in range(state.shape[0]):
         crashed[b] = False
         finished[b] = False
+        steps_to_finish[b] = np.inf
         if not active[b]:
             continue
+        steps[b] += 1
         action = actions[b]
         if noise > 0.0 and next_unit(rng_state, b) < noise:
             action = NO_OP
@@ -170,6 +183,7 @@ def _step_kernel(
             crashed[b] = True
         elif next_state == _FINISH_CODE:
             finished[b] = True
+            steps_to_finish[b] = steps[b]
         else:
             state[b] = next_state
 
@@ -234,6 +248,13 @@ class GridRacetrackCore(BatchCore):
     kwargs_class = GridRacetrackConfig
     render_fps = 10
     reset_options = ("start_index",)
+    task_metrics = (
+        TaskMetric("finish_rate", "finished", "any", "episodes that crossed the finish line"),
+        TaskMetric("steps_to_finish", "steps_to_finish", "last", "steps to the finish; NaN if not reached"),
+        TaskMetric(
+            "crashes", "crashes", "last", "crashes in the episode (each restarts from the start line)"
+        ),
+    )
 
     def __init__(self, batch: int, **kwargs: Any) -> None:
         super().__init__(batch)
@@ -244,6 +265,7 @@ class GridRacetrackCore(BatchCore):
         self.single_action_space = gym.spaces.Discrete(N_ACTIONS)
         self.state = np.zeros(batch, dtype=np.int64)
         self.crashes = np.zeros(batch, dtype=np.int64)
+        self.steps = np.zeros(batch, dtype=np.int64)  # steps since the reset
         self._all_active = np.ones(batch, dtype=bool)
         self._step_cost = np.full(batch, -1.0)  # the reward of every step
 
@@ -251,24 +273,48 @@ class GridRacetrackCore(BatchCore):
         starts = self.dynamics.start_states
         self.state[rows] = starts[self.rng.integers(rows, 0, len(starts))]
         self.crashes[rows] = 0
+        self.steps[rows] = 0
         start_index = options.get("start_index")
         if start_index is not None:  # start on a chosen cell of the start line (e.g. to test a policy)
             index = check_int(self.name, "options['start_index']", start_index, 0, len(starts) - 1)
             self.state[rows] = starts[index]
 
+    def upgrade_snapshot(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Snapshots from before the task metrics lack the step counter (the env's steps since each row's reset)."""
+        if "core.steps" not in arrays and "env._elapsed" in arrays:
+            arrays["core.steps"] = np.asarray(arrays["env._elapsed"], dtype=np.int64).copy()
+        return arrays
+
     def reset_info(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        return {"crashed": np.zeros(len(rows), dtype=bool), "crashes": self.crashes[rows].copy()}
+        """The step info's keys with neutral values: not crashed, no crashes, not finished, no step cost."""
+        n = len(rows)
+        return {
+            "crashed": np.zeros(n, dtype=bool),
+            "crashes": self.crashes[rows],
+            "reward_time": np.zeros(n),
+            "finished": np.zeros(n, dtype=bool),
+            "steps_to_finish": np.full(n, np.inf),
+        }
 
     def step(
         self, actions: np.ndarray, active: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, dict]:
-        crashed, finished = np.empty(self.batch, dtype=bool), np.empty(self.batch, dtype=bool)
+        flags = np.empty((3, self.batch), dtype=bool)  # crashed, finished (terminated), finished (info)
+        steps_to_finish = np.empty(self.batch)
         _step_kernel(
             self.state, actions, self._all_active if active is None else active, self.dynamics.transition,
-            self.dynamics.start_states, self.rng.state, self.noise, self.crashes, crashed, finished,
+            self.dynamics.start_states, self.rng.state, self.noise, self.crashes, self.steps, flags[0], flags[1],
+            steps_to_finish,
         )  # fmt: skip
-        info = {"crashed": crashed, "crashes": self.crashes.copy(), "reward_time": self._step_cost.copy()}
-        return self._step_cost.copy(), finished, info
+        flags[2] = flags[1]
+        info = {
+            "crashed": flags[0],
+            "crashes": self.crashes.copy(),
+            "reward_time": self._step_cost.copy(),
+            "finished": flags[2],
+            "steps_to_finish": steps_to_finish,
+        }
+        return self._step_cost.copy(), flags[1], info
 
     def observe(self) -> np.ndarray:
         return self.state.copy()
@@ -344,8 +390,17 @@ class GridRacetrackEnv(CoreEnv):
       cell) or ``"human"`` (that image in a pygame window).
 
     ## Info
-    ``crashed`` (the step ended in a crash), ``crashes`` (crashes so far this episode),
-    ``reward_time`` (the -1 step cost). ``reset()`` returns ``crashed=False`` and ``crashes=0``.
+    ``crashed`` (bool: the step ended in a crash), ``crashes`` (int: crashes so far this episode),
+    ``reward_time`` (float: the -1 step cost), ``finished`` (bool: the step crossed the finish line),
+    ``steps_to_finish`` (float: the episode's step count on the step that finishes, inf on every
+    other step). ``reset()`` returns the same keys and types: ``crashed=False``, ``crashes=0``,
+    ``reward_time=0.0``, ``finished=False``, ``steps_to_finish=inf``.
+
+    ## Task metrics
+    Per episode (:attr:`~rlsuite.envs.core.BatchCore.task_metrics`, reported by every evaluation as
+    ``eval/<name>``): ``finish_rate`` (any ``finished``), ``steps_to_finish`` (``steps_to_finish`` at
+    the last step: the episode's length if it finished, NaN if it was truncated first) and
+    ``crashes`` (``crashes`` at the last step).
 
     ## Version history
     * v0: initial version.

@@ -71,10 +71,20 @@ class HighwayEnv(CoreEnv):
     20–30 m/s), then with ``normalize_reward`` (default) mapped affinely from
     [collision_reward, high_speed_reward + right_lane_reward] to [0, 1], then multiplied by 1 if the
     ego is on the road else 0. Defaults −1, 0.1, 0.4: surviving is worth up to 1 per step, so
-    longer collision-free episodes earn more. ``info`` has the components: ``reward_collision``,
-    ``reward_right_lane``, ``reward_high_speed``, ``reward_on_road`` (unweighted, in [0, 1]), and
-    ``speed`` [m/s], ``crashed``, ``on_road``, ``lane`` (Python ``float``, ``bool`` and ``int``;
-    float64, bool and int64 arrays in the vector env). ``reset()`` returns an empty info.
+    longer collision-free episodes earn more.
+
+    ## Info
+    ``step()``: the reward's components ``reward_collision``, ``reward_right_lane``,
+    ``reward_high_speed``, ``reward_on_road`` (unweighted, in [0, 1]), and the ego's ``speed`` [m/s],
+    ``crashed`` (it collided), ``on_road``, ``off_road`` (``not on_road``: its centre is beyond the
+    outer lane edges), ``lane`` (Python ``float``, ``bool`` and ``int``; float64, bool and int64
+    arrays in the vector env). ``reset()``: the same keys, types and shapes, with the reward
+    components 0, ``crashed`` False, and the ego's start speed, lane and road flags.
+
+    ## Task metrics
+    Per episode (:attr:`~rlsuite.envs.core.BatchCore.task_metrics`, reported by every evaluation as
+    ``eval/<name>``): ``crash_rate`` (any ``crashed``), ``off_road_rate`` (any ``off_road``),
+    ``mean_speed`` [m/s] (mean ``speed`` over the policy steps).
 
     ## Starting state
     From the sub-env's random stream: lane width (if a range is given), the ego in a random lane at

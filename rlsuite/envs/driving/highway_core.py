@@ -28,6 +28,7 @@ from rlsuite.envs.core import (
     MAX_REWARD_WEIGHT,
     BatchCore,
     EnvKwargs,
+    TaskMetric,
     boolean,
     check_number,
     check_range,
@@ -212,6 +213,11 @@ class HighwayCore(BatchCore):
 
     name = NAME
     kwargs_class = HighwayConfig
+    task_metrics = (
+        TaskMetric("crash_rate", "crashed", "any", "episodes in which the ego car collided"),
+        TaskMetric("off_road_rate", "off_road", "any", "episodes in which the ego car left the road"),
+        TaskMetric("mean_speed", "speed", "mean", "the ego car's mean speed over the episode [m/s]"),
+    )
 
     def __init__(self, batch: int, **kwargs: Any) -> None:
         self.config = c = HighwayConfig.from_kwargs(kwargs)
@@ -310,6 +316,25 @@ class HighwayCore(BatchCore):
             if c.obs_type == "pixels":
                 self._obs_palette[rows] = _as_channels(self.palette[rows], c.grayscale)
 
+    def reset_info(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The step info's keys with neutral values: the ego's start state (speed, lane, on the road,
+        not crashed) and reward terms 0."""
+        rows = np.asarray(rows, dtype=np.intp)
+        n = len(rows)
+        lane = np.rint(self.y[rows, 0] / self.lane_width[rows])
+        on_road = self.on_road[rows]
+        return {
+            "speed": self.speed[rows, 0],
+            "crashed": self.crashed[rows],
+            "on_road": on_road,
+            "lane": np.clip(lane, 0, self.config.lanes_count - 1).astype(np.int64),
+            "reward_collision": np.zeros(n),
+            "reward_right_lane": np.zeros(n),
+            "reward_high_speed": np.zeros(n),
+            "reward_on_road": np.zeros(n),
+            "off_road": ~on_road,
+        }
+
     # ---------------------------------------------------------------- step
     def step(self, actions: np.ndarray, active: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict]:
         """Advance every row one policy step; only ``active`` rows draw random numbers (respawns).
@@ -340,7 +365,8 @@ class HighwayCore(BatchCore):
             "reward_right_lane": np.empty(batch),
             "reward_high_speed": np.empty(batch),
             "reward_on_road": np.empty(batch),
-        }
+            "off_road": np.empty(batch, dtype=bool),
+        }  # in the order the move kernel takes them
         buffers = self._traffic_buffers
         substeps = c.substeps
         for substep in range(substeps):

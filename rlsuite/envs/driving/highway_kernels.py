@@ -334,7 +334,7 @@ def _move_impl(
     discrete, dt, accel, steering, courses, last, active, lanes_count, rewards, normalize_reward,
     offroad_terminal,
     reward, terminated, info_speed, info_crashed, info_on_road, info_lane, collision, right_lane, high_speed,
-    on_road_weight, respawn_rows,
+    on_road_weight, info_off_road, respawn_rows,
 ):  # fmt: skip  # pragma: no cover - compiled
     """Part 3: every vehicle's kinematic bicycle with the slip angle ``steering[3]`` (the ego's from
     ``controls`` and ``ego_slip`` (2, B), its slip and sine, unless ``discrete``), then the ego's
@@ -424,6 +424,7 @@ def _move_impl(
         right_lane[b] = right
         high_speed[b] = fast
         on_road_weight[b] = on_road[b]
+        info_off_road[b] = not on_road[b]
     return count
 
 

@@ -69,10 +69,19 @@ class RacetrackEnv(CoreEnv):
     ## Info
     ``step()``: each reward component, ``reward_progress``, ``reward_off_track``, ``reward_crash``
     (float), and the state: ``progress`` [m since the reset] (float), ``laps`` (completed, from the
-    start point; int), ``speed`` [m/s] (float), ``off_track`` (bool). ``reset()``: the state keys
-    only, ``progress`` = 0.0, ``laps`` = 0, ``speed`` and ``off_track`` of the start state. (The
+    start point; int), ``speed`` [m/s] (float), ``off_track`` (bool: the car's centre is beyond the
+    road edge), ``crashed`` (bool: it is more than ``off_track_tolerance`` beyond, which ends the
+    episode), ``lap_time`` [s] (float: the time of the first completed lap, inf until one is).
+    ``reset()``: the same keys, types and shapes, with the reward terms, ``progress`` and ``laps`` 0,
+    ``crashed`` False, ``lap_time`` inf, and ``speed`` and ``off_track`` of the start state. (The
     vector env's info holds these as float64 / int64 / bool arrays with ``_key`` masks; on a
-    sub-env's autoreset step it has that sub-env's reset info, so its ``reward_*`` masks are False.)
+    sub-env's autoreset step it has that sub-env's reset info.)
+
+    ## Task metrics
+    Per episode (:attr:`~rlsuite.envs.core.BatchCore.task_metrics`, reported by every evaluation as
+    ``eval/<name>``): ``crash_rate`` (the episode ended by leaving the track: any ``crashed``),
+    ``off_track_rate`` (any step ``off_track``), ``mean_speed`` [m/s] (mean ``speed`` over the
+    steps), ``lap_time`` [s] (the first completed lap's, NaN when the episode completed none).
 
     ## Starting state
     The car's foot is at a uniformly random point of the centre line (the start line if

@@ -21,6 +21,7 @@ from rlsuite.envs.core import (
     MAX_REWARD_WEIGHT,
     BatchCore,
     EnvKwargs,
+    TaskMetric,
     boolean,
     image_shape,
     integer,
@@ -62,7 +63,7 @@ RENDER_SIZE = 600  # [px] side of the whole-scene rgb_array frame
 # only updates frames (at resets). The actions of a frame-only call have the step's dtype, so both calls
 # run one compiled kernel: _NO_ACTIONS[discrete].
 _NO_OBS = np.zeros((0, 1), np.float32)
-_NO_RESULTS = np.zeros((6, 0)), np.zeros(0, np.int64), np.zeros((2, 0), bool)
+_NO_RESULTS = np.zeros((7, 0)), np.zeros(0, np.int64), np.zeros((3, 0), bool)
 _NO_ACTIONS = {True: np.zeros(0, np.int64), False: np.zeros((0, 2))}
 
 # Discrete action i = (steer, pedal) = DISCRETE_ACTIONS[i]; steer +1 = full left, pedal -1 = full brake.
@@ -173,6 +174,12 @@ class RacetrackCore(BatchCore):
     name = NAME
     kwargs_class = RacetrackConfig
     render_fps = 10  # 1 / DT
+    task_metrics = (
+        TaskMetric("crash_rate", "crashed", "any", "episodes that ended by leaving the track (a crash)"),
+        TaskMetric("off_track_rate", "off_track", "any", "episodes with a step off the road"),
+        TaskMetric("mean_speed", "speed", "mean", "the car's mean speed over the episode [m/s]"),
+        TaskMetric("lap_time", "lap_time", "last", "time of the first completed lap [s]; NaN if none"),
+    )
 
     def __init__(self, batch: int, **kwargs: Any) -> None:
         super().__init__(batch)
@@ -193,6 +200,10 @@ class RacetrackCore(BatchCore):
         self.road_half_width = np.ones(n)  # [m] at the foot, width jitter included
         self.heading_error = np.zeros(n)  # [rad]
         self.progress = np.zeros(n)  # [m] along the centre line since the reset
+        self.steps = np.zeros(n, np.int64)  # steps since the reset
+        # [s] of the first completed lap; inf until one is (not NaN: Gymnasium's check_env compares
+        # infos with ==, and NaN != NaN)
+        self.lap_time = np.full(n, np.inf)
         self.width_delta = np.zeros(n)  # [m] added to the half-width this episode
         self._state_obs = config.obs_type == "state"
         k = len(LOOKAHEAD) if self._state_obs else 0
@@ -287,17 +298,35 @@ class RacetrackCore(BatchCore):
         self.car[rows, SPEED] = 5.0 + 5.0 * start[:, 3]  # [m/s]
         self.index[rows] = i
         self.progress[rows] = 0.0
+        self.steps[rows] = 0
+        self.lap_time[rows] = np.inf
         pending = self._stepped_obs[0]
         self.update_frame(rows, _NO_OBS if pending is None else pending)
 
+    def upgrade_snapshot(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Snapshots from before the task metrics lack the step counter (the same as the env's steps
+        since each row's reset) and the lap time (inf: a lap finished before the snapshot goes unreported)."""
+        if "core.steps" not in arrays and "env._elapsed" in arrays:
+            arrays["core.steps"] = np.asarray(arrays["env._elapsed"], dtype=np.int64).copy()
+        if "core.lap_time" not in arrays and "env._elapsed" in arrays:
+            arrays["core.lap_time"] = np.full(len(arrays["env._elapsed"]), np.inf)
+        return arrays
+
     def reset_info(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        """The state keys of the step info (no reward terms): ``progress`` 0, ``laps`` 0, ``speed``
-        and ``off_track`` of the start state."""
+        """The step info's keys with neutral values: reward terms 0, ``progress`` 0, ``laps`` 0,
+        ``crashed`` False, ``lap_time`` inf, ``speed`` and ``off_track`` of the start state."""
+        n = len(rows)
+        zeros = np.zeros(n)
         return {
-            "progress": np.zeros(len(rows)),
-            "laps": np.zeros(len(rows), np.int64),
+            "reward_progress": zeros,
+            "reward_off_track": zeros.copy(),
+            "reward_crash": zeros.copy(),
+            "progress": zeros.copy(),
+            "laps": np.zeros(n, np.int64),
             "speed": self.car[rows, SPEED],
             "off_track": np.abs(self.lateral[rows]) > self.road_half_width[rows],
+            "crashed": np.zeros(n, bool),
+            "lap_time": np.full(n, np.inf),
         }
 
     # ---- dynamics -----------------------------------------------------------------------------
@@ -312,8 +341,8 @@ class RacetrackCore(BatchCore):
         """Advance every row by ``DT`` (nothing here is random, so inactive rows move too): one call of
         the step kernel, which also writes the state observation that :meth:`observe` hands out next."""
         n = self.batch
-        totals = np.empty((6, n))  # reward, its three terms, progress, speed: fresh for the caller
-        laps, flags = np.empty(n, np.int64), np.empty((2, n), bool)  # flags: off_track, crashed
+        totals = np.empty((7, n))  # reward, its three terms, progress, speed, lap time: fresh for the caller
+        laps, flags = np.empty(n, np.int64), np.empty((3, n), bool)  # off_track, crashed (terminated, info)
         obs = np.empty((n, self._obs_size), np.float32) if self._state_obs else _NO_OBS
         self._step_rows(self.all_rows, True, actions, totals, laps, flags, obs)
         if self._state_obs:
@@ -326,6 +355,8 @@ class RacetrackCore(BatchCore):
             "laps": laps,
             "speed": totals[5],
             "off_track": flags[0],
+            "crashed": flags[2],
+            "lap_time": totals[6],
         }
         return totals[0], flags[1], info
 
@@ -344,9 +375,9 @@ class RacetrackCore(BatchCore):
         _step_rows(
             rows, drive, actions, DISCRETE_ACTIONS, t.geom, t.heading, t.ds, t.length, self.row_track, self.car,
             self.width_delta, self.index, self.arc, self.lateral, self.road_half_width, self.heading_error,
-            self.progress, self.curvature_ahead, self.lookahead, self.lidar, self.lidar_cos, self.lidar_sin,
-            cfg.lidar_range, PROGRESS_REWARD, cfg.off_track_penalty, cfg.crash_penalty, cfg.off_track_tolerance,
-            totals, laps, flags, obs,
+            self.progress, self.steps, self.lap_time, self.curvature_ahead, self.lookahead, self.lidar,
+            self.lidar_cos, self.lidar_sin, cfg.lidar_range, PROGRESS_REWARD, cfg.off_track_penalty,
+            cfg.crash_penalty, cfg.off_track_tolerance, totals, laps, flags, obs,
         )  # fmt: skip
 
     # ---- observations -------------------------------------------------------------------------

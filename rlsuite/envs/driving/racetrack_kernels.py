@@ -205,9 +205,9 @@ def _state_obs_kernel(
 @njit(cache=True)
 def _step_rows(
     rows, drive, actions, action_table, geom, heading, ds, length, row_track, car, width_delta, index, arc,
-    lateral, road_half_width, heading_error, progress, curvature_ahead, lookahead, lidar, lidar_cos,
-    lidar_sin, lidar_range, progress_reward, off_track_penalty, crash_penalty, off_track_tolerance, totals,
-    laps, flags, obs,
+    lateral, road_half_width, heading_error, progress, steps, lap_time, curvature_ahead, lookahead, lidar,
+    lidar_cos, lidar_sin, lidar_range, progress_reward, off_track_penalty, crash_penalty, off_track_tolerance,
+    totals, laps, flags, obs,
 ):  # fmt: skip  # pragma: no cover - compiled
     """Each row ``r`` in ``rows``, in one pass (a step is one call, with ``rows`` = every row):
 
@@ -219,8 +219,10 @@ def _step_rows(
        ``heading_error``, ``curvature_ahead`` at ``lookahead`` [m] and ``lidar`` along the rays
        (``lidar_cos``, ``lidar_sin`` relative to the heading; see the march below);
     3. when ``drive``: the progress and reward (:func:`_progress_row`) into ``progress``, ``totals``
-       (6, B) = reward, reward_progress, reward_off_track, reward_crash, progress, speed; ``laps`` (B,)
-       and ``flags`` (2, B) = off_track, crashed;
+       (7, B) = reward, reward_progress, reward_off_track, reward_crash, progress, speed, lap time;
+       ``laps`` (B,) and ``flags`` (3, B) = off_track, crashed, crashed (the info's own copy); and the
+       episode's clock: ``steps`` (B,) since the reset, ``lap_time`` (B,) [s] of the first completed
+       lap (inf until then);
     4. when ``obs`` has rows: the state observation (as :func:`_state_obs_kernel` writes it).
 
     The lidar march: each step aims straight at where the ray would cross the edge if the road ran
@@ -314,6 +316,11 @@ def _step_rows(
             )  # fmt: skip
             totals[4, r] = progress[r]
             totals[5, r] = car[r, SPEED]
+            steps[r] += 1
+            if laps[r] > 0 and lap_time[r] == np.inf:
+                lap_time[r] = steps[r] * DT
+            totals[6, r] = lap_time[r]
+            flags[2, r] = flags[1, r]
         if obs.shape[0] > 0:  # as _state_obs_kernel
             obs[r, 0], obs[r, 1], obs[r, 2], obs[r, 3] = _state_obs_head(
                 car[r, SPEED], heading_error[r], off, half, 1.0 / MAX_SPEED

@@ -15,7 +15,17 @@ import gymnasium as gym
 import numpy as np
 
 from rlsuite.envs import render
-from rlsuite.envs.core import BatchCore, EnvKwargs, boolean, image_shape, integer, kwarg, number, one_of
+from rlsuite.envs.core import (
+    BatchCore,
+    EnvKwargs,
+    TaskMetric,
+    boolean,
+    image_shape,
+    integer,
+    kwarg,
+    number,
+    one_of,
+)
 from rlsuite.envs.robot.arm_dynamics import ArmParams, arm_columns, arm_params_for, new_scratch, pack_arm
 
 OBS_TYPES = ("state", "pixels")
@@ -104,7 +114,8 @@ class ArmCore(BatchCore):
     ``_bind_task_rows`` (their per-row float64 state, views of columns of ``self.rows``),
     ``_state_bounds()``, ``_task_constants()``, ``_start_bounds()`` and ``_sample_start(rows, draws)``
     (their start states from uniform draws), ``kernel`` (one compiled pass over the batch, see
-    :meth:`_run`), ``_step_info``, ``success()``, and what to draw: ``_draw_static`` (fixed within
+    :meth:`_run`), ``_step_info``, ``success()``, ``task_distance()`` (what ``info["distance"]`` and the
+    ``final_distance`` metric report), and what to draw: ``_draw_static`` (fixed within
     an episode, cached per row for pixel observations) and ``_draw_objects`` (moving, below the arm).
 
     Every per-row float64 array (``q``, ``qd``, ``control``, ``points`` and the task's) is a view of
@@ -116,6 +127,10 @@ class ArmCore(BatchCore):
     kwargs_class: ClassVar[type[ArmConfig]] = ArmConfig
     view_half_width: ClassVar[float] = 0.22  # [m] half the side of the square the camera sees
     reward_keys: ClassVar[tuple[str, ...]] = ()
+    task_metrics = (
+        TaskMetric("success_rate", "is_success", "last", "episodes that end with the task solved"),
+        TaskMetric("final_distance", "distance", "last", "the task's distance at the episode's end [m]"),
+    )
     task_columns: ClassVar[int] = 0  # the task's float64 state per row (after the arm's in ``rows``)
     kernel: Any  # the task kernel (a staticmethod), called by _run
     tip_radius: float = 0.012  # [m] drawn fingertip (Pusher: also its contact radius)
@@ -180,7 +195,7 @@ class ArmCore(BatchCore):
         visual = np.ones(len(DEFAULT_PALETTE) * 3 + 1)  # colour jitter (palette × RGB), width
         self._draw_low = np.concatenate([np.asarray(start_low, dtype=np.float64), -visual])
         self._draw_high = np.concatenate([np.asarray(start_high, dtype=np.float64), visual])
-        self._values_shape = (1 + len(self.reward_keys), B)  # the step's reward sum and terms
+        self._values_shape = (2 + len(self.reward_keys), B)  # the step's reward sum, terms, distance
         self._flags_shape = (2, B)  # the step's success and termination flags
         # Stand-ins for the step's actions and outputs when the kernel only observes (same types;
         # a tuple, so not part of a snapshot).
@@ -242,16 +257,22 @@ class ArmCore(BatchCore):
         """(B,) bool: the task is solved in this state."""
 
     @abstractmethod
+    def task_distance(self) -> np.ndarray:
+        """(B,) float64 view [m]: the distance the task closes (Reacher: fingertip to target; Pusher:
+        puck to goal), as the kernel last wrote it."""
+
+    @abstractmethod
     def _step_info(self, values: np.ndarray, flags: np.ndarray) -> dict[str, np.ndarray]:
         """The step's info from the kernel's outputs: ``reward_keys`` (rows 1… of ``values``, in
-        order) and ``is_success`` (``flags[0]``). (A dict literal per task: a loop here cost more
+        order), ``is_success`` (``flags[0]``) and ``distance`` (the last row of ``values``: what
+        :meth:`task_distance` holds after the step). (A dict literal per task: a loop here cost more
         than the rest of the step's Python.)"""
 
     def _run(self, physics: bool, actions: np.ndarray, values: np.ndarray, flags: np.ndarray) -> None:
         """The task kernel over the batch: when ``physics``, set ``control`` from ``actions`` and
         integrate one env step, then (always) refresh ``state_obs``, ``points`` and the task's
-        derived columns; when ``physics``, also write ``values`` (1 + len(reward_keys), B) (the
-        reward, then each term) and ``flags`` (2, B) (success, termination)."""
+        derived columns; when ``physics``, also write ``values`` (2 + len(reward_keys), B) (the
+        reward, each term, then the task's distance) and ``flags`` (2, B) (success, termination)."""
         self.kernel(physics, actions, self.constants, self.scratch, self.rows, self.state_obs, values, flags)
 
     def _observe(self) -> None:
@@ -297,7 +318,12 @@ class ArmCore(BatchCore):
             self._refresh_background(rows)
 
     def reset_info(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        return {"is_success": self.success()[rows]}
+        """The step info's keys with neutral values: reward terms 0, ``is_success`` and ``distance``
+        of the start state."""
+        info = {key: np.zeros(len(rows)) for key in self.reward_keys}
+        info["is_success"] = self.success()[rows]
+        info["distance"] = self.task_distance()[rows]
+        return info
 
     def step(
         self, actions: np.ndarray, active: np.ndarray | None = None

@@ -199,6 +199,7 @@ def _pusher_kernel(physics, actions, constants, scratch, rows, state_obs, values
             reward_ctrl = -constants[c + CONTROL_WEIGHT] * effort
             values[0, b] = reward_goal + reward_near + reward_ctrl
             values[1, b], values[2, b], values[3, b] = reward_goal, reward_near, reward_ctrl
+            values[4, b] = to_goal
             success = to_goal < constants[c + GOAL_RADIUS]
             flags[0, b] = success
             flags[1, b] = success and constants[c + TERMINATE] != 0.0
@@ -330,12 +331,17 @@ class PusherCore(ArmCore):
     def success(self) -> np.ndarray:
         return self.goal_distance < self.goal_radius
 
+    def task_distance(self) -> np.ndarray:
+        """Puck to goal [m]."""
+        return self.goal_distance
+
     def _step_info(self, values: np.ndarray, flags: np.ndarray) -> dict[str, np.ndarray]:
         return {
             "reward_goal": values[1],
             "reward_near": values[2],
             "reward_ctrl": values[3],
             "is_success": flags[0],
+            "distance": values[4],
         }
 
     def _draw_static(
@@ -424,8 +430,15 @@ class PusherEnv(CoreEnv):
     Reacher; the weights and physical quantities named above.
 
     ## Info
-    ``reward_goal``, ``reward_near``, ``reward_ctrl`` and ``is_success`` after a step;
-    ``is_success`` after a reset.
+    ``reward_goal``, ``reward_near``, ``reward_ctrl`` (float), ``is_success`` (bool: the puck's
+    centre is in the goal circle) and ``distance`` [m] (float: puck centre to goal centre) after a
+    step; after a reset the same keys, types and shapes, with the reward terms 0 and ``is_success``
+    and ``distance`` of the start state.
+
+    ## Task metrics
+    Per episode (:attr:`~rlsuite.envs.core.BatchCore.task_metrics`, reported by every evaluation as
+    ``eval/<name>``): ``success_rate`` (``is_success`` at the episode's last step) and
+    ``final_distance`` [m] (``distance`` at its last step).
 
     ## Version history
     - v0: first version.

@@ -66,7 +66,7 @@ def _reacher_kernel(physics, actions, constants, scratch, rows, state_obs, value
             reward_dist = -constants[c + DISTANCE_WEIGHT] * rows[b, distance]
             reward_ctrl = -constants[c + CONTROL_WEIGHT] * effort
             values[0, b] = reward_dist + reward_ctrl
-            values[1, b], values[2, b] = reward_dist, reward_ctrl
+            values[1, b], values[2, b], values[3, b] = reward_dist, reward_ctrl, rows[b, distance]
             success = rows[b, distance] < constants[c + TOLERANCE]
             flags[0, b] = success
             flags[1, b] = success and constants[c + TERMINATE] != 0.0
@@ -147,8 +147,17 @@ class ReacherCore(ArmCore):
     def success(self) -> np.ndarray:
         return self.distance < self.success_tolerance
 
+    def task_distance(self) -> np.ndarray:
+        """Fingertip to target [m]."""
+        return self.distance
+
     def _step_info(self, values: np.ndarray, flags: np.ndarray) -> dict[str, np.ndarray]:
-        return {"reward_dist": values[1], "reward_ctrl": values[2], "is_success": flags[0]}
+        return {
+            "reward_dist": values[1],
+            "reward_ctrl": values[2],
+            "is_success": flags[0],
+            "distance": values[3],
+        }
 
     def _draw_static(
         self, canvas: np.ndarray, palette: np.ndarray, scale: float, offset: np.ndarray, rows: Any
@@ -226,7 +235,15 @@ class ReacherEnv(CoreEnv):
     the states and rewards are the same with it on or off.
 
     ## Info
-    ``reward_dist``, ``reward_ctrl`` and ``is_success`` after a step; ``is_success`` after a reset.
+    ``reward_dist``, ``reward_ctrl`` (float), ``is_success`` (bool: the fingertip is within
+    ``success_tolerance`` of the target) and ``distance`` [m] (float: fingertip to target) after a
+    step; after a reset the same keys, types and shapes, with the reward terms 0 and ``is_success``
+    and ``distance`` of the start state.
+
+    ## Task metrics
+    Per episode (:attr:`~rlsuite.envs.core.BatchCore.task_metrics`, reported by every evaluation as
+    ``eval/<name>``): ``success_rate`` (``is_success`` at the episode's last step) and
+    ``final_distance`` [m] (``distance`` at its last step).
 
     ## Version history
     - v0: first version.
