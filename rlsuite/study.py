@@ -45,6 +45,7 @@ from typing import Any
 __all__ = [
     "ONE_THREAD",
     "Finished",
+    "TimedTrain",
     "Trial",
     "TrialRecord",
     "bars",
@@ -64,6 +65,7 @@ __all__ = [
     "run_trials",
     "stamp",
     "thousands",
+    "time_train",
     "times",
     "utc_now",
     "write_record",
@@ -196,6 +198,39 @@ def run_dir_of(log_text: str) -> str | None:
         if line.startswith("run directory:"):
             return line.split(":", 1)[1].strip()
     return None
+
+
+@dataclasses.dataclass(frozen=True)
+class TimedTrain:
+    """One ``rlsuite train`` command, timed whole: the run directory it printed, when it started
+    (epoch seconds: ``metrics.csv``'s rows are stamped so), its wall time and the CPU time (user +
+    system) of it and its children, which moves far less with the machine's load."""
+
+    run_dir: Path
+    start_time: float
+    wall_s: float
+    cpu_s: float
+
+
+def time_train(config: str | Path, overrides: Sequence[str] = ()) -> TimedTrain:
+    """Run ``python -m rlsuite.cli train CONFIG OVERRIDES...`` as this process's only child, print its
+    output, and time it (a trial script's measurement: start-up, training, evaluations and checkpoints).
+    A failed command exits this process with its status."""
+    import resource
+
+    command = [sys.executable, "-m", "rlsuite.cli", "train", str(config), *overrides]
+    start_time = time.time()
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command is this process's only child
+    print(done.stdout + done.stderr, flush=True)
+    if done.returncode != 0:
+        raise SystemExit(done.returncode)
+    printed = run_dir_of(done.stdout)
+    if printed is None:
+        raise SystemExit("`rlsuite train` printed no 'run directory:' line")
+    return TimedTrain(Path(printed), start_time, round(wall, 3), round(usage.ru_utime + usage.ru_stime, 3))
 
 
 def run_trials(

@@ -160,3 +160,20 @@ def test_report_only_without_a_record_says_what_to_run(tmp_path):
     script = _script(tmp_path)
     with pytest.raises(SystemExit, match="no recorded data; run the study without --report-only"):
         study.main(script, study.parser(None), script.parent / "none.json", None, None, ["--report-only"])
+
+
+def test_time_train_times_the_whole_command_and_finds_its_run_directory(tmp_path, capsys):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(
+        "env: {id: FrozenLake-v1, num_envs: 2}\nagent: {algo: q_learning}\n"
+        "train: {total_steps: 200, eval_every: 0, eval_episodes: 2}\n"
+    )
+    timed = study.time_train(config, [f"log.run_dir={tmp_path / 'runs'}", "log.progress=none"])
+    assert timed.run_dir.is_dir() and timed.run_dir.parent == tmp_path / "runs"
+    assert (timed.run_dir / "metrics.csv").is_file()
+    assert timed.wall_s > 0 and timed.cpu_s > 0 and timed.start_time > 1e9
+    assert "run directory:" in capsys.readouterr().out  # the command's output is passed on
+
+    with pytest.raises(SystemExit) as failed:  # a command that fails exits with its status
+        study.time_train(config, ["train.total_steps=-1"])
+    assert failed.value.code != 0

@@ -547,7 +547,10 @@ def report(envs: dict[str, Env], record: study.TrialRecord, results: Path, comma
         "[min–max] over seeds; the main cells run on seeds 100–109, which no tuning used (PQN's configs "
         "were tuned on seeds 0–4), the attribution cells on 100–104, the SB3 cells on 100–102. Ratios "
         "come from trials measured side by side in this run; absolute seconds move with the machine's "
-        "load (see the dates above).",
+        "load (see the dates above). The SB3 cells ran in a later session, one at a time (`--jobs 1`) "
+        "beside other jobs on the machine (a load of 4–7 on its 2 cores): their wall-clock is inflated "
+        "by that load, so compare them by CPU time. The main cells have 6–7 of their 10 seeds: "
+        "`python experiments/pqn/run.py` runs the rest.",
         "",
         "Rerun: `python experiments/pqn/run.py` (resumable: runs the trials `trials.jsonl` lacks); "
         "`--report-only` regenerates this file and `curves.png` from `trials.jsonl`.",

@@ -18,10 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-import gymnasium as gym
 import pytest
 import yaml
-from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 
 from rlsuite.config import ConfigError
 from rlsuite.jobs.spec import batches_seeds, describe, load_sweep
@@ -178,26 +176,6 @@ def test_batched_seeds_give_the_runs_and_summary_of_one_trial_per_seed(tmp_path:
     assert len(reports) == 2 and all("(mean over the seeds)" in line for line in reports), lines
 
 
-class FlakyCartPole(CartPoleEnv):
-    """A CartPole that raises once: the first env to take ``fail_at`` steps, unless ``marker`` exists
-    (it creates it first, so the failure happens once per marker file, in any process)."""
-
-    def __init__(self, marker: str, fail_at: int, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.marker, self.fail_at, self.steps = Path(marker), fail_at, 0
-
-    def step(self, action):
-        self.steps += 1
-        if self.steps == self.fail_at and not self.marker.exists():
-            self.marker.touch()
-            raise RuntimeError("injected failure (tests/jobs/test_sweep_batch_seeds.py)")
-        return super().step(action)
-
-
-if "tests/FlakyCartPole-v0" not in gym.registry:  # Ray's workers import this module through env.id
-    gym.register("tests/FlakyCartPole-v0", entry_point=FlakyCartPole, max_episode_steps=500)
-
-
 def test_a_failed_batched_trial_restarts_from_scratch_and_keeps_the_failed_attempt(
     tmp_path: Path, ray_session
 ) -> None:
@@ -205,7 +183,7 @@ def test_a_failed_batched_trial_restarts_from_scratch_and_keeps_the_failed_attem
 
     marker = tmp_path / "failed-once"
     env = {  # a training sub-env's 70th step is env step 280: after the evaluation at step 200
-        "id": "tests.jobs.test_sweep_batch_seeds:tests/FlakyCartPole-v0",
+        "id": "tests.jobs.flaky:tests/FlakyCartPole-v0",
         "num_envs": 4,
         "kwargs": {"marker": str(marker), "fail_at": 70},
     }
