@@ -273,6 +273,62 @@ def _zoo_section(env_id: str) -> str:
     return "\n".join(parts) + "\n"
 
 
+def generate_zoo() -> None:
+    """``zoo.md``: every zoo entry in one table (its card's headline figures), each linking to its env's
+    page, where the whole card and the animation are."""
+    import rlsuite.zoo as zoo
+
+    rows = []
+    for name in zoo.names():
+        card = zoo.card(name)
+        evaluation = card.get("eval", {})
+        metrics = ", ".join(
+            f"{key.removesuffix('_mean')} {value:.3g}"
+            for key, value in evaluation.items()
+            if key.endswith("_mean") and key != "return_mean" and isinstance(value, int | float)
+        )
+        env_link = f"[`{card['env_id']}`](envs/{_env_slug(card['env_id'])}.md#trained-agent)"
+        rows.append(
+            [
+                f"`{name}`",
+                env_link,
+                f"`{card.get('algo')}`",
+                f"{_number(evaluation.get('return_mean'), '.1f')} ± {_number(evaluation.get('return_std'), '.1f')}",
+                metrics,
+                {True: "yes", False: "no"}.get((card.get("solved") or {}).get("value"), "?"),
+            ]
+        )
+    table = (
+        _table(["name", "env", "algorithm", "return (100 held-out episodes)", "task metrics", "solved"], rows)
+        if rows
+        else "No entries are shipped yet.\n"
+    )
+    page = [
+        "# Trained agents (the zoo)",
+        "",
+        "Agents trained by the shipped zoo configs, inside the package: small safetensors files (the greedy "
+        "policy's weights only) with a card each, loadable offline by name.",
+        "",
+        "```python",
+        "import rlsuite",
+        "print(rlsuite.zoo.names())",
+        'policy = rlsuite.load_pretrained("racetrack-pqn")  # an rlsuite.api.Policy, as rlsuite.load(RUN_DIR)',
+        "```",
+        "",
+        "```bash",
+        "rlsuite zoo list               # the entries and their cards' figures",
+        "rlsuite enjoy racetrack-pqn    # watch one: a window, or a GIF where there is no display",
+        "rlsuite zoo cards              # re-evaluate every entry and rewrite its card and animation",
+        "```",
+        "",
+        table,
+        "",
+        "How each config was tuned and how it does on seeds no tuning used, against each env's definition of "
+        "solved: [zoo study](results/zoo/index.md).",
+    ]
+    _add("zoo.md", "\n".join(page))
+
+
 def generate_envs() -> None:
     import rlsuite  # noqa: F401  (registers the envs)
     from rlsuite.envs.registration import ENV_SPECS
@@ -603,6 +659,7 @@ def on_config(config: Any) -> Any:
     _generated.clear(), _nav.clear(), _copied.clear(), _markers.clear()
     with redirect_stdout(io.StringIO()):  # imports may print banners
         generate_envs()
+        generate_zoo()
         generate_agents()
         generate_config()
         generate_cli()

@@ -21,13 +21,10 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import resource
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from rlsuite.study import run_dir_of
+from rlsuite.study import time_train
 
 
 def curve(run_dir: Path, start_time: float) -> dict[str, list[list[float]]]:
@@ -55,28 +52,17 @@ def main() -> None:
     args = cli.parse_args(argv[:split])
     overrides = argv[split + 1 :]  # key=value overrides for `rlsuite train`, after --
 
-    command = [sys.executable, "-m", "rlsuite.cli", "train", args.config, *overrides]
-    start_time = time.time()
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command is this process's only child
-    print(done.stdout + done.stderr, flush=True)
-    if done.returncode != 0:
-        raise SystemExit(done.returncode)
-    printed = run_dir_of(done.stdout)
-    if printed is None:
-        raise SystemExit("`rlsuite train` printed no 'run directory:' line")
-    run_dir = Path(printed)
+    timed = time_train(args.config, overrides)
+    run_dir = timed.run_dir
 
     from rlsuite.training import evaluate_run
 
     held_out = evaluate_run(run_dir, episodes=args.episodes, checkpoint="best")
     result = {
         "run_dir": str(run_dir),
-        "wall_s": round(wall, 3),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
-        "curve": curve(run_dir, start_time),
+        "wall_s": timed.wall_s,
+        "cpu_s": timed.cpu_s,
+        "curve": curve(run_dir, timed.start_time),
         "held_out": held_out,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
