@@ -320,7 +320,9 @@ def evaluate(
     ``eval/success_rate``), with ``episodes`` and ``seed``.
 
     ``policy``: a :class:`Policy`, or a run directory (or :class:`TrainedRun`) whose ``checkpoint`` is
-    loaded. A run directory with no ``env`` is exactly ``rlsuite eval RUN_DIR`` (same episodes, same
+    loaded, or a zoo entry's name (``rlsuite.zoo.names()``; as ``rlsuite eval NAME``: by default its
+    card's episodes and seed, the result also written under ``./rlsuite-eval/NAME/``). A run
+    directory with no ``env`` is exactly ``rlsuite eval RUN_DIR`` (same episodes, same
     numbers, and the result saved as ``RUN_DIR/eval/eval-<checkpoint>-<time>.json``). ``env``: another
     env to evaluate on — a Gymnasium id (made with no kwargs), a ``gymnasium.Env`` or a vector env (used
     as given, not closed); its observations must be the policy's. Defaults as ``rlsuite eval``:
@@ -347,6 +349,15 @@ def evaluate(
     if isinstance(policy, TrainedRun):
         policy = policy.run_dir
     if not isinstance(policy, Policy):
+        from rlsuite.zoo.resolve import check_no_checkpoint, evaluate_entry, load_source_entry, resolve_source
+
+        source = resolve_source(policy)
+        if source.is_zoo:  # as `rlsuite eval NAME`: the card's episodes and seed by default
+            check_no_checkpoint(checkpoint, source)
+            if env is None:
+                return evaluate_entry(source, episodes=episodes, seed=seed)
+            with load_source_entry(source) as loaded:
+                return evaluate(loaded, env, episodes=episodes, seed=seed)
         if env is None:
             return evaluate_run(policy, episodes=episodes, checkpoint=checkpoint, seed=seed)
         with load(policy, checkpoint) as loaded:

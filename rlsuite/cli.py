@@ -5,10 +5,10 @@ rlsuite train [CONFIG] [key=value…]  train (no CONFIG: the embedded default, t
 rlsuite train --algo A --env ID      algorithm A's defaults on env ID plus the preset shipped for them
 rlsuite train --resume RUN_DIR       continue a run from its last checkpoint
 rlsuite presets                      the tuned presets shipped: algo × env id
-rlsuite eval RUN_DIR                 reload the best checkpoint and evaluate it
+rlsuite eval RUN_DIR|NAME            reload the best checkpoint (or a zoo agent) and evaluate it
 rlsuite eval RUN_DIR --perturb all   the robustness suite: every perturbation that applies, levels 1-3
 rlsuite record RUN_DIR [--format gif]  a video of the agent's greedy episodes
-rlsuite export RUN_DIR [--format onnx]  the greedy policy as one file (ONNX, TorchScript or a table)
+rlsuite export RUN_DIR|NAME [--format onnx]  the greedy policy as one file (ONNX, TorchScript or a table)
 rlsuite enjoy NAME|RUN_DIR          watch a zoo agent (or a run's) play: a window, else a GIF
 rlsuite zoo list|add|cards           the trained agents shipped in the package: list, pack a run, refresh cards
 rlsuite plot RUN_DIR… [--group-by K]  learning curves (mean ± std over seeds) into a PNG
@@ -208,11 +208,25 @@ def _read_last_eval(run_dir) -> str:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from rlsuite.training import evaluate_robustness, evaluate_run
+    from rlsuite.zoo.resolve import (
+        EVAL_DIR,
+        check_no_checkpoint,
+        evaluate_entry,
+        evaluate_entry_robustness,
+        resolve_source,
+    )
 
+    source = resolve_source(args.run_dir, args.zoo)
+    if source.is_zoo:
+        check_no_checkpoint(args.checkpoint, source)
+    written = f"{_shown(EVAL_DIR / source.name)}/" if source.is_zoo else f"{_shown(source.path / 'eval')}/"
     if args.perturb == "all":
-        rows = evaluate_robustness(
-            args.run_dir, episodes=args.episodes, checkpoint=args.checkpoint, seed=args.seed
-        )
+        if source.is_zoo:
+            rows = evaluate_entry_robustness(source, episodes=args.episodes, seed=args.seed)
+        else:
+            rows = evaluate_robustness(
+                source.path, episodes=args.episodes, checkpoint=args.checkpoint, seed=args.seed
+            )
         table = [("perturbation", "level", "return (mean ± std)", "drop")]
         base = rows[0]["return_mean"]
         for row in rows:
@@ -226,14 +240,22 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                 )
             )
         _print_table(table)
-        print(
-            f"\ndrop: the unperturbed mean minus the perturbed one; every evaluation is in {args.run_dir}/eval/"
-        )
+        where = "the table is in" if source.is_zoo else "every evaluation is in"
+        print(f"\ndrop: the unperturbed mean minus the perturbed one; {where} {written}")
         return 0
-    result = evaluate_run(
-        args.run_dir, episodes=args.episodes, checkpoint=args.checkpoint, seed=args.seed, perturb=args.perturb
-    )
-    for key, value in result.items():  # full precision stays in RUN_DIR/eval/*.json
+    if source.is_zoo:
+        result = evaluate_entry(source, episodes=args.episodes, seed=args.seed, perturb=args.perturb)
+        path = result.pop("written")
+    else:
+        result = evaluate_run(
+            source.path,
+            episodes=args.episodes,
+            checkpoint=args.checkpoint,
+            seed=args.seed,
+            perturb=args.perturb,
+        )
+        path = None
+    for key, value in result.items():  # full precision stays in the JSON written
         if key == "perturbation":
             value = "none" if value is None else value["description"]
         metric = key.removesuffix("_mean") if key.endswith("_mean") and "/" not in key else None
@@ -241,6 +263,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             print(f"{metric}: {_number(value)} ± {_number(result[f'{metric}_std'])}")
         elif not (key.endswith("_std") and "/" not in key and f"{key[:-4]}_mean" in result):  # shown above
             print(f"{key}: {_number(value) if isinstance(value, float) else value}")
+    if path is not None:
+        print(f"written: {_shown(Path(path))}")
     return 0
 
 
@@ -278,16 +302,17 @@ def _cmd_record(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from rlsuite.export import export_run
 
-    exported = export_run(args.source, args.out, args.format, args.checkpoint, args.force)
+    exported = export_run(args.source, args.out, args.format, args.checkpoint, args.force, root=args.zoo)
     meta = exported.metadata
     stack = meta["input"]["frame_stack"]
-    print(f"{meta['algo']} on {meta['env']['id']} ({meta['checkpoint']} checkpoint) as {meta['file_format']}")
+    origin = f"zoo entry {meta['zoo_entry']}" if meta.get("zoo_entry") else f"{meta['checkpoint']} checkpoint"
+    print(f"{meta['algo']} on {meta['env']['id']} ({origin}) as {meta['file_format']}")
     print(
         f"input: {meta['input']['dtype']} {tuple(meta['input']['shape'])}"
         + (f", {stack} frames stacked" if stack > 1 else "")
     )
-    print(f"policy: {exported.policy}")
-    print(f"metadata: {exported.directory / 'policy.json'}")
+    print(f"policy: {_shown(exported.policy)}")
+    print(f"metadata: {_shown(exported.directory / 'policy.json')}")
     return 0
 
 
@@ -528,29 +553,44 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "eval",
-        help="evaluate a run's best (or last) checkpoint greedily",
+        help="evaluate a run's best (or last) checkpoint, or a zoo agent, greedily",
+        description="Evaluate a run directory's checkpoint greedily on held-out seeds and write the result "
+        "to RUN_DIR/eval/*.json; or a zoo agent (a name of `rlsuite zoo list`, or an entry's folder), by "
+        "default on its card's episodes and seed (unperturbed: the card's figures), the result written to "
+        "./rlsuite-eval/NAME/*.json (never into the zoo).",
         epilog=_examples(
             "rlsuite eval RUN_DIR                             # best checkpoint, the run's eval_episodes",
             "rlsuite eval RUN_DIR --episodes 20 --checkpoint last",
             "rlsuite eval RUN_DIR --perturb actuation_noise:2 # a random action 20% of the time",
             "rlsuite eval RUN_DIR --perturb all               # every perturbation that applies, levels 1-3",
+            "rlsuite eval RUN_DIR --episodes 5 --seed 7       # a zoo agent alike: rlsuite eval NAME …",
         ),
     )
-    p.add_argument("run_dir", help="a run directory written by `rlsuite train`")
     p.add_argument(
-        "--episodes", type=int, default=None, help="episodes (default: the run's train.eval_episodes)"
+        "run_dir", metavar="RUN_DIR|NAME", help="a run directory written by `rlsuite train`, or a zoo entry"
     )
     p.add_argument(
-        "--checkpoint", default="best", help="checkpoint name under RUN_DIR/checkpoints (best, last, …)"
+        "--episodes",
+        type=int,
+        default=None,
+        help="episodes (default: the run's train.eval_episodes; a zoo entry's card's, 100)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        default="best",
+        help="checkpoint name under RUN_DIR/checkpoints (best, last, …); a zoo entry has one policy",
     )
     p.add_argument(
         "--seed",
         type=int,
         default=None,
         help="evaluation seed (default: derived from the run's seed, disjoint from the seed of the "
-        "training evaluations that chose `best`)",
+        "training evaluations that chose `best`; a zoo entry: its card's)",
     )
     p.add_argument("--perturb", default=None, metavar="NAME[:LEVEL]", help=PERTURB_HELP)
+    p.add_argument(
+        "--zoo", default=None, metavar="DIR", help="a zoo folder of your own (default: the package's)"
+    )
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("record", help="write a video of a run's agent playing greedy episodes")
@@ -589,8 +629,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "export",
-        help="export a run's greedy policy as one file (ONNX, TorchScript, or a table) + policy.json",
-        description="Write the greedy policy of a run's checkpoint as one file that holds everything from "
+        help="export a run's (or a zoo agent's) greedy policy as one file (ONNX, TorchScript, or a table) "
+        "+ policy.json",
+        description="Write the greedy policy of a run's checkpoint, or of a zoo agent (a name of `rlsuite zoo "
+        "list`, or an entry's folder), as one file that holds everything from "
         "the env's observation to its action (preprocessing, a frozen encoder, the network, argmax or the "
         "scaled continuous action; a dynamic batch axis), and policy.json: env id and kwargs, spaces and "
         "the input contract (dtype, shape, the frame stack the caller keeps). onnx and torchscript: dqn, "
@@ -599,9 +641,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_examples(
             "rlsuite export RUN_DIR                             # onnx, or table for a tabular run",
             "rlsuite export RUN_DIR --format table --out policy --checkpoint last",
+            "rlsuite export RUN_DIR --format table --force    # a zoo agent: NAME, into ./export/NAME-FORMAT",
         ),
     )
-    p.add_argument("source", metavar="RUN_DIR", help="a run directory written by `rlsuite train`")
+    p.add_argument(
+        "source", metavar="RUN_DIR|NAME", help="a run directory written by `rlsuite train`, or a zoo entry"
+    )
     p.add_argument(
         "--format",
         default=None,
@@ -609,12 +654,20 @@ def build_parser() -> argparse.ArgumentParser:
         "default: onnx, or table for a tabular run",
     )
     p.add_argument(
-        "--out", default=None, help="directory to write (default: RUN_DIR/export/<checkpoint>-<format>)"
+        "--out",
+        default=None,
+        help="directory to write (default: RUN_DIR/export/<checkpoint>-<format>; a zoo entry: "
+        "./export/NAME-<format>, never inside the zoo)",
     )
     p.add_argument(
-        "--checkpoint", default="best", help="checkpoint name under RUN_DIR/checkpoints (best, last, …)"
+        "--checkpoint",
+        default="best",
+        help="checkpoint name under RUN_DIR/checkpoints (best, last, …); a zoo entry has one policy",
     )
     p.add_argument("--force", action="store_true", help="replace --out if it exists (default: refuse)")
+    p.add_argument(
+        "--zoo", default=None, metavar="DIR", help="a zoo folder of your own (default: the package's)"
+    )
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser(

@@ -128,6 +128,14 @@ class TrainConfig:
         "NaN/inf in observations, rewards or losses stops training with the step and the last checkpoint; "
         "skip: our DQN and PQN skip (and count) updates whose loss or gradients are not finite instead",
     )
+    perturb: list[str] = hp(
+        default_factory=list,
+        doc="domain randomisation over the training batch: perturbations of rlsuite.perturb as NAME:LEVEL "
+        "(wrappers only: observation and action ones); with k of them, sub-env i trains under the "
+        "(i mod (k + 1))-th, the 0th being none. Training only: evaluations, eval and the zoo run unperturbed. "
+        "A --resume continues the agent but starts new episodes (the perturbations' streams are not "
+        "checkpointed)",
+    )
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Exported policies: a run's greedy policy as one file that runs without rlsuite's agents or torch.
 
-``rlsuite export RUN_DIR`` (or :func:`export_run`) writes a directory with two files:
+``rlsuite export RUN_DIR`` (or :func:`export_run`) writes a directory with two files (``rlsuite export NAME``
+does the same for a zoo agent, into ``./export/NAME-<format>``):
 
 - ``policy.onnx`` (``--format onnx``, for onnxruntime), ``policy.pt`` (``--format torchscript``, for
   ``torch.jit.load``) or ``policy.npz`` (``--format table``, the tabular agents: numpy only, read by
@@ -96,37 +97,50 @@ def export_run(
     fmt: str | None = None,
     checkpoint: str = "best",
     force: bool = False,
+    *,
+    root: str | Path | None = None,
 ) -> Exported:
-    """Export the greedy policy of ``run_dir``'s ``checkpoint`` (``best``, else ``last``; or ``step_<N>``).
+    """Export the greedy policy of ``run_dir``'s ``checkpoint`` (``best``, else ``last``; or ``step_<N>``),
+    or of a zoo entry: ``run_dir`` may be a zoo entry's name (in the package's zoo, ``$RLSUITE_ZOO`` or
+    ``root``) or folder (:func:`rlsuite.zoo.resolve.resolve_source`), which holds one policy (no
+    ``checkpoint`` but the default).
 
     ``fmt``: ``onnx`` or ``torchscript`` for the agents with a network, ``table`` for the tabular ones;
     ``None`` picks ``onnx`` or ``table``. ``out``: the directory to write (default
-    ``RUN_DIR/export/<checkpoint>-<fmt>``); an existing one is refused unless ``force`` (then replaced).
-    Every refusal is a :class:`~rlsuite.config.ConfigError` raised before anything is written.
+    ``RUN_DIR/export/<checkpoint>-<fmt>``; for a zoo entry ``./export/<name>-<fmt>``, never inside the
+    zoo); an existing one is refused unless ``force`` (then replaced). Every refusal is a
+    :class:`~rlsuite.config.ConfigError` raised before anything is written.
     """
     from rlsuite.config import algorithm_class
-    from rlsuite.training import load_agent, load_run_config, make_agent_envs, resolve_run_checkpoint
+    from rlsuite.training import load_run_config
+    from rlsuite.zoo.resolve import check_no_checkpoint, resolve_source
 
     if fmt is not None and fmt not in FORMATS:
         raise ConfigError(f"format: got {fmt!r}; allowed: {', '.join(FORMATS)}")
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise ConfigError(f"{str(run_dir)!r} is not a run directory (one that `rlsuite train` wrote)")
-    config = load_run_config(run_dir)
-    ckpt = resolve_run_checkpoint(run_dir, checkpoint)
+    source = resolve_source(run_dir, root)
+    if source.is_zoo:
+        check_no_checkpoint(checkpoint, source)
+    config = load_run_config(source.path)
     algo = config.agent.algo
     family = _family(algorithm_class(algo))
     fmt = _check_format(algo, family, fmt)
-    out = Path(out) if out is not None else run_dir / "export" / f"{ckpt.name}-{fmt}"
+    ckpt = None
+    if source.is_zoo:
+        ckpt_name = json.loads((source.path / "card.json").read_text()).get("source", {}).get("checkpoint")
+        default_out = Path("export") / f"{source.name}-{fmt}"
+    else:
+        from rlsuite.training import resolve_run_checkpoint
+
+        ckpt = resolve_run_checkpoint(source.path, checkpoint)
+        ckpt_name, default_out = ckpt.name, source.path / "export" / f"{ckpt.name}-{fmt}"
+    out = Path(out) if out is not None else default_out
     if out.exists() and not force:
         raise ConfigError(f"output {str(out)!r} exists; choose another --out or pass --force to replace it")
     if fmt != "table":
         _check_exporter(fmt)
 
-    envs = make_agent_envs(config, 1)
-    agent = None
+    agent, envs, config, release = _load(source, ckpt, config)
     try:
-        agent = load_agent(algorithm_class(algo), ckpt, config, envs)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=_made(out.parent)))
         try:
             if family == "table":
@@ -135,13 +149,18 @@ def export_run(
                 module, contract = policy_module(agent, envs)
                 _write_graph(module, contract, fmt, staging / FORMATS[fmt])
                 metadata = _graph_metadata(config, agent, contract, fmt)
+            origin = (
+                {"zoo_entry": source.name, "run_dir": None}
+                if source.is_zoo
+                else {"run_dir": str(source.path)}
+            )
             metadata = {
                 "format": EXPORT_FORMAT,
                 "rlsuite_version": _version(),
                 "algo": algo,
                 "family": family,
-                "run_dir": str(run_dir),
-                "checkpoint": ckpt.name,
+                **origin,
+                "checkpoint": ckpt_name,
                 "file": FORMATS[fmt],
                 "file_format": fmt,
                 **metadata,
@@ -154,11 +173,30 @@ def export_run(
             shutil.rmtree(staging, ignore_errors=True)
             raise
     finally:
-        if agent is not None:
-            agent.close()
-        else:
-            envs.close()
+        release()
     return Exported(out, out / FORMATS[fmt], metadata)
+
+
+def _load(
+    source: Any, checkpoint: Path | None, config: Config
+) -> tuple[Any, gym.vector.VectorEnv, Config, Callable[[], None]]:
+    """The agent to export, its envs (one), its config and what releases them: a run's checkpoint
+    loaded as ``rlsuite eval`` loads it, or a zoo entry as :func:`rlsuite.load_pretrained` does (on CPU)."""
+    if source.is_zoo:
+        from rlsuite.zoo.resolve import load_source_entry
+
+        policy = load_source_entry(source)
+        return policy.agent, policy.agent.envs, policy.config, policy.close
+    from rlsuite.config import algorithm_class
+    from rlsuite.training import load_agent, make_agent_envs
+
+    envs = make_agent_envs(config, 1)
+    try:
+        agent = load_agent(algorithm_class(config.agent.algo), checkpoint, config, envs)
+    except BaseException:
+        envs.close()
+        raise
+    return agent, envs, config, agent.close  # the agent closes its envs
 
 
 def _family(agent_cls: type) -> str | None:

@@ -21,6 +21,11 @@ says why not, e.g. "pixel observations only"). There are two kinds:
   kwargs, so there is no IDM-aggressiveness perturbation; ``traffic_density`` changes how much
   traffic there is.
 
+**Training under perturbations** (domain randomisation over the batch, ``train.perturb`` in a config):
+:func:`training_perturbation` gives a :class:`BatchMixture` of wrapper perturbations, each applied to its
+own share of the training sub-envs (sub-env ``i`` under the ``i mod (k + 1)``-th of ``k``, the 0th none);
+``rlsuite.training.train`` wraps its training envs in it, never its evaluation envs.
+
 Level 0 runs the same code with neutral numbers (zero noise, factor 1, no delay), so it reproduces
 the unperturbed episodes bit for bit (``tests/test_perturb.py``).
 
@@ -40,18 +45,20 @@ import numpy as np
 from gymnasium.envs.registration import load_env_creator
 from gymnasium.vector import AutoresetMode
 
-from rlsuite.config import ConfigError, EnvConfig
+from rlsuite.config import Config, ConfigError, EnvConfig
 from rlsuite.envs.core import CoreEnv, EnvKwargs
 
 __all__ = [
     "LEVELS",
     "LEVEL_NAMES",
     "PERTURBATIONS",
+    "BatchMixture",
     "Perturbation",
     "PerturbedEnv",
     "PerturbedVectorEnv",
     "applicable",
     "parse_perturbation",
+    "training_perturbation",
 ]
 
 LEVELS = (0, 1, 2, 3)
@@ -82,7 +89,12 @@ def env_kwargs(env: EnvConfig) -> EnvKwargs | None:
     creator = spec.entry_point if callable(spec.entry_point) else load_env_creator(spec.entry_point)
     if not (isinstance(creator, type) and issubclass(creator, CoreEnv)):
         return None
-    return creator.core_class.kwargs_class.from_kwargs(env.kwargs)
+    own = {k: v for k, v in env.kwargs.items() if k not in MAKE_KWARGS}
+    return creator.core_class.kwargs_class.from_kwargs(own)
+
+
+MAKE_KWARGS = ("max_episode_steps", "disable_env_checker")
+"""Kwargs of ``gymnasium.make`` itself, which an env config may hold beside the env's own."""
 
 
 def _is_pixels(space: gym.Space) -> bool:
@@ -788,3 +800,114 @@ class UnseenTracks(_KwargPerturbation):
         if self.level == 2:
             return {"track": "random"}
         return {"track": "random", "width_jitter": MAX_WIDTH_JITTER}
+
+
+# --------------------------------------------------------------------------------------------
+# Training under perturbations: domain randomisation over the batch
+# --------------------------------------------------------------------------------------------
+class _RowsTransform(Transform):
+    """``inner`` on the rows of ``mask`` only: the other rows pass through untouched and draw nothing."""
+
+    def __init__(self, inner: Transform, mask: np.ndarray) -> None:  # no streams of its own: inner's
+        self.inner = inner
+        self.mask = mask
+
+    def reseed(self, rows: np.ndarray, seeds: list[int]) -> None:
+        chosen = self.mask[rows]
+        self.inner.reseed(rows[chosen], [s for s, c in zip(seeds, chosen, strict=True) if c])
+
+    def start(self, rows: np.ndarray) -> None:
+        self.inner.start(rows[self.mask[rows]])
+
+    def observation(self, obs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        chosen = self.mask[rows]
+        if not chosen.any():
+            return obs
+        out = np.array(obs, copy=True)
+        out[chosen] = self.inner.observation(obs[chosen], rows[chosen])
+        return out
+
+    def action(self, actions: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        chosen = self.mask[rows]
+        if chosen.any():
+            actions[chosen] = self.inner.action(actions[chosen], rows[chosen])
+        return actions
+
+
+class BatchMixture(Perturbation):
+    """Domain randomisation over a batch: ``k`` wrapper perturbations, sub-env ``i`` of a vector env
+    under the ``(i mod (k + 1))``-th (the 0th: none), so a share of the batch always sees the
+    unperturbed env. Each one keeps its own seeded streams on its rows (as :meth:`Perturbation.wrap`).
+    Env-kwarg perturbations are refused: the sub-envs of one vector env share their kwargs. Not in
+    :data:`PERTURBATIONS` (an evaluation perturbs with one perturbation at a time)."""
+
+    name = "batch_mixture"
+    kind = "mixture"
+    levels: ClassVar[dict[int, Any]] = {level: None for level in LEVELS}
+    unit = "perturbations, one share of the batch each"
+
+    def __init__(self, perturbations: list[Perturbation]) -> None:
+        if not perturbations:
+            raise ConfigError("batch mixture: at least one perturbation is needed")
+        for perturbation in perturbations:
+            if perturbation.kind not in ("observation", "action"):
+                raise ConfigError(
+                    f"{perturbation.name}: changes the env's kwargs, which every sub-env of a batch shares, "
+                    "so it cannot perturb a share of the batch; only observation and action perturbations "
+                    f"can ({', '.join(n for n, c in PERTURBATIONS.items() if c.kind != 'env')}). "
+                    "Change env.kwargs instead"
+                )
+        self.perturbations = list(perturbations)
+        super().__init__(max(p.level for p in perturbations), perturbations[0].seed)
+
+    def describe(self) -> str:
+        slots = len(self.perturbations) + 1
+        shares = "; ".join(
+            f"{p.describe()} on sub-envs i % {slots} == {k}" for k, p in enumerate(self.perturbations, 1)
+        )
+        return f"batch mixture: {shares}; none on the others"
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "describe": self.describe(),
+            "perturbations": [p.record() for p in self.perturbations],
+        }
+
+    def wrap(self, envs: gym.vector.VectorEnv) -> gym.vector.VectorEnv:
+        slots = len(self.perturbations) + 1
+        rows = np.arange(envs.num_envs)
+        for k, perturbation in enumerate(self.perturbations, 1):
+            mask = rows % slots == k
+            if not mask.any():  # fewer sub-envs than perturbations: this one has no share
+                continue
+            transform = perturbation.transform(
+                envs.num_envs, envs.single_observation_space, envs.single_action_space
+            )
+            assert transform is not None  # wrappers only (checked in __init__)
+            envs = PerturbedVectorEnv(envs, _RowsTransform(transform, mask), perturbation)
+        return envs
+
+    def wrap_env(self, env: gym.Env) -> gym.Env:
+        return env  # a single env is sub-env 0, the unperturbed share
+
+
+def training_perturbation(config: Config) -> BatchMixture | None:
+    """The :class:`BatchMixture` of ``config.train.perturb`` (``None`` when it is empty), seeded with
+    ``train.seed``; a :class:`ConfigError` naming ``train.perturb`` for an unknown name or level, one
+    that does not apply to the env, one given twice, or an env-kwarg perturbation."""
+    specs = list(config.train.perturb)
+    if not specs:
+        return None
+    try:
+        perturbations = [parse_perturbation(spec, config.train.seed, config.env) for spec in specs]
+        names = [p.name for p in perturbations]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ConfigError(
+                f"{', '.join(twice)} given twice; each perturbation takes one share of the batch"
+            )
+        return BatchMixture(perturbations)
+    except ConfigError as error:
+        reason = str(error).removeprefix("--perturb: ").removeprefix("--perturb ").removesuffix(", all")
+        raise ConfigError(f"train.perturb: got {specs}; {reason}") from None

@@ -550,7 +550,10 @@ def train(
         return train_seeds(config, resume, on_evaluation)
     agent_cls = get_algo(config.agent.algo)
     seed_everything(config.train.seed)
-    envs = make_agent_envs(config)
+    from rlsuite.perturb import training_perturbation
+
+    # train.perturb (domain randomisation over the batch) wraps the training envs, never evaluation's
+    envs = make_agent_envs(config, perturbation=training_perturbation(config))
     agent = None
     try:
         if resume is not None:
@@ -816,6 +819,11 @@ def train_seeds(
             f"train.num_seeds: got {config.train.num_seeds}, but {algo} trains one seed per process; "
             f"agents that train seeds side by side: {', '.join(seed_batch_algos())}. Use train.num_seeds=1 "
             "(or a sweep over train.seed)"
+        )
+    if config.train.perturb:
+        raise ConfigError(
+            f"train.perturb: got {config.train.perturb}; training under perturbations runs one seed per "
+            "process: set train.num_seeds=1 (or a sweep over train.seed)"
         )
     configs = seed_configs(config)
     envs = SeedEnvs(configs)

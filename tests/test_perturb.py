@@ -321,3 +321,145 @@ def test_eval_perturb_errors_before_anything_runs(tiny_run, capsys):
     assert "does not apply to FrozenLake-v1 (pixel observations only" in err
     assert "perturbations that do: action_delay, actuation_noise" in err
     assert not list((tiny_run / "eval").glob("eval-best-background*"))
+
+
+# --------------------------------------------------------------------------------------------
+# Training under perturbations: train.perturb, a batch mixture
+# --------------------------------------------------------------------------------------------
+def test_a_batch_mixture_perturbs_each_share_of_the_batch_only():
+    """Sub-env i under the (i mod 3)-th of [none, observation noise, actuation noise]: the unperturbed
+    share sees exactly the plain env's episodes, each perturbed share only its own perturbation."""
+    from rlsuite.perturb import BatchMixture
+
+    n = 6
+    actions = _actions(_vector("rlsuite/Racetrack-v0", {}, n))
+    plain = _rollout(_vector("rlsuite/Racetrack-v0", {}, n), actions)
+    noise, actuation = (
+        parse_perturbation("observation_noise:3", 1),
+        parse_perturbation("actuation_noise:3", 1),
+    )
+    mixed = _rollout(BatchMixture([noise, actuation]).wrap(_vector("rlsuite/Racetrack-v0", {}, n)), actions)
+
+    def rows(steps, chosen):
+        return [tuple(x[chosen] for x in step) for step in steps]
+
+    assert _same(rows(mixed, [0, 3]), rows(plain, [0, 3]))
+    assert not _same(rows(mixed, [1, 4]), rows(plain, [1, 4]))
+    # observation noise changes what is seen, never the dynamics: its rows' rewards are the plain ones
+    assert all(np.array_equal(m[1][[1, 4]], p[1][[1, 4]]) for m, p in zip(mixed[1:], plain[1:], strict=True))
+    assert not _same(rows(mixed, [2, 5]), rows(plain, [2, 5]))  # actuation noise: other actions were taken
+    single = BatchMixture([noise]).wrap_env(gym.make("rlsuite/Racetrack-v0"))
+    assert not hasattr(single, "transform")  # a single env is sub-env 0, the unperturbed share
+    single.close()
+
+
+@pytest.mark.parametrize(
+    "perturb, message",
+    [
+        (["traffic_density:1"], "does not apply to rlsuite/Racetrack-v0"),
+        (["unseen_tracks:1"], "changes the env's kwargs, which every sub-env of a batch shares"),
+        (["observation_noise:1", "observation_noise:2"], "observation_noise given twice"),
+        (["observation_nois:1"], "did you mean 'observation_noise'"),
+        (["actuation_noise:5"], "level must be one of"),
+    ],
+)
+def test_train_perturb_errors_name_the_key(perturb, message):
+    from rlsuite.config import from_dict
+    from rlsuite.perturb import training_perturbation
+
+    config = from_dict(
+        {"env": {"id": "rlsuite/Racetrack-v0"}, "agent": {"algo": "pqn"}, "train": {"perturb": perturb}}
+    )
+    with pytest.raises(ConfigError, match="train.perturb") as error:
+        training_perturbation(config)
+    assert message in str(error.value)
+
+
+def test_train_perturb_trains_on_perturbed_envs_and_evaluates_on_plain_ones(tmp_path, monkeypatch):
+    """A run with train.perturb: its training envs are a batch mixture, its evaluation envs are plain,
+    its config records the option; a K-seed run refuses it before writing anything."""
+    import rlsuite.training as training
+    from rlsuite.config import from_dict
+    from rlsuite.perturb import PerturbedVectorEnv
+
+    seen = []
+    make = training.make_agent_envs
+
+    def spy(config, num_envs=None, perturbation=None):
+        seen.append(perturbation)
+        return make(config, num_envs, perturbation)
+
+    monkeypatch.setattr(training, "make_agent_envs", spy)
+    config = {
+        "env": {"id": "rlsuite/Racetrack-v0", "num_envs": 6,
+                "kwargs": {"max_episode_steps": 20, "action_type": "discrete"}},
+        "agent": {"algo": "pqn", "num_steps": 8, "net_arch": [16]},
+        "train": {"total_steps": 96, "eval_every": 0, "eval_episodes": 2, "device": "cpu",
+                  "perturb": ["observation_noise:1", "actuation_noise:1"]},
+        "log": {"run_dir": str(tmp_path), "progress": "none"},
+    }  # fmt: skip
+    run_dir = training.train(from_dict(config))
+    assert [p.name if p else None for p in seen][:1] == ["batch_mixture"]
+    assert all(p is None for p in seen[1:]) and len(seen) > 1  # the evaluation's envs: unperturbed
+    assert "observation_noise:1" in (run_dir / "config.yaml").read_text()
+    envs = seen[0].wrap(gym.make_vec("rlsuite/Racetrack-v0", num_envs=6))
+    assert isinstance(envs, PerturbedVectorEnv) and isinstance(envs.env, PerturbedVectorEnv)
+    envs.close()
+    config["train"]["num_seeds"] = 2
+    with pytest.raises(ConfigError, match="train.perturb: .* one seed per process"):
+        training.train(from_dict(config))
+
+
+# --------------------------------------------------------------------------------------------
+# The robustness study's statistics (experiments/robustness/run.py)
+# --------------------------------------------------------------------------------------------
+def _study():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "experiments" / "robustness" / "run.py"
+    spec = importlib.util.spec_from_file_location("robustness_study", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_study_drop_is_relative_with_an_interval_around_it_for_either_sign():
+    study = _study()
+    reference = [100.0, 110.0, 90.0, 100.0]
+    drop, low, high = study.relative_drop([80.0, 90.0, 70.0, 80.0], reference)
+    assert drop == pytest.approx(0.2) and low < drop < high
+    assert study.relative_drop(reference, reference)[0] == 0.0
+    # negative returns: further below zero is a loss too
+    drop, low, high = study.relative_drop([-12.0, -12.0, -12.0], [-10.0, -10.0, -10.0])
+    assert drop == pytest.approx(0.2) and low == pytest.approx(0.2) and high == pytest.approx(0.2)
+
+
+def test_the_study_summary_recomputes_from_raw_episodes():
+    study = _study()
+
+    def entry(perturbation, level, returns, lap_times):
+        return {
+            "key": ["agent", "id", perturbation, level],
+            "label": "agent",
+            "id": "id",
+            "group": "zoo",
+            "perturbation": perturbation,
+            "level": level,
+            "description": perturbation,
+            "returns": returns,
+            "metrics": {"lap_time": lap_times},
+        }
+
+    rows = study.summarise(
+        [
+            entry("observation_noise", 1, [50.0, 70.0], [None, 30.0]),
+            entry("none", 0, [100.0, 100.0], [20.0, 22.0]),
+        ]
+    )["agent"]
+    assert [r["perturbation"] for r in rows] == ["none", "observation_noise"]  # unperturbed first
+    assert rows[0]["drop"] is None and rows[1]["drop"] == pytest.approx(0.4)
+    assert rows[1]["metrics"]["lap_time"] == 30.0  # over the episodes where it is defined
+    assert rows[1]["return_ci"][0] <= 60.0 <= rows[1]["return_ci"][1]
+    table = study.agent_table(rows)
+    assert "| observation_noise:1 | 60.0 [" in table[3] and "**>10 %**" in table[3] and "30 (+9)" in table[3]
