@@ -618,6 +618,20 @@ def generate_encoders() -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Perturbations: the robustness suite's table (docs/deploy.md)
+# --------------------------------------------------------------------------------------------
+def generate_perturbations() -> None:
+    from rlsuite.perturb import PERTURBATIONS
+
+    rows = []
+    for name, cls in PERTURBATIONS.items():
+        doc = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+        levels = ", ".join(f"{level}: {value}" for level, value in cls.levels.items() if level > 0)
+        rows.append([f"`{name}`", cls.kind, doc, f"{levels} ({cls.unit})"])
+    _markers["perturbations-table"] = _table(["name", "kind", "what it models", "levels 1, 2, 3"], rows)
+
+
+# --------------------------------------------------------------------------------------------
 # Results: the studies' RESULTS.md, their plots and notes
 # --------------------------------------------------------------------------------------------
 def _code_path(link: re.Match) -> str:
@@ -664,6 +678,7 @@ def on_config(config: Any) -> Any:
         generate_config()
         generate_cli()
         generate_encoders()
+        generate_perturbations()
         generate_results()
 
     def expand(items: list[Any]) -> None:
