@@ -486,6 +486,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return bench.main(args)
 
 
+def _add_zoo_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--zoo", default=None, metavar="DIR", help="a zoo folder of your own (default: the package's)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="rlsuite",
@@ -588,9 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
         "training evaluations that chose `best`; a zoo entry: its card's)",
     )
     p.add_argument("--perturb", default=None, metavar="NAME[:LEVEL]", help=PERTURB_HELP)
-    p.add_argument(
-        "--zoo", default=None, metavar="DIR", help="a zoo folder of your own (default: the package's)"
-    )
+    _add_zoo_option(p)
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("record", help="write a video of a run's agent playing greedy episodes")
@@ -665,9 +669,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="checkpoint name under RUN_DIR/checkpoints (best, last, …); a zoo entry has one policy",
     )
     p.add_argument("--force", action="store_true", help="replace --out if it exists (default: refuse)")
-    p.add_argument(
-        "--zoo", default=None, metavar="DIR", help="a zoo folder of your own (default: the package's)"
-    )
+    _add_zoo_option(p)
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser(
@@ -693,9 +695,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--seed", type=int, default=None, help="episode seed (default: rlsuite eval's held-out seed)"
     )
-    p.add_argument(
-        "--zoo", default=None, metavar="DIR", help="a zoo folder of your own (default: the package's)"
-    )
+    _add_zoo_option(p)
     p.set_defaults(func=_cmd_enjoy)
 
     zoo = sub.add_parser(
@@ -715,9 +715,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     zoo_sub = zoo.add_subparsers(dest="zoo_command", metavar="ZOO_COMMAND", required=True)
     z = zoo_sub.add_parser("list", help="the entries: name, env, algorithm, return mean ± std, solved")
-    z.add_argument(
-        "--zoo", default=None, metavar="DIR", help="a zoo folder of your own (default: the package's)"
-    )
+    _add_zoo_option(z)
     z.set_defaults(func=_cmd_zoo_list)
     z = zoo_sub.add_parser(
         "add",
@@ -736,9 +734,7 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--episodes", type=int, default=100, help="evaluation episodes (default: 100)")
     z.add_argument("--machine", default=None, help="the machine that trained the run, for the card")
     z.add_argument("--force", action="store_true", help="replace an existing entry of that name")
-    z.add_argument(
-        "--zoo", default=None, metavar="DIR", help="a zoo folder of your own (default: the package's)"
-    )
+    _add_zoo_option(z)
     z.set_defaults(func=_cmd_zoo_add)
     z = zoo_sub.add_parser(
         "cards",
@@ -749,9 +745,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--animations", default=None, metavar="DIR", help="where the GIFs go (default: docs/assets/zoo)"
     )
     z.add_argument("--no-animations", action="store_true", help="rewrite the cards only")
-    z.add_argument(
-        "--zoo", default=None, metavar="DIR", help="a zoo folder of your own (default: the package's)"
-    )
+    _add_zoo_option(z)
     z.set_defaults(func=_cmd_zoo_cards)
 
     p = sub.add_parser(

@@ -200,6 +200,15 @@ def run_dir_of(log_text: str) -> str | None:
     return None
 
 
+def relative_to(path: str | Path, root: Path) -> str:
+    """``path`` relative to ``root`` (a study's repository), as a record stores a run directory; an
+    absolute path where it lies outside ``root``."""
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 @dataclasses.dataclass(frozen=True)
 class TimedTrain:
     """One ``rlsuite train`` command, timed whole: the run directory it printed, when it started

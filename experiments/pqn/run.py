@@ -247,10 +247,7 @@ def trial_entry(envs: dict[str, Env], finished: study.Finished) -> dict | None:
 
 
 def _relative(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(REPO).as_posix()
-    except ValueError:
-        return str(path)
+    return study.relative_to(path, REPO)
 
 
 def run(envs: dict[str, Env], args: argparse.Namespace, record: study.TrialRecord) -> None:

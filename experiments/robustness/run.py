@@ -78,10 +78,7 @@ def trial_entry(finished: study.Finished) -> dict | None:
 
 
 def _relative(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(REPO).as_posix()
-    except ValueError:
-        return str(path)
+    return study.relative_to(path, REPO)
 
 
 def train_remedy() -> None:
