@@ -572,6 +572,14 @@ class BatchCore(ABC):
         fresh arrays (the caller may modify them): ``rewards`` (B,) float64, ``terminated`` (B,)
         bool and the step's info, ``{key: (B,) array}``."""
 
+    def step_one(self, actions: np.ndarray) -> tuple[float, bool, dict[str, Any]]:
+        """The single env's step (a core of one row, every row active): its reward, whether it
+        terminated, and its info as Python scalars (or per-row arrays), as :class:`CoreEnv` returns
+        them. A core may override it with a faster path of the same results (tested against
+        :meth:`step` in ``tests/envs``)."""
+        rewards, terminated, info = self.step(actions, None)
+        return float(rewards[0]), bool(terminated[0]), _scalar_info(info)
+
     @abstractmethod
     def observe(self) -> np.ndarray:
         """A fresh ``(batch, *single_observation_space.shape)`` array of the current observations."""
@@ -698,11 +706,11 @@ class CoreEnv(gym.Env):
 
     def step(self, action: Any):
         core = self.core
-        rewards, terminated, info = core.step(self._parse_action(action), None)
+        reward, terminated, info = core.step_one(self._parse_action(action))
         obs = core.observe()[0]
         if self.render_mode == "human":
             self.render()
-        return obs, float(rewards[0]), bool(terminated[0]), False, _scalar_info(info)
+        return obs, reward, terminated, False, info
 
     def render(self) -> np.ndarray | None:
         if self.render_mode is None:

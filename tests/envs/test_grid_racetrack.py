@@ -95,3 +95,32 @@ def test_rgb_render():
     env.reset(seed=0)
     frame = env.render()
     assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
+
+
+def test_the_single_env_fast_step_is_the_batch_step():
+    """GridRacetrackCore.step_one (the single env's path) gives exactly what step() gives for row 0:
+    rewards, termination, every info value and type, the state and the random stream, with noise and
+    crashes."""
+    from rlsuite.envs.core import BatchCore
+    from rlsuite.envs.driving.grid_racetrack import GridRacetrackCore
+
+    fast, slow = GridRacetrackCore(1, noise=0.3), GridRacetrackCore(1, noise=0.3)
+    rows = np.zeros(1, dtype=np.intp)
+    from rlsuite.envs.driving.grid_solver import solve
+
+    policy, rng, seen = solve("classic").policy, np.random.default_rng(0), set()
+    for core in (fast, slow):
+        core.seed_rows(rows, np.array([7], dtype=np.uint64))
+        core.reset_rows(rows, {})
+    for _ in range(400):  # the optimal policy, a random action a third of the time: crashes and finishes
+        action = policy[fast.observe()[0]] if rng.random() < 0.67 else rng.integers(0, 9)
+        batch = np.array([action], dtype=np.int64)
+        got = fast.step_one(batch)
+        want = BatchCore.step_one(slow, batch)
+        assert got == want and [type(v) for v in got[2].values()] == [type(v) for v in want[2].values()]
+        assert np.array_equal(fast.observe(), slow.observe())
+        seen.update(k for k in ("crashed", "finished") if got[2][k])
+        if got[1]:
+            for core in (fast, slow):
+                core.reset_rows(rows, {})
+    assert seen == {"crashed", "finished"}  # both branches ran

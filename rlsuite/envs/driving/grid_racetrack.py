@@ -156,36 +156,43 @@ class GridRacetrackConfig(EnvKwargs):
 
 
 @njit(cache=True)
+def _step_row(
+    b, state, action, transition, start_states, rng_state, noise, crashes, steps
+):  # fmt: skip  # pragma: no cover - compiled
+    """Step row ``b`` in place, counting its ``steps``; return (crashed, finished, steps to finish:
+    the row's ``steps`` if it finished, else inf).
+
+    With ``noise``, the row's increments fail (the action becomes ``NO_OP``) with that probability;
+    a crash puts the car back on a random cell of the start line, standing still (one draw each
+    from the row's own stream); at the finish the car stays where it was and the episode ends."""
+    steps[b] += 1
+    if noise > 0.0 and next_unit(rng_state, b) < noise:
+        action = NO_OP
+    next_state = transition[state[b] * N_ACTIONS + action]
+    if next_state == _CRASH_CODE:
+        state[b] = start_states[next_integer(rng_state, b, 0, start_states.shape[0])]
+        crashes[b] += 1
+        return True, False, np.inf
+    if next_state == _FINISH_CODE:
+        return False, True, float(steps[b])
+    state[b] = next_state
+    return False, False, np.inf
+
+
+@njit(cache=True)
 def _step_kernel(
     state, actions, active, transition, start_states, rng_state, noise, crashes, steps, crashed, finished,
     steps_to_finish,
 ):  # fmt: skip  # pragma: no cover - compiled
-    """Step the ``active`` rows in place, counting their ``steps``; fill ``crashed``, ``finished``
-    (False where inactive) and ``steps_to_finish`` (the row's ``steps`` where it finished, else inf).
-
-    With ``noise``, a row's increments fail (the action becomes ``NO_OP``) with that probability;
-    a crash puts the car back on a random cell of the start line, standing still (one draw each
-    from the row's own stream); at the finish the car stays where it was and the episode ends."""
+    """Step the ``active`` rows in place (:func:`_step_row`); fill ``crashed``, ``finished`` and
+    ``steps_to_finish`` (False, False and inf where inactive)."""
     for b in range(state.shape[0]):
-        crashed[b] = False
-        finished[b] = False
-        steps_to_finish[b] = np.inf
-        if not active[b]:
-            continue
-        steps[b] += 1
-        action = actions[b]
-        if noise > 0.0 and next_unit(rng_state, b) < noise:
-            action = NO_OP
-        next_state = transition[state[b] * N_ACTIONS + action]
-        if next_state == _CRASH_CODE:
-            state[b] = start_states[next_integer(rng_state, b, 0, start_states.shape[0])]
-            crashes[b] += 1
-            crashed[b] = True
-        elif next_state == _FINISH_CODE:
-            finished[b] = True
-            steps_to_finish[b] = steps[b]
+        if active[b]:
+            crashed[b], finished[b], steps_to_finish[b] = _step_row(
+                b, state, actions[b], transition, start_states, rng_state, noise, crashes, steps
+            )
         else:
-            state[b] = next_state
+            crashed[b], finished[b], steps_to_finish[b] = False, False, np.inf
 
 
 class _Dynamics:
@@ -315,6 +322,23 @@ class GridRacetrackCore(BatchCore):
             "steps_to_finish": steps_to_finish,
         }
         return self._step_cost.copy(), flags[1], info
+
+    def step_one(self, actions: np.ndarray) -> tuple[float, bool, dict[str, Any]]:
+        """The single env's step (:meth:`BatchCore.step_one`): row 0 stepped by :func:`_step_row`
+        directly, its info built from Python scalars (no per-step arrays)."""
+        crashed, finished, steps_to_finish = _step_row(
+            0, self.state, actions[0], self.dynamics.transition, self.dynamics.start_states, self.rng.state,
+            self.noise, self.crashes, self.steps,
+        )  # fmt: skip
+        cost = self._step_cost.item(0)
+        info = {
+            "crashed": crashed,
+            "crashes": self.crashes.item(0),
+            "reward_time": cost,
+            "finished": finished,
+            "steps_to_finish": steps_to_finish,
+        }
+        return cost, finished, info
 
     def observe(self) -> np.ndarray:
         return self.state.copy()
