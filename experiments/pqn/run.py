@@ -546,8 +546,10 @@ def report(envs: dict[str, Env], record: study.TrialRecord, results: Path, comma
         "come from trials measured side by side in this run; absolute seconds move with the machine's "
         "load (see the dates above). The SB3 cells ran in a later session, one at a time (`--jobs 1`) "
         "beside other jobs on the machine (a load of 4–7 on its 2 cores): their wall-clock is inflated "
-        "by that load, so compare them by CPU time. The main cells have 6–7 of their 10 seeds: "
-        "`python experiments/pqn/run.py` runs the rest.",
+        "by that load, so compare them by CPU time. The main cells' last 3–4 seeds (of PQN and DQN alike) "
+        "ran later still, one at a time beside two other jobs (a load of about 3): their wall-clock is "
+        "inflated in the same way for both agents, their CPU time much less. The attribution cells have "
+        "the seeds their tables show (`python experiments/pqn/run.py` runs the rest).",
         "",
         "Rerun: `python experiments/pqn/run.py` (resumable: runs the trials `trials.jsonl` lacks); "
         "`--report-only` regenerates this file and `curves.png` from `trials.jsonl`.",
