@@ -253,3 +253,39 @@ def test_rllib_ppo_module_matches_act(tmp_path, ray_session):
     }
     meta = _parity(_train(tmp_path, config, steps=64), tmp_path)["meta"]
     assert meta["outputs"]["values"] == "logits"
+
+
+# --------------------------------------------------------------------------------------------
+# The torch-free runtime: examples/deploy_onnx.py
+# --------------------------------------------------------------------------------------------
+_NO_TORCH = """
+import runpy, sys
+class _NoTorch:  # torch (and anything under it) cannot be imported, as in a venv of rlsuite[deploy]
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError(f"{name}: torch is blocked in this test")
+sys.meta_path.insert(0, _NoTorch())
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+assert "torch" not in sys.modules
+"""
+
+
+def test_the_deploy_example_drives_the_env_without_torch(tmp_path, monkeypatch):
+    """``examples/deploy_onnx.py`` on a zoo agent's export, run as a user runs it from a clone's root
+    (a relative path, as ``rlsuite export`` prints it), in a process where torch cannot be imported."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("onnxruntime")
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "highway-pqn"]) == 0
+    example = Path(__file__).parents[1] / "examples" / "deploy_onnx.py"
+    done = subprocess.run(
+        [sys.executable, "-c", _NO_TORCH, str(example), "export/highway-pqn-onnx"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "pqn on rlsuite/Highway-v0: one episode, return" in done.stdout
