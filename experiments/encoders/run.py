@@ -12,10 +12,16 @@ Stages:
    (``rlsuite/encoders/pretrained/``) from nothing, each with its linear probe (``probe.json``: R²
    per state variable on frames from layouts / seeds pretraining never saw, next to a randomly
    initialised encoder).
+   **motion** — issue 34's self-supervised candidates that see motion (``MOTION``: the playback-rate
+   objective, alone and beside ATC), pretrained on ``driving``'s frames into ``runs/encoders/candidates/``
+   and probed alike; **ship** copies the chosen one into the package as ``driving-motion``; **screen**
+   pretrains every objective (SPR, its contrastive variant, playback, ATC, the Flare network) at one small
+   budget on the same frames and probes each.
 2. **rl** — DQN on Racetrack's kidney layout (which the driving encoders never saw), 40k env steps,
    3 seeds: state features (the reference), pixels with the driving encoder frozen (its features
    replayed), fine-tuned, the same compact encoder from scratch, from scratch + random shift, and
-   the transfer-pretrained ``driving-state`` encoder frozen and fine-tuned.
+   the transfer-pretrained ``driving-state`` encoder frozen and fine-tuned, and the ``driving`` and
+   ``driving-motion`` encoders frozen with the tuned settings.
    All pixel variants take 84×84 grayscale frames, 2 stacked, with the state DQN's settings.
    **bound** — the probe's reference: the same architecture trained *supervised* on the probe's fit
    frames (their true states), then probed the same way: how much of the state these frames and
@@ -73,7 +79,8 @@ END_EVAL = "_end_eval"
 RL = [
     "state", "frozen", "finetune", "scratch", "scratch_shift", "frozen_lr1e-3", "scratch_shift_lr1e-3",
     "frozen_transfer", "finetune_transfer", "frozen_transfer_tuned_r2", "state_tuned_r2",
-    "frozen_transfer_tuned", "state_tuned",
+    "frozen_transfer_tuned", "state_tuned", "frozen_tuned", "frozen_motion", "frozen_motion_tuned",
+    "frozen_atc_playback_tuned", "frozen_atc_playback_w3", "frozen_atc_playback_w3_tuned",
 ]  # fmt: skip
 RL_LABELS = {
     "state": "state features (reference)",
@@ -89,6 +96,12 @@ RL_LABELS = {
     "state_tuned_r2": "state features, round 2's settings",
     "frozen_transfer_tuned": "pixels, driving-state encoder frozen, tuned on other seeds (see Tuning)",
     "state_tuned": "state features, the same tuned settings",
+    "frozen_tuned": "pixels, driving encoder (ATC) frozen, the same tuned settings",
+    "frozen_motion": "pixels, driving-playback candidate frozen (self-supervised: playback rate)",
+    "frozen_motion_tuned": "pixels, driving-playback candidate frozen, the same tuned settings",
+    "frozen_atc_playback_tuned": "pixels, driving-atc-playback candidate frozen (ATC + playback), tuned settings",
+    "frozen_atc_playback_w3": "pixels, driving-atc-playback-w3 candidate frozen (ATC + 3 × playback)",
+    "frozen_atc_playback_w3_tuned": "pixels, driving-atc-playback-w3 candidate frozen (ATC + 3 × playback), tuned",
     f"state{END_EVAL}": "state features, evaluated only at the end",
     f"frozen_transfer_tuned{END_EVAL}": "pixels, driving-state encoder frozen, tuned, evaluated only at the end",
 }
@@ -98,9 +111,33 @@ EXTRA = {
     "scratch_shift_lr1e-3": ("scratch_shift", ["agent.learning_rate=1e-3"]),
     "frozen_transfer": ("frozen", ["encoder.checkpoint=driving-state"]),
     "finetune_transfer": ("finetune", ["encoder.checkpoint=driving-state"]),
+    # first run as `encoder.checkpoint=driving-motion` while that name held this candidate (see ship/ in trials.jsonl)
+    "frozen_motion": ("frozen", [f"encoder.checkpoint={RUNS / 'candidates' / 'driving-playback'}"]),
+    "frozen_atc_playback": ("frozen", [f"encoder.checkpoint={RUNS / 'candidates' / 'driving-atc-playback'}"]),
+    "frozen_atc_playback_w3": (
+        "frozen",
+        [f"encoder.checkpoint={RUNS / 'candidates' / 'driving-atc-playback-w3'}"],
+    ),
 }
 # The shipped encoders: self-supervised (ATC) and transfer-pretrained (supervised on the state).
 ENCODERS = ["driving", "arm", "driving-state", "arm-state"]
+# Issue 34, self-supervised encoders that see motion: candidates pretrained on `driving`'s frames
+# (configs/pretrain_<name>.yaml) into runs/encoders/candidates/, probed like the shipped ones; the one
+# named in MOTION_SHIPPED is copied into the package as `driving-motion` (--stages ship).
+MOTION = ["driving-atc-playback", "driving-playback", "driving-atc-playback-w3"]
+MOTION_SHIPPED = ("driving-atc-playback-w3", "driving-motion")
+CANDIDATES = RUNS / "candidates"
+# Every objective on `driving`'s config at one small budget (400 steps of batch 128), probed alike: a screen of
+# what each objective reaches, the motion-aware ones beside ATC. Overrides of configs/pretrain_driving.yaml.
+SCREEN_BUDGET = ["train.steps=400", "train.batch_size=128"]
+SCREEN = {
+    "atc": [],
+    "spr": ["objective.name=spr", "objective.prediction_steps=3"],
+    "spr_inverse": ["objective.name=spr", "objective.prediction_steps=3", "objective.inverse_weight=1.0"],
+    "spr_nce": ["objective.name=spr_nce", "objective.prediction_steps=4"],
+    "playback": ["objective.name=playback", "objective.prediction_steps=4"],
+    "atc_flare": ["encoder.type=flare"],
+}
 TRANSFER = {
     "highway": ["state", "frozen", "scratch", "frozen_transfer"],
     "pusher": ["state", "frozen", "scratch", "frozen_transfer"],
@@ -116,7 +153,8 @@ TRANSFER_EXTRA = {
 # rows the comparison to state DQN rests on, all cheap, also run on seeds 3-9: ten seeds each.
 HEADLINE = [
     "state", "frozen", "frozen_transfer", "frozen_transfer_tuned_r2", "state_tuned_r2",
-    "frozen_transfer_tuned", "state_tuned",
+    "frozen_transfer_tuned", "state_tuned", "frozen_tuned", "frozen_motion", "frozen_motion_tuned",
+    "frozen_atc_playback_tuned", "frozen_atc_playback_w3", "frozen_atc_playback_w3_tuned",
 ]  # fmt: skip
 HEADLINE_SEEDS = list(range(3, 10))
 # the curves drawn: the issue's comparison (state, frozen, fine-tuned, scratch, scratch + shift)
@@ -248,11 +286,58 @@ def stage_pretrain(quick: bool, parallel: int) -> None:
             (f"pretrain/{name}", [sys.executable, "-m", "rlsuite.cli", "pretrain", str(config), *overrides])
         )
 
-    def probe(run_dir: str, log_text: str) -> dict:
-        print(log_text[-1500:], flush=True)  # the probe's table
-        return {"probe": json.loads((REPO / run_dir / "probe.json").read_text())}
+    run_commands(jobs, parallel, _probe_details)
 
-    run_commands(jobs, parallel, probe)
+
+def _probe_details(run_dir: str, log_text: str) -> dict:
+    print(log_text[-1500:], flush=True)  # the probe's table
+    return {"probe": json.loads((REPO / run_dir / "probe.json").read_text())}
+
+
+def stage_motion(quick: bool, parallel: int) -> None:
+    """Issue 34's candidates: ``rlsuite pretrain`` of each into runs/encoders/candidates/, with its probe."""
+    jobs = []
+    for name in MOTION:
+        where = RUNS / "quick" if quick else CANDIDATES
+        overrides = [f"output={where / name}", f"log.run_dir={where}", f"log.name={name}"]
+        if quick:
+            overrides += ["train.steps=20", "train.log_every=10", "train.image_every=10"]
+        config = CONFIGS / f"pretrain_{name.replace('-', '_')}.yaml"
+        jobs.append(
+            (
+                _quick(f"pretrain/{name}"),
+                [sys.executable, "-m", "rlsuite.cli", "pretrain", str(config), *overrides],
+            )
+        )
+    run_commands(jobs, parallel, _probe_details)
+
+
+def stage_ship() -> None:
+    """Copy the chosen candidate (MOTION_SHIPPED) into the package under its shipped name, recorded with
+    its checksum; the RL rows ``frozen_motion*`` load it by that name."""
+    import hashlib
+    import shutil
+
+    candidate, shipped = MOTION_SHIPPED
+    key = f"pretrain/{candidate}"
+    if key not in finished():
+        raise SystemExit(f"{key} has not run yet: --stages motion first")
+    for suffix in (".safetensors", ".json"):
+        shutil.copyfile(CANDIDATES / f"{candidate}{suffix}", SHIPPED / f"{shipped}{suffix}")
+    digest = hashlib.sha256((SHIPPED / f"{shipped}.safetensors").read_bytes()).hexdigest()
+    trial_record().append({"key": f"ship/{shipped}", "rc": 0, "wall_s": 0.0, "from": key, "sha256": digest})
+    print(f"shipped {candidate} as {shipped} ({digest[:12]})", flush=True)
+
+
+def stage_screen(parallel: int) -> None:
+    """Every objective of SCREEN on `driving`'s frames at one small budget, probed: what each reaches."""
+    config = CONFIGS / "pretrain_driving.yaml"
+    jobs = [
+        (f"screen/{name}", [sys.executable, "-m", "rlsuite.cli", "pretrain", str(config), *SCREEN_BUDGET, *extra,
+                            f"log.run_dir={RUNS / 'screen'}", f"log.name={name}"])
+        for name, extra in SCREEN.items()
+    ]  # fmt: skip
+    run_commands(jobs, parallel, _probe_details)
 
 
 def stage_bound(quick: bool) -> None:
@@ -278,6 +363,12 @@ def stage_bound(quick: bool) -> None:
         print(f"{key}: mean R² {result['r2_mean']:.3f} ({result['r2']})", flush=True)
 
 
+# Rows trained while `driving-motion` held another candidate (driving-playback; re-shipped since, see ship/ in
+# trials.jsonl): their run configs name the encoder, which now loads other weights, so their best checkpoints
+# cannot be rescored; their final returns, recorded at training time, stand.
+NOT_RESCORABLE = ("frozen_motion", "frozen_motion_tuned")
+
+
 def stage_heldout(quick: bool) -> None:
     """Each finished training run's ``best`` checkpoint (chosen by its training evaluations), scored
     greedily on evaluation seeds that selection never saw (``rlsuite eval``'s default), kept in
@@ -292,6 +383,7 @@ def stage_heldout(quick: bool) -> None:
         if (
             key in known
             or key.split("/")[0] not in ("rl", *TRANSFER)  # the tables that show it (not tune, walltime)
+            or key.split("/")[1] in NOT_RESCORABLE
             or "curve" not in trial
             or not run_dir
             or not (REPO / run_dir / "checkpoints" / "best").is_dir()
@@ -581,6 +673,8 @@ def report(command: list[str]) -> None:
             "(see the probe section of the pretraining config for which layouts/seeds).\n"
         )
 
+    out.extend(_motion_section(trials))
+
     # ---- RL on Racetrack
     out.append("\n## Pixel DQN on Racetrack (kidney layout, unseen by the encoder), 40k env steps\n\n")
     runs = _runs_of(trials, "rl", RL)
@@ -668,6 +762,148 @@ def report(command: list[str]) -> None:
             out.append(f"\n![{env} curves]({env}_curves.png)\n")
     (HERE / "RESULTS.md").write_text("".join(out))
     print(f"written: {HERE / 'RESULTS.md'}")
+
+
+def _final_scalar(name: str, scalar: str) -> str:
+    """A candidate's final training scalar (``encoder.json``'s ``final_<scalar>``), for the report."""
+    meta = CANDIDATES / f"{name}.json"
+    value = json.loads(meta.read_text()).get(f"final_{scalar}") if meta.is_file() else None
+    return "—" if value is None else f"{value:.2f}"
+
+
+# the self-supervised encoders' frozen rows of the Racetrack table (issue 34's RL target)
+SSL_FROZEN = [
+    "frozen", "frozen_tuned", "frozen_motion", "frozen_motion_tuned", "frozen_atc_playback_tuned",
+    "frozen_atc_playback_w3", "frozen_atc_playback_w3_tuned",
+]  # fmt: skip
+
+
+def _probe_row(label: str, probe: dict, names: list[str], extra: str = "") -> str:
+    r2 = probe["r2"]
+    return (
+        f"| {label} | "
+        + " | ".join(f"{r2[n]:.3f}" for n in names)
+        + f" | **{probe['r2_mean']:.3f}** |{extra}\n"
+    )
+
+
+def _motion_section(trials: dict[str, dict]) -> list[str]:
+    """Issue 34: the motion-aware candidates at full budget, the screen of every objective, the targets."""
+    full = {name: trials[f"pretrain/{name}"] for name in MOTION if f"pretrain/{name}" in trials}
+    screen = {name: trials[f"screen/{name}"] for name in SCREEN if f"screen/{name}" in trials}
+    if not full and not screen:
+        return []
+    names = ["speed", "heading_error", "lateral_offset"]
+    out = [
+        "\n## Self-supervised encoders that see motion\n\n"
+        "ATC (`driving`) learns where the car is, not how fast it moves: its features hold the heading error "
+        "and the lateral offset but almost none of the speed. Motion-aware objectives in the registry "
+        "(`rlsuite.encoders.objectives`), pretrained on `driving`'s frames with its network and augmentations "
+        "and probed the same way (fitted on procedural layouts, scored on the three hand-made ones):\n\n"
+        "- `spr`: SPR (Schwarzer et al., 2021): an action-conditioned transition model rolls the latent K steps "
+        "ahead to match an EMA target's latents of the next frames by cosine; `inverse_weight` adds SGI's "
+        "inverse-dynamics loss.\n"
+        "- `spr_nce`: the same prediction scored by InfoNCE, the anchor's own other future steps among the "
+        "negatives (telling them apart takes the speed).\n"
+        "- `playback` (SpeedNet's pretext task, Benaim et al., 2020, made relative): each moment stacked at the "
+        "agents' rate and 1–4 times faster; a head tells how much faster from the two stacks' features.\n"
+        "- `atc_playback`: ATC's loss plus the playback loss on one encoder: the pose and the motion.\n"
+        "- network `flare` (Shang et al., 2021): each frame encoded alone, the newest latent and the latent "
+        "differences fused by a linear layer (with any objective: `encoder.type=flare`).\n"
+    ]
+    if full:
+        out.append(
+            "\n**Full budget** (`--stages motion`: `driving`'s frames, 1,500 steps of batch 256, as `driving`):"
+            "\n\n| encoder | speed | heading_error | lateral_offset | mean R² | objective | wall time [min] |\n"
+            "|---|---:|---:|---:|---:|---|---:|\n"
+        )
+        references = {
+            "pretrain/driving": "`driving` (ATC, shipped)",
+            "pretrain/driving-state": "`driving-state` (supervised on the state, shipped)",
+        }
+        for key, label in references.items():
+            if key in trials:
+                out.append(_probe_row(label, trials[key]["probe"]["encoder"], names).rstrip("\n") + " | |\n")
+        for name, trial in full.items():
+            config = CONFIGS / f"pretrain_{name.replace('-', '_')}.yaml"
+            objective = config.read_text().split("objective: ", 1)[1].split("\n", 1)[0]
+            ship = trials.get(f"ship/{MOTION_SHIPPED[1]}", {})
+            shipped = f" → shipped as `{MOTION_SHIPPED[1]}`" if ship.get("from") == f"pretrain/{name}" else ""
+            out.append(
+                _probe_row(f"`{name}`{shipped}", trial["probe"]["encoder"], names).rstrip("\n")
+                + f" `{objective}` | {trial['wall_s'] / 60:.1f} |\n"
+            )
+        if "bound/driving" in trials:
+            bound = trials["bound/driving"]["bound"]
+            out.append(
+                _probe_row(
+                    "same network trained *supervised* on the fit frames' states (reference)", bound, names
+                ).rstrip("\n")
+                + " | |\n"
+            )
+        best = max(full, key=lambda n: full[n]["probe"]["encoder"]["r2_mean"])
+        r2 = full[best]["probe"]["encoder"]
+        met = lambda ok: "met" if ok else "missed"  # noqa: E731
+        out.append(
+            f"\nTargets (issue 34: speed R² ≥ 0.7 and mean R² ≥ 0.8 on the unseen layouts), best mean: `{best}`, "
+            f"speed {r2['r2']['speed']:.3f} ({met(r2['r2']['speed'] >= 0.7)}), mean {r2['r2_mean']:.3f} "
+            f"({met(r2['r2_mean'] >= 0.8)}).\n"
+        )
+    runs = _runs_of(trials, "rl", ["state", *SSL_FROZEN])
+    state = [_final(t) for t in runs["state"]]
+    if state and any(runs[v] for v in SSL_FROZEN):
+        out.append(
+            "\nFrozen, on Racetrack's kidney layout (the table below; seeds 0-9, which no tuning used; the tuned "
+            "settings, `agent.lr_schedule=linear`, are the last tuning round's winner for `driving-state` on seeds "
+            "300-305, a decay first tried with `driving` on those seeds), final return as a share of state DQN's "
+            "(state features at `dqn_state.yaml`'s settings, 10 seeds), target ≥ 0.9:\n\n"
+        )
+        for variant in SSL_FROZEN:
+            finals = [_final(t) for t in runs[variant]]
+            if finals:
+                share = statistics.mean(finals) / statistics.mean(state)
+                out.append(
+                    f"- {RL_LABELS[variant]} ({len(finals)} seeds): **{share:.2f}** "
+                    f"({'met' if share >= 0.9 else 'missed'})\n"
+                )
+        best_rl = max((v for v in SSL_FROZEN if runs[v]), key=lambda v: statistics.mean(map(_final, runs[v])))
+        accuracies = ", ".join(
+            f"`{name}` {_final_scalar(name, key)}"
+            for name, key in (
+                ("driving-playback", "accuracy"),
+                ("driving-atc-playback", "playback_accuracy"),
+                ("driving-atc-playback-w3", "playback_accuracy"),
+            )
+        )
+        out.append(
+            f"\nBest self-supervised frozen row: {RL_LABELS[best_rl]}. Our reading of the rows above (not "
+            "separately measured): the playback loss alone learns the speed but gives up some of the pose (its "
+            "heading error and lateral offset against `driving`'s), and lane keeping on an unseen layout leans "
+            "on the pose; beside ATC's loss at weight 1 the playback head trains less in the same 1,500 steps "
+            "and the speed stays low; at weight 3 both the pose and the speed are learned (final playback "
+            f"accuracy of 4 gaps: {accuracies}). The tuned settings' decaying learning rate leaves some frozen "
+            "self-supervised runs at a low final return (the ± of their final return in the table). This "
+            "section's runs (pretraining, screen, RL rows) ran one at a time, one thread each.\n"
+        )
+    if screen:
+        out.append(
+            f"\n**Screen** (`--stages screen`): every objective on `driving`'s config at one small budget "
+            f"({', '.join(f'`{o}`' for o in SCREEN_BUDGET)}), probed alike; not a ranking at full budget, a look "
+            "at what each objective starts to learn (the playback head, for one, is still at chance at this "
+            "budget, as its run log shows: its full-budget row above says where it ends). The Flare network "
+            "runs with ATC's loss here (`atc_flare`), against the compact network's `atc`.\n\n"
+            "| objective | overrides | speed | heading_error | lateral_offset | mean R² | wall time [min] |\n"
+            "|---|---|---:|---:|---:|---:|---:|\n"
+        )
+        for name, trial in screen.items():
+            r2 = trial["probe"]["encoder"]
+            overrides = ", ".join(f"`{o}`" for o in SCREEN[name]) or "(`pretrain_driving.yaml`: ATC)"
+            out.append(
+                f"| {name} | {overrides} | "
+                + " | ".join(f"{r2['r2'][n]:.3f}" for n in names)
+                + f" | **{r2['r2_mean']:.3f}** | {trial['wall_s'] / 60:.1f} |\n"
+            )
+    return out
 
 
 def _headline(runs: dict[str, list[dict]]) -> list[str]:
@@ -852,9 +1088,34 @@ def main() -> None:
     parser.add_argument(
         "--stages",
         nargs="+",
-        default=["pretrain", "bound", "tune", "rl", "transfer", "heldout", "walltime", "standstill"],
-        choices=["pretrain", "bound", "tune", "rl", "transfer", "heldout", "walltime", "standstill"],
-        help="pretrain | bound (the probe's supervised reference) | tune (the frozen DQN's settings, on seeds "
+        default=[
+            "pretrain",
+            "motion",
+            "ship",
+            "bound",
+            "tune",
+            "rl",
+            "transfer",
+            "heldout",
+            "walltime",
+            "standstill",
+        ],
+        choices=[
+            "pretrain",
+            "motion",
+            "ship",
+            "screen",
+            "bound",
+            "tune",
+            "rl",
+            "transfer",
+            "heldout",
+            "walltime",
+            "standstill",
+        ],  # fmt: skip
+        help="pretrain | motion (issue 34's motion-aware candidates) | ship (the chosen one, as driving-motion) | "
+        "screen (every objective at a small budget, probed) | bound (the probe's supervised reference) | tune "
+        "(the frozen DQN's settings, on seeds "
         "of their own) | rl | transfer | heldout (best checkpoints on held-out seeds) | walltime (the Racetrack "
         "variants again, one run at a time, for their wall-clock ratios) | standstill (the frozen and state "
         "rows' final policies, episode by episode)",
@@ -872,6 +1133,12 @@ def main() -> None:
         seeds = args.seeds[:1] if args.quick else args.seeds
         if "pretrain" in args.stages:
             stage_pretrain(args.quick, args.jobs)
+        if "motion" in args.stages:
+            stage_motion(args.quick, args.jobs)
+        if "ship" in args.stages and not args.quick:
+            stage_ship()
+        if "screen" in args.stages and not args.quick:
+            stage_screen(args.jobs)
         if "bound" in args.stages:
             stage_bound(args.quick)
         if "tune" in args.stages:

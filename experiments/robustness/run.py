@@ -508,6 +508,10 @@ def report(command: list[str], quick: bool) -> None:
             + "; ".join(f"seed {t['seed']}: `{t['run_dir']}`, {t['wall_s']:.0f} s" for t in trials)
             + ".",
             "",
+            "A lead for actuation noise, from one exploratory run on a tuning seed (not in this table): "
+            "`train.perturb: [actuation_noise:1]` alone, half the batch noisy, kept its unperturbed return "
+            "and dropped 7.6 % under `actuation_noise:1` ([exploratory.md](exploratory.md)).",
+            "",
         ]
     out += ["## Per agent", ""]
     order = {"zoo": 0, "control": 1, "remedy": 2}

@@ -1,7 +1,8 @@
-"""Pixel encoders: networks, batched augmentations, objectives behind one protocol and one registry
-(``Objective``, ``OBJECTIVES``: self-supervised CURL and ATC, supervised transfer pretraining on the
-simulator's state), pretraining (``rlsuite pretrain``), checkpoints (shipped ones load by name,
-offline), transfer into agents (``encoder: {checkpoint, freeze, lr_scale}``) and the linear probe
+"""Pixel encoders: networks (Flare's latent-difference one among them), batched augmentations,
+objectives behind one protocol and one registry (``Objective``, ``OBJECTIVES``: self-supervised CURL
+and ATC, motion-aware SPR, its contrastive variant and the playback rate, supervised transfer
+pretraining on the simulator's state), pretraining (``rlsuite pretrain``), checkpoints (shipped ones
+load by name, offline), transfer into agents (``encoder: {checkpoint, freeze, lr_scale}``) and the linear probe
 (``rlsuite probe``).
 
 Imports torch: ``import rlsuite`` does not import this package.
@@ -16,13 +17,15 @@ from rlsuite.encoders.augment import (
     random_shift,
 )
 from rlsuite.encoders.checkpoint import load_encoder, save_encoder, shipped_encoders
-from rlsuite.encoders.networks import ENCODERS, CompactCNN, NatureCNN, ResNet18Stem, build_encoder
+from rlsuite.encoders.networks import ENCODERS, CompactCNN, FlareCNN, NatureCNN, ResNet18Stem, build_encoder
 from rlsuite.encoders.objectives import (
     ATC,
     CURL,
     OBJECTIVES,
+    SPR,
     FrameBatch,
     Objective,
+    SPRContrastive,
     StateRegression,
     auxiliary_objective,
     auxiliary_objectives,
@@ -35,13 +38,16 @@ __all__ = [
     "CURL",
     "ENCODERS",
     "OBJECTIVES",
+    "SPR",
     "Augment",
     "CompactCNN",
+    "FlareCNN",
     "FrameBatch",
     "NatureCNN",
     "Objective",
     "RandomShift",
     "ResNet18Stem",
+    "SPRContrastive",
     "StateRegression",
     "auxiliary_objective",
     "auxiliary_objectives",

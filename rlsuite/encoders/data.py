@@ -31,7 +31,15 @@ from rlsuite.config import ConfigError, EnvConfig, hp
 from rlsuite.envs.core import core_of
 from rlsuite.rollout import make_envs
 
-__all__ = ["DataSource", "FrameData", "collect", "state_targets", "state_variables"]
+__all__ = [
+    "DataSource",
+    "FrameData",
+    "action_features",
+    "action_width",
+    "collect",
+    "state_targets",
+    "state_variables",
+]
 
 
 @dataclass
@@ -51,7 +59,9 @@ class FrameData:
     """``frames`` (T, N, H, W, C) uint8 in time order per sub-env; ``first`` (T, N): the time index of
     each frame's episode start; ``states`` (T, N, V) float32 named ``state_names`` (the probe's
     variables; may be V = 0); ``targets`` (T, N, U) float32 named ``target_names``: the env's state
-    observation, what the ``state`` pretraining objective regresses on (may be U = 0)."""
+    observation, what the ``state`` pretraining objective regresses on (may be U = 0); ``actions``
+    (T, N, A) float32: the action taken at each frame (one-hot for a discrete action space, the values
+    for a box; what the action-conditioned objectives, ``spr`` and ``spr_nce``, read; may be A = 0)."""
 
     frames: np.ndarray
     first: np.ndarray
@@ -60,6 +70,7 @@ class FrameData:
     source: str
     targets: np.ndarray | None = None
     target_names: list[str] = field(default_factory=list)
+    actions: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -130,6 +141,23 @@ def state_targets(envs: gym.vector.VectorEnv) -> tuple[list[str], np.ndarray]:
     return _no_variables(envs) if state is None else state
 
 
+def action_width(space: gym.Space) -> int:
+    """Columns of :func:`action_features` for ``space`` (drawing no action: collections stay as they were)."""
+    if isinstance(space, gym.spaces.Discrete):
+        return int(space.n)
+    return int(np.prod(space.shape)) if isinstance(space, gym.spaces.Box) else 0
+
+
+def action_features(space: gym.Space, actions: np.ndarray) -> np.ndarray:
+    """A batch of actions ``(N, …)`` of ``space`` as float32 rows ``(N, A)``: one-hot for ``Discrete``,
+    the flattened values for ``Box``; ``A = 0`` for other spaces."""
+    if isinstance(space, gym.spaces.Discrete):
+        return np.eye(int(space.n), dtype=np.float32)[np.asarray(actions) - space.start]
+    if isinstance(space, gym.spaces.Box):
+        return np.asarray(actions, np.float32).reshape(len(actions), -1)
+    return np.zeros((len(actions), 0), np.float32)
+
+
 # --------------------------------------------------------------------------------------------
 # Behaviour policies
 # --------------------------------------------------------------------------------------------
@@ -192,6 +220,8 @@ def collect(source: DataSource) -> FrameData:
         states = np.empty((steps, n, values.shape[1]), np.float32)
         target_names, values = state_targets(envs)  # before the reset: see BatchCore.privileged_state
         targets = np.empty((steps, n, values.shape[1]), np.float32)
+        action_space = envs.single_action_space
+        actions = np.empty((steps, n, action_width(action_space)), np.float32)
         obs, _ = envs.reset(seed=source.seed)
         episode_first = np.zeros(n, np.int64)
         previous_done = np.zeros(n, bool)
@@ -199,10 +229,12 @@ def collect(source: DataSource) -> FrameData:
             frames[t], first[t] = obs, episode_first
             states[t] = state_variables(envs)[1]
             targets[t] = state_targets(envs)[1]
-            obs, _, terminated, truncated, _ = envs.step(policy())
+            action = policy()
+            actions[t] = action_features(action_space, action)
+            obs, _, terminated, truncated, _ = envs.step(action)
             # NEXT_STEP autoreset: frame t + 1 is a reset observation iff the step before ended an episode
             episode_first[previous_done] = t + 1
             previous_done = terminated | truncated
     finally:
         envs.close()
-    return FrameData(frames, first, states, names, source.id, targets, target_names)
+    return FrameData(frames, first, states, names, source.id, targets, target_names, actions)

@@ -19,6 +19,11 @@ acting code never convert anything.
   no max-pool, so 64×64 frames keep an 8×8 map), global average pooling and a linear layer. Its
   parameter names are torchvision's, so ImageNet weights load from a local file the user points at
   (:meth:`ResNet18Stem.load_torchvision`); nothing is downloaded.
+- :class:`FlareCNN` — Flare (Shang et al., NeurIPS 2021, "Reinforcement Learning with Latent Flow"):
+  CompactCNN's convs applied to each stacked frame *alone* (one channel per frame: grayscale stacks),
+  then the newest frame's conv latent and the differences of successive frames' latents (the "latent
+  flow"), concatenated, through the linear layer and LayerNorm: motion reaches the features as a
+  difference of latents instead of being left to the first conv layer to find.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["ENCODERS", "CompactCNN", "NatureCNN", "ResNet18Stem", "build_encoder"]
+__all__ = ["ENCODERS", "CompactCNN", "FlareCNN", "NatureCNN", "ResNet18Stem", "build_encoder"]
 
 
 def _shape(observation_shape: Sequence[int], name: str, min_side: int) -> tuple[int, int, int]:
@@ -98,6 +103,29 @@ class CompactCNN(_Encoder):
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         return self.norm(self.linear(self.convs(_to_unit_nchw(frames))))
+
+
+class FlareCNN(_Encoder):
+    """Flare on CompactCNN's torso: each of the ``C`` channels is one grayscale frame (oldest first), encoded
+    alone by the shared convs into ``h_1 … h_C``; ``[h_C, h_C − h_{C−1}, …, h_2 − h_1]`` goes through a
+    linear layer and LayerNorm (Shang et al., 2021)."""
+
+    type_name = "flare"
+
+    def __init__(self, observation_shape: Sequence[int], features_dim: int = 64) -> None:
+        height, width, channels = _shape(observation_shape, "FlareCNN", 36)
+        super().__init__((height, width, channels), features_dim)
+        self.convs, flat = _nature_torso((height, width, 1), (16, 32, 32))
+        self.linear = nn.Linear(flat * channels, features_dim)
+        self.norm = nn.LayerNorm(features_dim)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        x = _to_unit_nchw(frames)
+        batch, channels = x.shape[:2]
+        latents = self.convs(x.reshape(batch * channels, 1, *x.shape[2:])).view(batch, channels, -1)
+        flow = latents[:, 1:] - latents[:, :-1]  # successive frames' latent differences
+        fused = torch.cat([latents[:, -1], flow.flatten(1)], dim=1)
+        return self.norm(self.linear(fused))
 
 
 class NatureCNN(_Encoder):
@@ -220,7 +248,9 @@ class ResNet18Stem(_Encoder):
         return sorted(wanted)
 
 
-ENCODERS: dict[str, type[_Encoder]] = {cls.type_name: cls for cls in (CompactCNN, NatureCNN, ResNet18Stem)}
+ENCODERS: dict[str, type[_Encoder]] = {
+    cls.type_name: cls for cls in (CompactCNN, NatureCNN, ResNet18Stem, FlareCNN)
+}
 
 
 def build_encoder(type: str, observation_shape: Sequence[int], features_dim: int) -> nn.Module:

@@ -7,6 +7,16 @@
   the positive is the observation ``k`` steps *later* in the same episode, and the anchor passes a
   residual MLP predictor first. ATC's encoders, pretrained then frozen, matched end-to-end RL in
   the paper.
+- :class:`SPR` (``spr``; Schwarzer et al., 2021): from a frame stack's latent, an action-conditioned
+  transition model predicts the EMA target's latents of the next K frame stacks (cosine loss on
+  projections); optionally with SGI's inverse-dynamics loss. Motion-aware: where the scene will be
+  depends on how fast it moves.
+- :class:`SPRContrastive` (``spr_nce``): the same prediction scored by InfoNCE, the anchor's own other
+  future steps among the negatives, so that telling the steps apart takes the speed.
+- :class:`PlaybackRate` (``playback``; SpeedNet's pretext task, Benaim et al., 2020, made relative):
+  a moment stacked at the agents' rate and ``g`` times faster; a head tells ``g`` from both stacks'
+  features, which must then hold how far the scene moves per step. :class:`ATCPlayback`
+  (``atc_playback``): ATC's loss plus the playback loss on one encoder.
 - :class:`StateRegression` (``state``): the *transfer-pretrained* kind, supervised on a source task,
   here reading the simulator's state observation from pixels (privileged supervision, as in
   "Learning by Cheating", Chen et al., 2019), then transferred to the agent's task. It needs the
@@ -49,8 +59,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ATC",
+    "ATCPlayback",
     "CURL",
     "OBJECTIVES",
+    "PlaybackRate",
+    "SPR",
+    "SPRContrastive",
     "FrameBatch",
     "Objective",
     "StateRegression",
@@ -433,3 +447,407 @@ class StateRegression(Objective):
 
     def metadata(self, data: Sequence[FrameData]) -> dict[str, Any]:
         return {"targets": [d.target_names for d in data]}  # per data source, in order
+
+
+# ============================================================================================
+# Motion-aware objectives: SPR and Flare
+# ============================================================================================
+def _cosine_error(predicted: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(mean of 1 − cos, mean cos)`` row by row (SPR's loss: the negative cosine, shifted to ≥ 0)."""
+    cosine = F.cosine_similarity(predicted, target, dim=-1)
+    return (1.0 - cosine).mean(), cosine.mean().detach()
+
+
+@register
+class SPR(Objective):
+    """SPR (Schwarzer et al., ICLR 2021, "Data-Efficient RL with Self-Predictive Representations"): from
+    the latent of the anchor frames ``z_t``, a learned action-conditioned transition model rolls the
+    latent ``K`` steps ahead, ``ẑ_{k+1} = LN(ẑ_k + T([ẑ_k, e_s(a_{t+k})]))``; each ``ẑ_k`` goes through the
+    projection ``g`` and the predictor ``q`` and must match, by cosine, the projection of the frames
+    ``k`` steps later by an EMA copy of the encoder and projection (no gradient; no negatives). To
+    predict where the car or arm will be, the latent has to hold how fast it moves, which a contrast
+    against other episodes' frames does not ask for.
+
+    The actions are the behaviour policy's, as collected (:attr:`FrameData.actions`); each frame source
+    has its own action embedding ``e_s`` (their action spaces differ). ``inverse_weight > 0`` adds
+    SGI's inverse-dynamics loss (Schwarzer et al., NeurIPS 2021): a per-source head reads ``a_t`` from
+    ``[z_t, z_{t+1}]`` (squared error on the one-hot or box values). Batches: ``anchors`` and
+    ``future1`` … ``futureK``, extras ``actions`` (per source, ``(count, K, A)``) and ``counts``;
+    scalars: ``cosine`` (the mean over the K steps) and, when on, ``inverse``. Pretraining only.
+    """
+
+    name = "spr"
+    summary = (
+        "predicts its own latents 1..K steps ahead through an action-conditioned transition model, "
+        "against an EMA target (Schwarzer et al., 2021)"
+    )
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        action_dims: Sequence[int],
+        prediction_steps: int = 5,
+        hidden_dim: int = 256,
+        projection_dim: int = 128,
+        momentum: float = 0.01,
+        inverse_weight: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if not 0 < momentum <= 1:
+            raise ValueError(f"objective.momentum: must be in (0, 1], got {momentum}")
+        self.encoder = encoder
+        self.prediction_steps = prediction_steps
+        self.temporal_shift = prediction_steps  # the anchor and its K successors lie in one episode
+        self.momentum = momentum
+        self.inverse_weight = inverse_weight
+        self.action_dims = [int(a) for a in action_dims]
+        dim = self.latent_dim
+        self.action_embeddings = nn.ModuleList(nn.Linear(max(a, 1), dim) for a in self.action_dims)
+        self.transition = nn.Sequential(
+            nn.Linear(2 * dim, hidden_dim), nn.LayerNorm(hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, dim)
+        )
+        self.projection = nn.Sequential(
+            nn.Linear(dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, projection_dim)
+        )
+        self.predictor = nn.Linear(projection_dim, projection_dim)
+        self.inverse_heads = nn.ModuleList(
+            nn.Sequential(nn.Linear(2 * dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, max(a, 1)))
+            for a in (self.action_dims if inverse_weight > 0 else [])
+        )
+        self.target_encoder = copy.deepcopy(encoder).requires_grad_(False)
+        self.target_projection = copy.deepcopy(self.projection).requires_grad_(False)
+
+    # The latent the transition model rolls forward: the encoder's features (Flare: one frame's part).
+    @property
+    def latent_dim(self) -> int:
+        return self.encoder.features_dim
+
+    def latent(self, encoder: nn.Module, frames: torch.Tensor) -> torch.Tensor:
+        return encoder(frames)
+
+    @classmethod
+    def from_config(cls, encoder: nn.Module, config: ObjectiveConfig, data: Sequence[FrameData]) -> SPR:
+        for i, source in enumerate(data):
+            if source.actions is None:
+                raise ConfigError(
+                    f"data[{i}]: objective {cls.name!r} reads the actions taken, which {source.source}'s "
+                    "frames do not carry; collect them with rlsuite.encoders.data.collect"
+                )
+        momentum = {} if config.momentum is None else {"momentum": config.momentum}
+        return cls(
+            encoder,
+            [source.actions.shape[-1] for source in data],
+            prediction_steps=config.prediction_steps,
+            hidden_dim=config.hidden_dim,
+            projection_dim=config.projection_dim,
+            inverse_weight=config.inverse_weight,
+            **momentum,
+        )
+
+    @torch.no_grad()
+    def update_target(self) -> None:
+        """``target <- (1 - m) target + m online`` for the encoder and the projection (SPR: m = 0.01)."""
+        for online, target in (
+            (self.encoder, self.target_encoder),
+            (self.projection, self.target_projection),
+        ):
+            for t, o in zip(
+                [*target.parameters(), *target.buffers()], [*online.parameters(), *online.buffers()]
+            ):
+                if t.dtype.is_floating_point:
+                    t.lerp_(o, self.momentum)
+                else:
+                    t.copy_(o)
+
+    def sample(
+        self,
+        data: Sequence[FrameData],
+        batch_size: int,
+        rng: np.random.Generator,
+        frame_stack: int,
+        device: torch.device | str = "cpu",
+    ) -> FrameBatch:
+        picks, counts = self.sample_indices(data, batch_size, rng)
+        frames = {
+            ("anchors" if k == 0 else f"future{k}"): torch.from_numpy(
+                np.concatenate([d.stacked(t + k, n, frame_stack) for d, (t, n, _) in zip(data, picks)])
+            ).to(device)
+            for k in range(self.prediction_steps + 1)
+        }
+        steps = np.arange(self.prediction_steps)
+        actions = [
+            torch.from_numpy(d.actions[t[:, None] + steps, n[:, None]]).to(device)
+            for d, (t, n, _) in zip(data, picks)
+        ]
+        return FrameBatch(frames, {"actions": actions, "counts": counts, "frame_stack": frame_stack})
+
+    def _embedded_actions(self, actions: list[torch.Tensor], counts: list[int]) -> torch.Tensor:
+        """``(B, K, latent)``: each source's actions through its own embedding, sources in order."""
+        parts = []
+        for embedding, action, count in zip(self.action_embeddings, actions, counts):
+            if action.shape[-1] == 0:
+                action = action.new_zeros((count, self.prediction_steps, 1))
+            parts.append(embedding(action))
+        return torch.cat(parts)
+
+    def loss(self, batch: FrameBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        frames, counts, actions = batch.frames, batch.extras["counts"], batch.extras["actions"]
+        K = self.prediction_steps
+        anchor = self.latent(self.encoder, frames["anchors"])
+        embedded = self._embedded_actions(actions, counts)
+        latent, predicted = anchor, []
+        for k in range(K):
+            step = self.transition(torch.cat([latent, embedded[:, k]], dim=1))
+            latent = F.layer_norm(latent + step, latent.shape[-1:])
+            predicted.append(latent)
+        with torch.no_grad():
+            future = torch.cat([frames[f"future{k}"] for k in range(1, K + 1)])  # k-major
+            targets = self.latent(self.target_encoder, future).view(K, len(anchor), -1)
+        loss, scalars = self.score(torch.stack(predicted), targets, batch.extras["frame_stack"])
+        if self.inverse_heads:
+            inverse = self._inverse_loss(
+                anchor, self.latent(self.encoder, frames["future1"]), actions, counts
+            )
+            loss = loss + self.inverse_weight * inverse
+            scalars["inverse"] = inverse.detach()
+        return loss, scalars
+
+    def score(
+        self, predicted: torch.Tensor, targets: torch.Tensor, frame_stack: int
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The prediction loss of the rolled latents ``(K, B, latent)`` against the target encoder's latents
+        of the frames 1..K steps later: SPR's, the cosine of the online projection + predictor against the
+        target projection, every step."""
+        with torch.no_grad():
+            wanted = self.target_projection(targets)
+        loss, cosine = _cosine_error(self.predictor(self.projection(predicted)), wanted)
+        return loss, {"cosine": cosine}
+
+    def _inverse_loss(
+        self, latent: torch.Tensor, next_latent: torch.Tensor, actions: list[torch.Tensor], counts: list[int]
+    ) -> torch.Tensor:
+        """Mean squared error of each source's head reading ``a_t`` from ``[z_t, z_t+1]``."""
+        pairs = torch.cat([latent, next_latent], dim=1)
+        errors, values = pairs.new_zeros(()), 0
+        for head, chunk, action in zip(self.inverse_heads, pairs.split(counts), actions):
+            if len(chunk) == 0 or action.shape[-1] == 0:
+                continue
+            errors = errors + ((head(chunk) - action[:, 0]) ** 2).sum()
+            values += action[:, 0].numel()
+        return errors / max(values, 1)
+
+    def metadata(self, data: Sequence[FrameData]) -> dict[str, Any]:
+        return {"action_dims": self.action_dims}  # per data source, in order
+
+
+@register
+class SPRContrastive(SPR):
+    """SPR's action-conditioned K-step prediction scored by InfoNCE instead of the cosine: each rolled
+    latent ``ẑ_k`` must pick its own target latent among every target of the batch, the anchor's *other
+    future steps* among them. Telling the frames 2, 3 and 4 steps ahead of one anchor apart takes how far
+    the scene moves per step, the speed, which contrasting against other episodes' frames (ATC) never
+    asks for; and the negatives keep the latents from collapsing, which the cosine alone allows. Steps
+    whose target stack shares a frame with the anchor's (``k < frame_stack``) are rolled through but not
+    scored: matching that shared frame would tell the step without the motion. Similarity: ATC's learned
+    bilinear form ``ẑ W z̄`` (as :func:`info_nce`). Scalars: ``accuracy`` (the share of scored predictions
+    whose own target scores highest) and ``step_accuracy`` (the share that pick the right step among
+    their own anchor's futures)."""
+
+    name = "spr_nce"
+    summary = (
+        "SPR's action-conditioned prediction scored by InfoNCE, the anchor's other future steps among the "
+        "negatives (motion-aware)"
+    )
+
+    def __init__(self, encoder: nn.Module, action_dims: Sequence[int], **kwargs: Any) -> None:
+        super().__init__(encoder, action_dims, **kwargs)
+        dim = self.latent_dim
+        self.weight = nn.Parameter(torch.eye(dim) + 0.01 * torch.randn(dim, dim))
+
+    @classmethod
+    def from_config(cls, encoder: nn.Module, config: ObjectiveConfig, data: Sequence[FrameData]) -> SPR:
+        objective = super().from_config(encoder, config, data)
+        if objective.prediction_steps < 2:
+            raise ConfigError(
+                f"objective.prediction_steps: {cls.name} contrasts future steps, needs at least 2, "
+                f"got {objective.prediction_steps}"
+            )
+        return objective
+
+    def score(
+        self, predicted: torch.Tensor, targets: torch.Tensor, frame_stack: int
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        first = min(frame_stack - 1, len(predicted) - 2)  # at least two scored steps
+        K, B = predicted[first:].shape[:2]
+        logits = predicted[first:].reshape(K * B, -1) @ self.weight @ targets[first:].reshape(K * B, -1).T
+        logits = logits - logits.max(dim=1, keepdim=True).values.detach()
+        labels = torch.arange(K * B, device=logits.device)
+        loss = F.cross_entropy(logits, labels)
+        with torch.no_grad():
+            accuracy = (logits.argmax(dim=1) == labels).float().mean()
+            own = logits.view(K, B, K, B).diagonal(
+                dim1=1, dim2=3
+            )  # (K, K, B): step k's prediction vs step k'
+            step_accuracy = (own.argmax(dim=1) == torch.arange(K, device=own.device)[:, None]).float().mean()
+        return loss, {"accuracy": accuracy, "step_accuracy": step_accuracy}
+
+
+@register
+class PlaybackRate(Objective):
+    """Playback rate (SpeedNet's pretext task, Benaim et al., CVPR 2020, made relative): the same moment
+    ``t`` is stacked twice, once at the agents' rate (frames ``t − 1, t``) and once ``g`` times faster (frames
+    ``t − g, t``, ``g`` drawn from 1 … ``max_gap``); a head on ``[z_1, z_g, z_1 − z_g]`` must tell ``g``. The
+    scene moves ``g`` times further between the fast stack's frames than between the normal one's, so the
+    features must hold how far it moves per step: the speed (and the turn rate), which pose-only features
+    lack. Telling the ratio rather than the rate alone keeps the task well posed at every speed. Batches:
+    ``anchors`` (the normal stacks) and ``fast`` (the gapped ones), the extra ``gaps``; scalar:
+    ``accuracy``. Pretraining only."""
+
+    name = "playback"
+    summary = (
+        "tells how many steps apart a stack's frames are, against the same moment at the agents' rate "
+        "(SpeedNet-style, Benaim et al., 2020)"
+    )
+
+    def __init__(self, encoder: nn.Module, max_gap: int = 4, hidden_dim: int = 256) -> None:
+        super().__init__()
+        if max_gap < 2:
+            raise ValueError(f"objective.prediction_steps: playback's largest gap must be ≥ 2, got {max_gap}")
+        self.encoder = encoder
+        self.max_gap = max_gap
+        self.temporal_shift = max_gap  # the fast stack reaches max_gap steps back, in the same episode
+        dim = encoder.features_dim
+        self.head = nn.Sequential(nn.Linear(3 * dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, max_gap))
+
+    @classmethod
+    def from_config(
+        cls, encoder: nn.Module, config: ObjectiveConfig, data: Sequence[FrameData]
+    ) -> PlaybackRate:
+        return cls(encoder, max_gap=config.prediction_steps, hidden_dim=config.hidden_dim)
+
+    def sample(
+        self,
+        data: Sequence[FrameData],
+        batch_size: int,
+        rng: np.random.Generator,
+        frame_stack: int,
+        device: torch.device | str = "cpu",
+    ) -> FrameBatch:
+        picks, _ = self.sample_indices(data, batch_size, rng)
+        gaps = rng.integers(1, self.max_gap + 1, size=batch_size)
+        normal, fast, start = [], [], 0
+        for d, (_, n, now) in zip(data, picks):
+            gap = gaps[start : start + len(now)]
+            start += len(now)
+            normal.append(d.stacked(now, n, frame_stack))
+            fast.append(_fast_stacks(d, now, n, gap, frame_stack))
+        return FrameBatch(
+            {
+                "anchors": torch.from_numpy(np.concatenate(normal)).to(device),
+                "fast": torch.from_numpy(np.concatenate(fast)).to(device),
+            },
+            {"gaps": torch.from_numpy(gaps - 1).to(device)},
+        )
+
+    def loss(self, batch: FrameBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        features = self.encoder(torch.cat([batch.frames["anchors"], batch.frames["fast"]]))
+        normal, fast = features.chunk(2)
+        logits = self.head(torch.cat([normal, fast, normal - fast], dim=1))
+        labels = batch.extras["gaps"]
+        accuracy = (logits.argmax(dim=1) == labels).float().mean().detach()
+        return F.cross_entropy(logits, labels), {"accuracy": accuracy}
+
+
+def _fast_stacks(
+    data: FrameData, now: np.ndarray, n: np.ndarray, gaps: np.ndarray, frame_stack: int
+) -> np.ndarray:
+    """Frames ``now − (k−1)·gap … now`` of sub-envs ``n`` stacked (the episode's first frame repeats before
+    its start, as :meth:`FrameData.stacked` does)."""
+    first = data.first[now, n]
+    parts = [data.frames[np.maximum(now - j * gaps, first), n] for j in range(frame_stack - 1, -1, -1)]
+    return np.concatenate(parts, axis=-1)
+
+
+@register
+class ATCPlayback(ATC):
+    """ATC and the playback rate on one encoder: ATC's temporal InfoNCE (the pose: which scene comes
+    ``temporal_shift`` steps later) plus ``motion_weight`` × :class:`PlaybackRate`'s loss on the same anchors
+    (the motion: how far the scene moves per step). Batches: ATC's ``anchors`` and ``positives`` and the
+    anchors' ``fast`` stacks, the extra ``gaps``; scalars: ``accuracy`` (ATC's) and ``playback_accuracy``.
+    Pretraining only."""
+
+    name = "atc_playback"
+    summary = "ATC's temporal contrast plus the playback-rate loss: the pose and the motion"
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        momentum: float = 0.01,
+        hidden_dim: int = 256,
+        temporal_shift: int = 1,
+        clip_length: int = 1,
+        max_gap: int = 4,
+        motion_weight: float = 1.0,
+    ) -> None:
+        super().__init__(encoder, momentum, hidden_dim, temporal_shift, clip_length)
+        self.max_gap = max_gap
+        self.positive_shift = temporal_shift
+        self.temporal_shift = temporal_shift + max_gap  # the fast stack's oldest frame to the positive
+        self.motion_weight = motion_weight
+        dim = encoder.features_dim
+        self.playback_head = nn.Sequential(
+            nn.Linear(3 * dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, max_gap)
+        )
+
+    @classmethod
+    def from_config(
+        cls, encoder: nn.Module, config: ObjectiveConfig, data: Sequence[FrameData]
+    ) -> ATCPlayback:
+        momentum = {} if config.momentum is None else {"momentum": config.momentum}
+        return cls(
+            encoder,
+            hidden_dim=config.hidden_dim,
+            temporal_shift=config.temporal_shift,
+            clip_length=config.clip_length,
+            max_gap=config.prediction_steps,
+            motion_weight=config.motion_weight,
+            **momentum,
+        )
+
+    from_transitions = Objective.from_transitions  # pretraining only: an agent's batch has no fast stacks
+
+    def sample(
+        self,
+        data: Sequence[FrameData],
+        batch_size: int,
+        rng: np.random.Generator,
+        frame_stack: int,
+        device: torch.device | str = "cpu",
+    ) -> FrameBatch:
+        picks, _ = self.sample_indices(data, batch_size, rng)
+        gaps = rng.integers(1, self.max_gap + 1, size=batch_size)
+        counts = np.cumsum([0, *(len(t) for t, _, _ in picks)])
+        roles: dict[str, list[np.ndarray]] = {"anchors": [], "positives": [], "fast": []}
+        for i, (d, (t, n, _)) in enumerate(zip(data, picks)):
+            now = t + self.max_gap
+            roles["anchors"].append(d.stacked(now, n, frame_stack))
+            roles["positives"].append(d.stacked(now + self.positive_shift, n, frame_stack))
+            roles["fast"].append(_fast_stacks(d, now, n, gaps[counts[i] : counts[i + 1]], frame_stack))
+        frames = {role: torch.from_numpy(np.concatenate(parts)).to(device) for role, parts in roles.items()}
+        return FrameBatch(frames, {"gaps": torch.from_numpy(gaps - 1).to(device)})
+
+    def loss(self, batch: FrameBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        anchors, fast = batch.frames["anchors"], batch.frames["fast"]
+        features = self.encoder(torch.cat([anchors, fast]))
+        normal, quick = features.chunk(2)
+        with torch.no_grad():
+            positives = self.target_encoder(batch.frames["positives"])
+        contrast, accuracy = info_nce(self.project(normal), positives, self.weight)
+        logits = self.playback_head(torch.cat([normal, quick, normal - quick], dim=1))
+        labels = batch.extras["gaps"]
+        motion = F.cross_entropy(logits, labels)
+        playback_accuracy = (logits.argmax(dim=1) == labels).float().mean().detach()
+        return contrast + self.motion_weight * motion, {
+            "accuracy": accuracy,
+            "playback_accuracy": playback_accuracy,
+        }

@@ -1,7 +1,8 @@
 """``rlsuite pretrain CONFIG``: collect frames, train an encoder, save it, probe it.
 
 Objectives: any registered in :data:`rlsuite.encoders.objectives.OBJECTIVES` — ``atc`` and ``curl``
-are self-supervised (contrastive); ``state`` is supervised transfer pretraining on the frames' state
+are self-supervised (contrastive), ``spr`` and ``spr_nce`` self-supervised and action-conditioned (they
+read the actions the collection took); ``state`` is supervised transfer pretraining on the frames' state
 observations (:class:`~rlsuite.encoders.objectives.StateRegression`). The loop below is the same for
 each: the objective samples its batch, scores it and names its scalars.
 
@@ -44,7 +45,7 @@ __all__ = ["PretrainConfig", "load_pretrain_config", "pretrain"]
 
 @dataclass
 class EncoderSpec:
-    type: str = hp("compact", "architecture: compact | nature_cnn | resnet18")
+    type: str = hp("compact", "architecture: compact | nature_cnn | resnet18 | flare")
     features_dim: int = hp(64, "size of the feature vector", ge=1)
     frame_stack: int = hp(2, "frames stacked along channels per input (motion needs ≥ 2)", ge=1)
 
@@ -60,8 +61,28 @@ class ObjectiveConfig:
     clip_length: int = hp(
         8, "anchors come in clips of this many consecutive frames (ATC; 1: independent frames)", ge=1
     )
-    momentum: float | None = hp(None, "EMA rate of the target encoder (default: atc 0.01, curl 0.05)")
-    hidden_dim: int = hp(256, "ATC: width of the residual predictor", ge=1)
+    momentum: float | None = hp(
+        None, "EMA rate of the target encoder (default: atc 0.01, curl 0.05, spr, spr_nce 0.01)"
+    )
+    hidden_dim: int = hp(
+        256,
+        "ATC: width of the residual predictor; spr, spr_nce: of the transition model; playback: of its head",
+        ge=1,
+    )
+    prediction_steps: int = hp(
+        5,
+        "spr, spr_nce: future latents predicted, 1..K steps ahead (SPR: K = 5); "
+        "playback, atc_playback: the largest gap",
+        ge=1,
+    )
+    projection_dim: int = hp(128, "spr, spr_nce: size of the projections the cosine loss compares", ge=1)
+    motion_weight: float = hp(1.0, "atc_playback: weight of the playback-rate loss beside ATC's", ge=0)
+    inverse_weight: float = hp(
+        0.0,
+        "spr, spr_nce: weight of an inverse-dynamics loss (predict a_t from z_t and z_t+1; SGI, Schwarzer "
+        "et al., 2021b) added to the prediction loss; 0: off",
+        ge=0,
+    )
 
 
 @dataclass

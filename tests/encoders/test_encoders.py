@@ -41,6 +41,18 @@ def test_every_encoder_maps_uint8_frames_to_features(kind, shape):
     assert again.spec() == encoder.spec()
 
 
+def test_flare_encodes_each_frame_alone_and_fuses_the_newest_latent_with_the_latent_flow():
+    """Flare (Shang et al., 2021): [h(x_new), h(x_new) − h(x_old)] through the linear layer and LayerNorm."""
+    encoder = build_encoder("flare", (64, 64, 2), 16)
+    stacks = frames(3)
+    h = [encoder.convs(stacks[..., i : i + 1].permute(0, 3, 1, 2).float() / 255) for i in range(2)]
+    expected = encoder.norm(encoder.linear(torch.cat([h[1], h[1] - h[0]], dim=1)))
+    torch.testing.assert_close(encoder(stacks), expected)
+    still = stacks[..., 1:].repeat(1, 1, 1, 2)  # no motion: the flow is zero
+    moving = encoder(stacks)
+    assert not torch.allclose(encoder(still), moving)
+
+
 def test_bad_encoder_type_and_too_small_frames_are_clear_errors():
     with pytest.raises(ValueError, match="allowed: 'compact'"):
         build_encoder("resnet50", (64, 64, 1), 8)

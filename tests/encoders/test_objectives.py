@@ -30,7 +30,8 @@ PIXELS = {"obs_type": "pixels", "action_type": "discrete", "pixel_shape": 40, "g
 
 def synthetic_source(steps: int, envs: int, offset: int, episode: int = 6) -> FrameData:
     """40×40 frames whose every pixel is ``offset + 10 t + n`` (so a frame tells where it was sampled),
-    episodes of ``episode`` steps, state observation ``(t, n, 5)`` (the last one constant)."""
+    episodes of ``episode`` steps, state observation ``(t, n, 5)`` (the last one constant), the action
+    taken at each frame one-hot of ``t % 3``."""
     t, n = np.meshgrid(np.arange(steps), np.arange(envs), indexing="ij")
     values = (offset + 10 * t + n).astype(np.uint8)
     return FrameData(
@@ -41,6 +42,7 @@ def synthetic_source(steps: int, envs: int, offset: int, episode: int = 6) -> Fr
         source=f"synthetic+{offset}",
         targets=np.stack([t, n, np.full_like(t, 5)], axis=-1).astype(np.float32),
         target_names=["t", "n", "five"],
+        actions=np.eye(3, dtype=np.float32)[t % 3],
     )
 
 
@@ -58,7 +60,8 @@ def data() -> list[FrameData]:
 def build(name: str, data: list[FrameData]) -> Objective:
     torch.manual_seed(0)
     encoder = build_encoder("compact", (40, 40, 2), 16)
-    config = ObjectiveConfig(name=name, temporal_shift=2, clip_length=3, hidden_dim=32)
+    clip = 1 if name == "atc_playback" else 3  # its span, shift 2 + gap 3, fills a 6-step episode
+    config = ObjectiveConfig(name=name, temporal_shift=2, clip_length=clip, hidden_dim=32, prediction_steps=3)
     objective = OBJECTIVES[name].from_config(encoder, config, data)
     objective.prepare(data)
     return objective
@@ -66,10 +69,12 @@ def build(name: str, data: list[FrameData]) -> Objective:
 
 # ------------------------------------------------------------------------------------ the registry
 def test_the_registry_holds_every_objective_by_its_name():
-    assert set(OBJECTIVES) == {"atc", "curl", "state"}
+    assert set(OBJECTIVES) == {"atc", "atc_playback", "curl", "playback", "spr", "spr_nce", "state"}
     for name, cls in OBJECTIVES.items():
         assert issubclass(cls, Objective) and cls.name == name and cls.summary
-    assert auxiliary_objectives() == ["atc", "curl"]  # state needs the simulator's state: pretraining only
+    # state needs the simulator's state, spr and spr_nce K steps of actions, the playback objectives
+    # stacks of frames several steps apart: pretraining only
+    assert auxiliary_objectives() == ["atc", "curl"]
 
 
 def test_pretrain_and_dqn_configs_take_their_choices_from_the_registry():
@@ -93,11 +98,13 @@ def test_register_refuses_a_nameless_or_taken_name():
 
 
 def test_unknown_and_unfit_objectives_are_clear_errors():
-    with pytest.raises(ConfigError, match="unknown objective 'byol'; registered: atc, curl, state"):
+    registered = "registered: atc, atc_playback, curl, playback, spr, spr_nce, state"
+    with pytest.raises(ConfigError, match=f"unknown objective 'byol'; {registered}"):
         objective_class("byol")
     from rlsuite.config import build as build_config
 
-    with pytest.raises(ConfigError, match="objective.name: got 'byol'; allowed: 'atc', 'curl', 'state'"):
+    allowed = "allowed: 'atc', 'atc_playback', 'curl', 'playback', 'spr', 'spr_nce', 'state'"
+    with pytest.raises(ConfigError, match=f"objective.name: got 'byol'; {allowed}"):
         build_config(PretrainConfig, {"data": [{}], "objective": {"name": "byol"}})
     encoder = build_encoder("compact", (40, 40, 2), 16)
     with pytest.raises(ConfigError, match="'state' is pretraining-only; .* auxiliary loss: atc, curl"):
@@ -167,6 +174,119 @@ def test_state_standardises_by_the_collected_frames(data):
     assert torch.allclose(objective.scale1[:2], torch.from_numpy(1 / flat.std(0)[:2]))
     assert objective.scale1[2] == 0  # a constant value is left out of the loss
     assert objective.metadata(data) == {"targets": [["t", "n", "five"]] * 2}
+
+
+# ------------------------------------------------------------------------------------ motion-aware: SPR
+def test_spr_samples_an_anchor_its_next_k_frames_and_the_actions_between(data):
+    batch = build("spr", data).sample(data, 30, np.random.default_rng(3), frame_stack=2)
+    assert list(batch.frames) == ["anchors", "future1", "future2", "future3"]
+    t, n = decode(batch.anchors)
+    for k in (1, 2, 3):
+        later, same_n = decode(batch.frames[f"future{k}"])
+        assert (later == t + k).all() and (same_n == n).all() and (later // 6 == t // 6).all()
+    counts, actions = batch.extras["counts"], torch.cat(batch.extras["actions"]).numpy()
+    assert sum(counts) == 30 and actions.shape == (30, 3, 3)  # (batch, K steps, one-hot of 3 actions)
+    assert (actions.argmax(-1) == (t[:, None] + np.arange(3)) % 3).all()  # a_t … a_t+K-1
+
+
+@pytest.mark.parametrize("name", ["spr", "spr_nce"])
+def test_spr_objectives_fit_a_small_batch(name, data):
+    """A fixed batch, a few Adam steps: the loss falls (the transition model, heads and encoder learn)."""
+    objective = build(name, data)
+    batch = objective.sample(data, 24, np.random.default_rng(4), frame_stack=2)
+    optimizer = torch.optim.Adam([w for w in objective.parameters() if w.requires_grad], lr=3e-3)
+    losses = []
+    for _ in range(25):
+        loss, _ = objective.loss(batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        objective.update_target()
+        losses.append(float(loss.detach()))
+    assert losses[-1] < 0.9 * losses[0]
+
+
+def test_spr_target_moves_only_by_its_ema(data):
+    """Gradients never reach the EMA target encoder and projection; update_target lerps them by momentum."""
+    objective = build("spr", data)
+    targets = [*objective.target_encoder.parameters(), *objective.target_projection.parameters()]
+    before = [w.clone() for w in targets]
+    loss, scalars = objective.loss(objective.sample(data, 16, np.random.default_rng(5), frame_stack=2))
+    loss.backward()
+    assert all(not w.requires_grad and w.grad is None for w in targets) and -1 <= scalars["cosine"] <= 1
+    assert any(w.grad is not None and w.grad.abs().sum() > 0 for w in objective.encoder.parameters())
+    torch.optim.SGD([w for w in objective.parameters() if w.requires_grad], lr=0.1).step()
+    assert all(torch.equal(a, b) for a, b in zip(before, targets))  # the optimiser step left them alone
+    online = [*objective.encoder.parameters(), *objective.projection.parameters()]
+    objective.update_target()
+    for old, new, o in zip(before, targets, online):
+        torch.testing.assert_close(new, old + objective.momentum * (o - old))
+
+
+def test_spr_with_inverse_dynamics_reads_the_action_between_two_frames(data):
+    encoder = build_encoder("compact", (40, 40, 2), 16)
+    config = ObjectiveConfig(name="spr", prediction_steps=2, hidden_dim=32, inverse_weight=1.0)
+    objective = OBJECTIVES["spr"].from_config(encoder, config, data)
+    loss, scalars = objective.loss(objective.sample(data, 16, np.random.default_rng(6), frame_stack=2))
+    assert set(scalars) == {"cosine", "inverse"} and scalars["inverse"] > 0 and torch.isfinite(loss)
+    assert len(objective.inverse_heads) == 2  # one per frame source (their action spaces differ)
+
+
+def test_spr_objectives_refuse_frames_without_actions_and_too_few_steps(data):
+    bare = synthetic_source(12, 3, offset=0)
+    bare.actions = None
+    encoder = build_encoder("compact", (40, 40, 2), 16)
+    with pytest.raises(ConfigError, match=r"data\[1\]: objective 'spr' reads the actions taken"):
+        OBJECTIVES["spr"].from_config(encoder, ObjectiveConfig(name="spr"), [data[0], bare])
+    with pytest.raises(
+        ConfigError, match="prediction_steps: spr_nce contrasts future steps, needs at least 2"
+    ):
+        OBJECTIVES["spr_nce"].from_config(encoder, ObjectiveConfig(name="spr_nce", prediction_steps=1), data)
+
+
+def test_spr_nce_tells_an_anchors_future_steps_apart(data):
+    """``step_accuracy``: the share of predictions that pick their own step among their anchor's futures;
+    steps whose stack shares a frame with the anchor's (k < frame_stack) are not scored."""
+    objective = build("spr_nce", data)
+    K, B, D = 3, 5, 16
+    targets = torch.randn(K, B, D)
+    objective.weight.data = torch.eye(D)
+    loss, scalars = objective.score(targets * 10, targets, frame_stack=2)  # perfect predictions
+    assert scalars["accuracy"] == 1 and scalars["step_accuracy"] == 1
+    shuffled = targets[[0, 2, 1]] * 10  # steps 2 and 3 swapped; step 1 is not scored
+    _, scalars = objective.score(shuffled, targets, frame_stack=2)
+    assert scalars["step_accuracy"] == 0
+
+
+# ------------------------------------------------------------------------------------ motion-aware: playback rate
+@pytest.mark.parametrize("name", ["playback", "atc_playback"])
+def test_playback_stacks_one_moment_at_the_agents_rate_and_gap_times_faster(name, data):
+    batch = build(name, data).sample(data, 30, np.random.default_rng(7), frame_stack=2)
+    gaps = batch.extras["gaps"].numpy() + 1  # the head's classes are gap − 1
+    assert set(gaps) == {1, 2, 3}  # prediction_steps = 3: the largest gap
+    now, n = decode(batch.anchors)
+    older = batch.anchors[:, 0, 0, 0].numpy().astype(int) % 128 // 10
+    assert (older == now - 1).all()  # the normal stack: frames t − 1, t
+    fast_now, fast_n = decode(batch.frames["fast"])
+    fast_old = batch.frames["fast"][:, 0, 0, 0].numpy().astype(int) % 128 // 10
+    assert (fast_now == now).all() and (fast_n == n).all() and (fast_old == now - gaps).all()
+    assert (fast_old // 6 == now // 6).all()  # in the same episode
+    if name == "atc_playback":
+        later, _ = decode(batch.frames["positives"])
+        assert (later == now + 2).all() and (later // 6 == now // 6).all()  # ATC's positive, shift 2
+
+
+def test_actions_are_collected_one_hot_for_discrete_spaces():
+    from rlsuite.encoders.data import DataSource, collect
+
+    frames = collect(DataSource(id="rlsuite/Racetrack-v0", kwargs=PIXELS, frames=24, num_envs=4, seed=0))
+    assert frames.actions.shape == (6, 4, 9) and (frames.actions.sum(-1) == 1).all()
+    boxes = collect(
+        DataSource(
+            id="rlsuite/Racetrack-v0", kwargs={**PIXELS, "action_type": "continuous"}, frames=8, num_envs=2
+        )
+    )
+    assert boxes.actions.shape == (4, 2, 2) and np.abs(boxes.actions).max() <= 1
 
 
 def test_online_objectives_build_their_pairs_from_transitions():
