@@ -2,9 +2,10 @@
 
 Objectives: any registered in :data:`rlsuite.encoders.objectives.OBJECTIVES` — ``atc`` and ``curl``
 are self-supervised (contrastive), ``spr`` and ``spr_nce`` self-supervised and action-conditioned (they
-read the actions the collection took); ``state`` is supervised transfer pretraining on the frames' state
-observations (:class:`~rlsuite.encoders.objectives.StateRegression`). The loop below is the same for
-each: the objective samples its batch, scores it and names its scalars.
+read the actions the collection took), ``playback`` and ``atc_playback`` self-supervised on the motion
+(how much faster a clip plays; the second with ATC's loss); ``state`` is supervised transfer
+pretraining on the frames' state observations (:class:`~rlsuite.encoders.objectives.StateRegression`).
+The loop below is the same for each: the objective samples its batch, scores it and names its scalars.
 
 A pretraining config (validated like the training configs; see
 ``experiments/encoders/configs/pretrain_driving.yaml``)::
