@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     import gymnasium as gym
     import torch
 
+    from rlsuite.api import Policy
     from rlsuite.config import Config
 
 __all__ = [
@@ -139,7 +140,8 @@ def export_run(
     if fmt != "table":
         _check_exporter(fmt)
 
-    agent, envs, config, release = _load(source, ckpt, config)
+    policy = _policy(source, ckpt)
+    agent, envs, config = policy.agent, policy.agent.envs, policy.config
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=_made(out.parent)))
         try:
@@ -173,30 +175,20 @@ def export_run(
             shutil.rmtree(staging, ignore_errors=True)
             raise
     finally:
-        release()
+        policy.close()
     return Exported(out, out / FORMATS[fmt], metadata)
 
 
-def _load(
-    source: Any, checkpoint: Path | None, config: Config
-) -> tuple[Any, gym.vector.VectorEnv, Config, Callable[[], None]]:
-    """The agent to export, its envs (one), its config and what releases them: a run's checkpoint
-    loaded as ``rlsuite eval`` loads it, or a zoo entry as :func:`rlsuite.load_pretrained` does (on CPU)."""
+def _policy(source: Any, checkpoint: Path | None) -> Policy:
+    """The policy to export: a run's checkpoint as ``rlsuite.load`` loads it, or a zoo entry as
+    :func:`rlsuite.load_pretrained` does (on CPU)."""
     if source.is_zoo:
         from rlsuite.zoo.resolve import load_source_entry
 
-        policy = load_source_entry(source)
-        return policy.agent, policy.agent.envs, policy.config, policy.close
-    from rlsuite.config import algorithm_class
-    from rlsuite.training import load_agent, make_agent_envs
+        return load_source_entry(source)
+    from rlsuite.api import load
 
-    envs = make_agent_envs(config, 1)
-    try:
-        agent = load_agent(algorithm_class(config.agent.algo), checkpoint, config, envs)
-    except BaseException:
-        envs.close()
-        raise
-    return agent, envs, config, agent.close  # the agent closes its envs
+    return load(source.path, checkpoint.name)
 
 
 def _family(agent_cls: type) -> str | None:

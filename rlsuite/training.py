@@ -61,6 +61,7 @@ __all__ = [
     "SeedEnvs",
     "evaluate",
     "evaluate_robustness",
+    "robustness_row",
     "evaluate_run",
     "make_agent_envs",
     "make_envs",
@@ -1054,6 +1055,19 @@ def _write_eval_json(run_dir: Path, prefix: str, result: Any) -> Path:
     return out
 
 
+def robustness_row(name: str, level: int, result: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """One row of a robustness table: an evaluation's return mean and std under ``name:level`` and its
+    drop against the unperturbed evaluation ``base`` (both :func:`evaluate`'s results)."""
+    mean, std = SCALARS["eval_return_mean"], SCALARS["eval_return_std"]
+    return {
+        "perturbation": name,
+        "level": level,
+        "return_mean": result[mean],
+        "return_std": result[std],
+        "drop": base[mean] - result[mean],
+    }
+
+
 def evaluate_robustness(
     run_dir: str | Path,
     episodes: int | None = None,
@@ -1074,22 +1088,11 @@ def evaluate_robustness(
             raise ConfigError(f"levels: got {level!r}; allowed: {LEVELS}")
     names = applicable(load_run_config(run_dir).env)
     base = evaluate_run(run_dir, episodes, checkpoint, seed)
-    mean, std = SCALARS["eval_return_mean"], SCALARS["eval_return_std"]
-    rows = [
-        {"perturbation": "none", "level": 0, "return_mean": base[mean], "return_std": base[std], "drop": 0.0}
-    ]
+    rows = [robustness_row("none", 0, base, base)]
     for name in names:
         for level in levels:
             result = evaluate_run(run_dir, episodes, checkpoint, seed, perturb=f"{name}:{level}")
-            rows.append(
-                {
-                    "perturbation": name,
-                    "level": level,
-                    "return_mean": result[mean],
-                    "return_std": result[std],
-                    "drop": base[mean] - result[mean],
-                }
-            )
+            rows.append(robustness_row(name, level, result, base))
     _write_eval_json(
         run_dir, "robustness", {"checkpoint": base["checkpoint"], "seed": base["seed"], "rows": rows}
     )

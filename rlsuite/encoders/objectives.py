@@ -716,8 +716,7 @@ class PlaybackRate(Objective):
         self.encoder = encoder
         self.max_gap = max_gap
         self.temporal_shift = max_gap  # the fast stack reaches max_gap steps back, in the same episode
-        dim = encoder.features_dim
-        self.head = nn.Sequential(nn.Linear(3 * dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, max_gap))
+        self.head = _playback_head(encoder.features_dim, hidden_dim, max_gap)
 
     @classmethod
     def from_config(
@@ -752,10 +751,22 @@ class PlaybackRate(Objective):
     def loss(self, batch: FrameBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         features = self.encoder(torch.cat([batch.frames["anchors"], batch.frames["fast"]]))
         normal, fast = features.chunk(2)
-        logits = self.head(torch.cat([normal, fast, normal - fast], dim=1))
-        labels = batch.extras["gaps"]
-        accuracy = (logits.argmax(dim=1) == labels).float().mean().detach()
-        return F.cross_entropy(logits, labels), {"accuracy": accuracy}
+        loss, accuracy = _playback_loss(self.head, normal, fast, batch.extras["gaps"])
+        return loss, {"accuracy": accuracy}
+
+
+def _playback_head(dim: int, hidden_dim: int, max_gap: int) -> nn.Module:
+    """The playback classifier: (normal, fast, normal − fast) features → which of ``max_gap`` gaps."""
+    return nn.Sequential(nn.Linear(3 * dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, max_gap))
+
+
+def _playback_loss(
+    head: nn.Module, normal: torch.Tensor, fast: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy of the gap ``head`` tells from a stack's normal and fast features, and its accuracy."""
+    logits = head(torch.cat([normal, fast, normal - fast], dim=1))
+    accuracy = (logits.argmax(dim=1) == labels).float().mean().detach()
+    return F.cross_entropy(logits, labels), accuracy
 
 
 def _fast_stacks(
@@ -794,10 +805,7 @@ class ATCPlayback(ATC):
         self.positive_shift = temporal_shift
         self.temporal_shift = temporal_shift + max_gap  # the fast stack's oldest frame to the positive
         self.motion_weight = motion_weight
-        dim = encoder.features_dim
-        self.playback_head = nn.Sequential(
-            nn.Linear(3 * dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, max_gap)
-        )
+        self.playback_head = _playback_head(encoder.features_dim, hidden_dim, max_gap)
 
     @classmethod
     def from_config(
@@ -843,10 +851,7 @@ class ATCPlayback(ATC):
         with torch.no_grad():
             positives = self.target_encoder(batch.frames["positives"])
         contrast, accuracy = info_nce(self.project(normal), positives, self.weight)
-        logits = self.playback_head(torch.cat([normal, quick, normal - quick], dim=1))
-        labels = batch.extras["gaps"]
-        motion = F.cross_entropy(logits, labels)
-        playback_accuracy = (logits.argmax(dim=1) == labels).float().mean().detach()
+        motion, playback_accuracy = _playback_loss(self.playback_head, normal, quick, batch.extras["gaps"])
         return contrast + self.motion_weight * motion, {
             "accuracy": accuracy,
             "playback_accuracy": playback_accuracy,

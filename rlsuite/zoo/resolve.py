@@ -209,6 +209,7 @@ def evaluate_entry_robustness(
     :func:`rlsuite.training.evaluate_robustness` returns them, written to
     ``<out_dir>/<name>/robustness-<time>.json`` (the rows are returned; ``out_dir=None``: not written)."""
     from rlsuite.perturb import LEVELS, applicable
+    from rlsuite.training import robustness_row
 
     for level in levels:
         if level not in LEVELS:
@@ -220,30 +221,13 @@ def evaluate_entry_robustness(
     with load_source_entry(source) as policy:
         seed = policy.config.train.seed + _test_offset() if seed is None else seed
         base = _evaluate(policy, source, episodes, seed, None)
-        mean, std = "eval/return_mean", "eval/return_std"
-        rows.append(
-            {
-                "perturbation": "none",
-                "level": 0,
-                "return_mean": base[mean],
-                "return_std": base[std],
-                "drop": 0.0,
-            }
-        )
+        rows.append(robustness_row("none", 0, base, base))
         for name in applicable(policy.config.env):
             for level in levels:
                 result = _evaluate(
                     policy, source, episodes, seed, _perturbation(f"{name}:{level}", seed, policy)
                 )
-                rows.append(
-                    {
-                        "perturbation": name,
-                        "level": level,
-                        "return_mean": result[mean],
-                        "return_std": result[std],
-                        "drop": base[mean] - result[mean],
-                    }
-                )
+                rows.append(robustness_row(name, level, result, base))
     if out_dir is not None:
         _write_json(
             Path(out_dir) / source.name,
