@@ -216,7 +216,7 @@ def test_probe_help_lists_every_shipped_encoder():
     from rlsuite.cli import _shipped_encoder_names
     from rlsuite.encoders import shipped_encoders
 
-    assert _shipped_encoder_names() == shipped_encoders() and len(shipped_encoders()) == 5
+    assert _shipped_encoder_names() == shipped_encoders() and len(shipped_encoders()) == 6
     out = subprocess.run(["rlsuite", "probe", "--help"], capture_output=True, text=True, check=True).stdout
     for name in shipped_encoders():
         assert name in " ".join(out.split()), name

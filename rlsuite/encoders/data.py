@@ -102,7 +102,15 @@ class FrameData:
         starts_t, starts_n = [], []
         count = 0
         clips = -(-batch // clip)
+        rounds = 0
         while count < clips:
+            rounds += 1
+            if rounds == 100 and not (self.first[span:] == self.first[: T - span]).any():
+                raise ConfigError(
+                    f"data: no episode of {self.source} is long enough for a clip and its positive "
+                    f"({span + 1} frames: clip_length {clip} + shift {shift}); use a shorter "
+                    "objective.clip_length or temporal_shift, or longer episodes"
+                )
             t = rng.integers(0, T - span, size=2 * clips)
             n = rng.integers(0, N, size=2 * clips)
             ok = (

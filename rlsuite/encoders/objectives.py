@@ -699,9 +699,13 @@ class PlaybackRate(Objective):
     ``t − g, t``, ``g`` drawn from 1 … ``max_gap``); a head on ``[z_1, z_g, z_1 − z_g]`` must tell ``g``. The
     scene moves ``g`` times further between the fast stack's frames than between the normal one's, so the
     features must hold how far it moves per step: the speed (and the turn rate), which pose-only features
-    lack. Telling the ratio rather than the rate alone keeps the task well posed at every speed. Batches:
-    ``anchors`` (the normal stacks) and ``fast`` (the gapped ones), the extra ``gaps``; scalar:
-    ``accuracy``. Pretraining only."""
+    lack. Telling the ratio rather than the rate alone keeps the task well posed at every speed. The scene's
+    speed has no sign, though: an arm's joint can turn either way. With ``reverse`` the fast stack also
+    plays backwards half the time (frames ``t, t − g``; the arrow of time, Wei et al., CVPR 2018) and the
+    head tells which of ``2 × max_gap`` cases it sees, so the features must hold the direction of the
+    motion too. Batches: ``anchors`` (the normal stacks) and ``fast`` (the gapped ones), the extra ``gaps``
+    (the head's class: ``g − 1``, plus ``max_gap`` when backwards); scalar: ``accuracy``. Pretraining
+    only."""
 
     name = "playback"
     summary = (
@@ -709,20 +713,25 @@ class PlaybackRate(Objective):
         "(SpeedNet-style, Benaim et al., 2020)"
     )
 
-    def __init__(self, encoder: nn.Module, max_gap: int = 4, hidden_dim: int = 256) -> None:
+    def __init__(
+        self, encoder: nn.Module, max_gap: int = 4, hidden_dim: int = 256, reverse: bool = False
+    ) -> None:
         super().__init__()
         if max_gap < 2:
             raise ValueError(f"objective.prediction_steps: playback's largest gap must be ≥ 2, got {max_gap}")
         self.encoder = encoder
         self.max_gap = max_gap
+        self.reverse = reverse
         self.temporal_shift = max_gap  # the fast stack reaches max_gap steps back, in the same episode
-        self.head = _playback_head(encoder.features_dim, hidden_dim, max_gap)
+        self.head = _playback_head(encoder.features_dim, hidden_dim, max_gap * (2 if reverse else 1))
 
     @classmethod
     def from_config(
         cls, encoder: nn.Module, config: ObjectiveConfig, data: Sequence[FrameData]
     ) -> PlaybackRate:
-        return cls(encoder, max_gap=config.prediction_steps, hidden_dim=config.hidden_dim)
+        return cls(
+            encoder, max_gap=config.prediction_steps, hidden_dim=config.hidden_dim, reverse=config.reverse
+        )
 
     def sample(
         self,
@@ -733,19 +742,19 @@ class PlaybackRate(Objective):
         device: torch.device | str = "cpu",
     ) -> FrameBatch:
         picks, _ = self.sample_indices(data, batch_size, rng)
-        gaps = rng.integers(1, self.max_gap + 1, size=batch_size)
+        gaps, backwards, labels = _draw_gaps(rng, batch_size, self.max_gap, self.reverse)
         normal, fast, start = [], [], 0
         for d, (_, n, now) in zip(data, picks):
-            gap = gaps[start : start + len(now)]
+            rows = slice(start, start + len(now))
             start += len(now)
             normal.append(d.stacked(now, n, frame_stack))
-            fast.append(_fast_stacks(d, now, n, gap, frame_stack))
+            fast.append(_fast_stacks(d, now, n, gaps[rows], frame_stack, backwards[rows]))
         return FrameBatch(
             {
                 "anchors": torch.from_numpy(np.concatenate(normal)).to(device),
                 "fast": torch.from_numpy(np.concatenate(fast)).to(device),
             },
-            {"gaps": torch.from_numpy(gaps - 1).to(device)},
+            {"gaps": torch.from_numpy(labels).to(device)},
         )
 
     def loss(self, batch: FrameBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -769,14 +778,33 @@ def _playback_loss(
     return F.cross_entropy(logits, labels), accuracy
 
 
+def _draw_gaps(
+    rng: np.random.Generator, size: int, max_gap: int, reverse: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each anchor's gap (1 … ``max_gap``), whether its fast stack plays backwards (drawn only with
+    ``reverse``, after the gaps: without it the stream is what it always was) and the head's class."""
+    gaps = rng.integers(1, max_gap + 1, size=size)
+    backwards = rng.integers(0, 2, size=size).astype(bool) if reverse else np.zeros(size, bool)
+    return gaps, backwards, gaps - 1 + max_gap * backwards
+
+
 def _fast_stacks(
-    data: FrameData, now: np.ndarray, n: np.ndarray, gaps: np.ndarray, frame_stack: int
+    data: FrameData,
+    now: np.ndarray,
+    n: np.ndarray,
+    gaps: np.ndarray,
+    frame_stack: int,
+    backwards: np.ndarray | None = None,
 ) -> np.ndarray:
     """Frames ``now − (k−1)·gap … now`` of sub-envs ``n`` stacked (the episode's first frame repeats before
-    its start, as :meth:`FrameData.stacked` does)."""
+    its start, as :meth:`FrameData.stacked` does); the rows of ``backwards`` in the opposite order (newest
+    first: the same frames played backwards)."""
     first = data.first[now, n]
     parts = [data.frames[np.maximum(now - j * gaps, first), n] for j in range(frame_stack - 1, -1, -1)]
-    return np.concatenate(parts, axis=-1)
+    stacked = np.concatenate(parts, axis=-1)
+    if backwards is not None and backwards.any():
+        stacked[backwards] = np.concatenate(parts[::-1], axis=-1)[backwards]
+    return stacked
 
 
 @register
@@ -799,13 +827,15 @@ class ATCPlayback(ATC):
         clip_length: int = 1,
         max_gap: int = 4,
         motion_weight: float = 1.0,
+        reverse: bool = False,
     ) -> None:
         super().__init__(encoder, momentum, hidden_dim, temporal_shift, clip_length)
         self.max_gap = max_gap
+        self.reverse = reverse
         self.positive_shift = temporal_shift
         self.temporal_shift = temporal_shift + max_gap  # the fast stack's oldest frame to the positive
         self.motion_weight = motion_weight
-        self.playback_head = _playback_head(encoder.features_dim, hidden_dim, max_gap)
+        self.playback_head = _playback_head(encoder.features_dim, hidden_dim, max_gap * (2 if reverse else 1))
 
     @classmethod
     def from_config(
@@ -819,6 +849,7 @@ class ATCPlayback(ATC):
             clip_length=config.clip_length,
             max_gap=config.prediction_steps,
             motion_weight=config.motion_weight,
+            reverse=config.reverse,
             **momentum,
         )
 
@@ -833,16 +864,16 @@ class ATCPlayback(ATC):
         device: torch.device | str = "cpu",
     ) -> FrameBatch:
         picks, _ = self.sample_indices(data, batch_size, rng)
-        gaps = rng.integers(1, self.max_gap + 1, size=batch_size)
+        gaps, backwards, labels = _draw_gaps(rng, batch_size, self.max_gap, self.reverse)
         counts = np.cumsum([0, *(len(t) for t, _, _ in picks)])
         roles: dict[str, list[np.ndarray]] = {"anchors": [], "positives": [], "fast": []}
         for i, (d, (t, n, _)) in enumerate(zip(data, picks)):
-            now = t + self.max_gap
+            now, rows = t + self.max_gap, slice(counts[i], counts[i + 1])
             roles["anchors"].append(d.stacked(now, n, frame_stack))
             roles["positives"].append(d.stacked(now + self.positive_shift, n, frame_stack))
-            roles["fast"].append(_fast_stacks(d, now, n, gaps[counts[i] : counts[i + 1]], frame_stack))
+            roles["fast"].append(_fast_stacks(d, now, n, gaps[rows], frame_stack, backwards[rows]))
         frames = {role: torch.from_numpy(np.concatenate(parts)).to(device) for role, parts in roles.items()}
-        return FrameBatch(frames, {"gaps": torch.from_numpy(gaps - 1).to(device)})
+        return FrameBatch(frames, {"gaps": torch.from_numpy(labels).to(device)})
 
     def loss(self, batch: FrameBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         anchors, fast = batch.frames["anchors"], batch.frames["fast"]

@@ -78,6 +78,11 @@ class ObjectiveConfig:
     )
     projection_dim: int = hp(128, "spr, spr_nce: size of the projections the cosine loss compares", ge=1)
     motion_weight: float = hp(1.0, "atc_playback: weight of the playback-rate loss beside ATC's", ge=0)
+    reverse: bool = hp(
+        False,
+        "playback, atc_playback: also play the fast stack backwards, half the time, so the head tells the "
+        "direction of the motion too (the arrow of time): signed rates, such as an arm's joint rates",
+    )
     inverse_weight: float = hp(
         0.0,
         "spr, spr_nce: weight of an inverse-dynamics loss (predict a_t from z_t and z_t+1; SGI, Schwarzer "

@@ -240,3 +240,8 @@ def test_shipped_encoders_load_offline_by_name():
         assert meta["objective"]["name"] == "state" and len(meta["targets"]) == len(meta["data"])
         out = encoder(frames(2, encoder.observation_shape))
         assert out.shape == (2, meta["features_dim"]) and torch.isfinite(out).all()
+    for name, objective in (("driving-motion", "atc_playback"), ("arm-motion", "spr_nce")):  # motion-aware
+        encoder, meta = load_encoder(name)
+        assert meta["objective"]["name"] == objective and "targets" not in meta  # self-supervised: no labels
+        out = encoder(frames(2, encoder.observation_shape))
+        assert out.shape == (2, meta["features_dim"]) and torch.isfinite(out).all()

@@ -276,6 +276,39 @@ def test_playback_stacks_one_moment_at_the_agents_rate_and_gap_times_faster(name
         assert (later == now + 2).all() and (later // 6 == now // 6).all()  # ATC's positive, shift 2
 
 
+@pytest.mark.parametrize("name", ["playback", "atc_playback"])
+def test_playback_with_reverse_also_plays_the_fast_stack_backwards_and_tells_which(name, data):
+    torch.manual_seed(0)
+    encoder = build_encoder("compact", (40, 40, 2), 16)
+    config = ObjectiveConfig(
+        name=name, temporal_shift=2, clip_length=1, hidden_dim=32, prediction_steps=3, reverse=True
+    )
+    objective = OBJECTIVES[name].from_config(encoder, config, data)
+    batch = objective.sample(data, 60, np.random.default_rng(7), frame_stack=2)
+    labels = batch.extras["gaps"].numpy()
+    assert set(labels) == set(range(6))  # gaps 1-3 forwards, then the same backwards
+    gaps, backwards = labels % 3 + 1, labels >= 3
+    now, _ = decode(batch.anchors)
+    newest = batch.frames["fast"][:, 0, 0, -1].numpy().astype(int) % 128 // 10
+    oldest = batch.frames["fast"][:, 0, 0, 0].numpy().astype(int) % 128 // 10
+    assert (np.where(backwards, oldest, newest) == now).all()  # backwards: newest first
+    assert (np.where(backwards, newest, oldest) == now - gaps).all()
+    loss, scalars = objective.loss(batch)
+    assert torch.isfinite(loss)
+    head = objective.playback_head if name == "atc_playback" else objective.head
+    assert head[-1].out_features == 6
+    config = ObjectiveConfig(name=name, temporal_shift=2, clip_length=1, hidden_dim=32, prediction_steps=3)
+    unsigned = OBJECTIVES[name].from_config(encoder, config, data)
+    assert unsigned.sample(data, 60, np.random.default_rng(7), frame_stack=2).extras["gaps"].max() < 3
+
+
+def test_clips_longer_than_every_episode_are_a_clear_error_not_a_hang(data):
+    objective = build("atc", data)
+    objective.clip_length = 8  # the synthetic episodes are 6 steps long
+    with pytest.raises(ConfigError, match="no episode of synthetic.* long enough for a clip"):
+        objective.sample(data, 16, np.random.default_rng(0), frame_stack=2)
+
+
 def test_actions_are_collected_one_hot_for_discrete_spaces():
     from rlsuite.encoders.data import DataSource, collect
 

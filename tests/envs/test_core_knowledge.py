@@ -127,15 +127,18 @@ def test_driving_probe_variables_are_the_ego_rows_of_the_state_observation(name)
 
 
 @pytest.mark.parametrize("name", ["Reacher", "Pusher"])
-def test_arm_probe_variables_are_joint_angles_and_the_task_object(name):
+def test_arm_probe_variables_are_joint_angles_rates_and_the_task_object(name):
     envs = make_vec(name, 2, n_links=3)
-    obs, _ = envs.reset(seed=2)
+    envs.reset(seed=2)
+    envs.step(envs.action_space.sample())  # the arm moves: its joint rates are not all zero
     names, values = core_of(envs).probe_variables()
-    assert names[:6] == ["cos_q0", "cos_q1", "cos_q2", "sin_q0", "sin_q1", "sin_q2"]
-    q = core_of(envs).q
+    assert names[:9] == [f"{kind}_q{i}" for kind in ("cos", "sin", "vel") for i in range(3)]
+    q, qd = core_of(envs).q, core_of(envs).qd
+    assert np.abs(qd).max() > 0
     np.testing.assert_allclose(values[:, :6], np.concatenate([np.cos(q), np.sin(q)], axis=1), atol=1e-6)
+    np.testing.assert_allclose(values[:, 6:9], qd, atol=1e-5)
     target = core_of(envs).target if name == "Reacher" else core_of(envs).puck[:, :2]
-    np.testing.assert_allclose(values[:, 6:], target, atol=1e-6)
+    np.testing.assert_allclose(values[:, 9:], target, atol=1e-6)
 
 
 @pytest.mark.parametrize("action_type", ["continuous", "discrete"])

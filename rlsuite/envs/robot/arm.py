@@ -343,10 +343,14 @@ class ArmCore(BatchCore):
 
     # -- what code outside envs/ may ask (see BatchCore) -----------------------------------------
     def probe_variables(self) -> tuple[list[str], np.ndarray]:
-        """The joint angles as cos and sin, then the task's :attr:`probe_columns` (e.g. the target)."""
+        """The joint angles as cos and sin, the joint rates (``vel_q<i>``, rad/s: the motion a pixel
+        encoder must see across its stacked frames), then the task's :attr:`probe_columns` (e.g. the
+        target)."""
         n, obs = self.n_links, self.state_obs
-        names = [f"cos_q{i}" for i in range(n)] + [f"sin_q{i}" for i in range(n)] + list(self.probe_columns)
-        columns = [obs[:, i] for i in range(2 * n)] + [obs[:, 3 * n + k] for k in self.probe_columns.values()]
+        names = [f"{kind}_q{i}" for kind in ("cos", "sin", "vel") for i in range(n)] + list(
+            self.probe_columns
+        )
+        columns = [obs[:, i] for i in range(3 * n)] + [obs[:, 3 * n + k] for k in self.probe_columns.values()]
         return names, np.stack(columns, axis=1).astype(np.float32)
 
     def privileged_state(self) -> tuple[list[str], np.ndarray]:
