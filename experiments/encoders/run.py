@@ -421,6 +421,37 @@ def stage_probe() -> None:
         print(f"{key}: mean R² {result['encoder']['r2_mean']:.3f}", flush=True)
 
 
+# The probe's figures chose among the motion candidates (the probe targets filter the driving ones, the best mean
+# picks the arm's), so the shipped encoders are probed once more on frames of seeds no choice saw: the same
+# layouts and envs, every probe source's seed moved by FRESH_PROBE_SEED.
+FRESH_PROBE_SEED = 10_000
+
+
+def stage_fresh_probe() -> None:
+    """The self-supervised shipped encoders probed on fresh seeds (keys ``freshprobe/<name>``)."""
+    import dataclasses
+
+    from rlsuite.encoders.checkpoint import load_encoder
+    from rlsuite.encoders.pretrain import load_pretrain_config
+    from rlsuite.encoders.probe import probe_encoder
+
+    pin_threads()
+    for name in ("driving", "driving-motion", "arm", "arm-motion"):
+        key = f"freshprobe/{name}"
+        if key in finished() or not (SHIPPED / f"{name}.json").is_file():
+            continue
+        config = load_pretrain_config(CONFIGS / f"pretrain_{name.split('-')[0]}.yaml")
+        fresh = lambda sources: [dataclasses.replace(s, seed=s.seed + FRESH_PROBE_SEED) for s in sources]  # noqa: E731
+        probe = dataclasses.replace(config.probe, fit=fresh(config.probe.fit), test=fresh(config.probe.test))
+        encoder, meta = load_encoder(SHIPPED / name)
+        start = time.perf_counter()
+        result = probe_encoder(encoder, meta["frame_stack"], probe, seed=config.train.seed)
+        trial_record().append(
+            {"key": key, "rc": 0, "wall_s": round(time.perf_counter() - start, 1), "probe": result}
+        )
+        print(f"{key}: mean R² {result['encoder']['r2_mean']:.3f} ({result['encoder']['r2']})", flush=True)
+
+
 # the arm's probe variables gained the joint rates for issue 34 (2-link Reacher frames: two joints)
 ARM_RATES = {"vel_q0", "vel_q1"}
 
@@ -1111,6 +1142,16 @@ def _motion_table(trials: dict[str, dict], family: str, names: list[str], full: 
         )
     else:
         out.append(_arm_note(trials))
+    fresh = [
+        (n, trials[f"freshprobe/{n}"]) for n in (family, f"{family}-motion") if f"freshprobe/{n}" in trials
+    ]
+    if fresh:
+        out.append(
+            f"\nThe shipped self-supervised `{family}` encoders probed once more on frames of seeds no choice saw "
+            f"(`--stages ship`: every probe source's seed + {FRESH_PROBE_SEED:,}; the same layouts and envs):\n\n"
+            f"| encoder | {' | '.join(names)} | mean R² |\n|---|{'---:|' * (len(names) + 1)}\n"
+        )
+        out.extend(_probe_row(f"`{n}`", t["probe"]["encoder"], names) for n, t in fresh)
     return out
 
 
@@ -1490,6 +1531,7 @@ def main() -> None:
             run_all(motion_tune_jobs(args.quick), args.jobs)
         if "ship" in args.stages and not args.quick:
             stage_ship()
+            stage_fresh_probe()
         if "rl" in args.stages:
             run_all(rl_jobs(seeds, args.quick), args.jobs)
         if "confirm" in args.stages:
