@@ -1130,9 +1130,11 @@ def _motion_table(trials: dict[str, dict], family: str, names: list[str], full: 
         if lost:
             out.append(
                 f"\nPretrained again ({', '.join(f'`{n}`' for n in lost)}): the first weights were lost with their run "
-                "directory, and the same config at a later commit gave another encoder (its playback head stayed "
-                "at chance, accuracy 0.25 of 4 gaps, as in the screen): the playback loss alone does not always "
-                "start to learn, so such a candidate is not among those chosen from below.\n"
+                "directory, and the same config at a later commit gave another encoder: its playback head stayed "
+                "at chance (accuracy 0.25 of 4 gaps), as `arm-playback`'s did on the arm's frames. Whether a change "
+                "since or chance did it is not separately measured; the playback loss alone does not always start "
+                "to learn, and a candidate whose weights are not the ones its row describes is not among those "
+                "chosen from below.\n"
             )
         out.append(
             f"\nTargets (issue 34: speed R² ≥ {PROBE_TARGETS['speed']} and mean R² ≥ {PROBE_TARGETS['mean']} on "
