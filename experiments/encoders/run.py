@@ -724,6 +724,9 @@ def motion_tuned(trials: dict[str, dict]) -> tuple[str | None, dict[str, list[fl
 
 def confirm_jobs(quick: bool) -> list[tuple[str, Path, list[str]]]:
     winner, _ = motion_tuned(finished())
+    if winner is None and quick:  # a smoke run's candidates (20 steps) meet no probe target
+        print("confirm: no candidate met the probe targets in this smoke run: skipped", flush=True)
+        return []
     if winner is None:
         raise SystemExit("the confirm stage needs the motion tuning first: --stages motiontune")
     config, extra = _frozen_motion(winner)
