@@ -400,25 +400,12 @@ def stage_screen(parallel: int) -> None:
 def stage_probe() -> None:
     """The shipped encoders probed again where their family's probe variables have grown since they were
     pretrained (the arm's joint rates, ``vel_q*``): keys ``probe/<name>``, which the report prefers."""
-    from rlsuite.encoders.checkpoint import load_encoder
-    from rlsuite.encoders.pretrain import load_pretrain_config
-    from rlsuite.encoders.probe import probe_encoder
-
-    pin_threads()
     for name in ("arm", "arm-state"):
-        key = f"probe/{name}"
         probe = _probe_of(finished(), name)
         if probe is not None and ARM_RATES <= set(probe["variables"]):
-            print(f"{key}: its probe has the joint rates already", flush=True)
+            print(f"probe/{name}: its probe has the joint rates already", flush=True)
             continue
-        config = load_pretrain_config(CONFIGS / f"pretrain_{name.replace('-', '_')}.yaml")
-        encoder, meta = load_encoder(SHIPPED / name)
-        start = time.perf_counter()
-        result = probe_encoder(encoder, meta["frame_stack"], config.probe, seed=config.train.seed)
-        trial_record().append(
-            {"key": _quick(key), "rc": 0, "wall_s": round(time.perf_counter() - start, 1), "probe": result}
-        )
-        print(f"{key}: mean R² {result['encoder']['r2_mean']:.3f}", flush=True)
+        _probe_shipped(_quick(f"probe/{name}"), name, f"pretrain_{name.replace('-', '_')}.yaml")
 
 
 # The probe's figures chose among the motion candidates (the probe targets filter the driving ones, the best mean
@@ -429,6 +416,15 @@ FRESH_PROBE_SEED = 10_000
 
 def stage_fresh_probe() -> None:
     """The self-supervised shipped encoders probed on fresh seeds (keys ``freshprobe/<name>``)."""
+    for name in ("driving", "driving-motion", "arm", "arm-motion"):
+        key = f"freshprobe/{name}"
+        if key not in finished() and (SHIPPED / f"{name}.json").is_file():
+            _probe_shipped(key, name, f"pretrain_{name.split('-')[0]}.yaml", seed_offset=FRESH_PROBE_SEED)
+
+
+def _probe_shipped(key: str, name: str, config_name: str, seed_offset: int = 0) -> None:
+    """Probe the shipped encoder ``name`` as ``configs/<config_name>`` says (every probe source's seed moved
+    by ``seed_offset``) and record the result as ``key``."""
     import dataclasses
 
     from rlsuite.encoders.checkpoint import load_encoder
@@ -436,20 +432,16 @@ def stage_fresh_probe() -> None:
     from rlsuite.encoders.probe import probe_encoder
 
     pin_threads()
-    for name in ("driving", "driving-motion", "arm", "arm-motion"):
-        key = f"freshprobe/{name}"
-        if key in finished() or not (SHIPPED / f"{name}.json").is_file():
-            continue
-        config = load_pretrain_config(CONFIGS / f"pretrain_{name.split('-')[0]}.yaml")
-        fresh = lambda sources: [dataclasses.replace(s, seed=s.seed + FRESH_PROBE_SEED) for s in sources]  # noqa: E731
-        probe = dataclasses.replace(config.probe, fit=fresh(config.probe.fit), test=fresh(config.probe.test))
-        encoder, meta = load_encoder(SHIPPED / name)
-        start = time.perf_counter()
-        result = probe_encoder(encoder, meta["frame_stack"], probe, seed=config.train.seed)
-        trial_record().append(
-            {"key": key, "rc": 0, "wall_s": round(time.perf_counter() - start, 1), "probe": result}
-        )
-        print(f"{key}: mean R² {result['encoder']['r2_mean']:.3f} ({result['encoder']['r2']})", flush=True)
+    config = load_pretrain_config(CONFIGS / config_name)
+    moved = lambda sources: [dataclasses.replace(s, seed=s.seed + seed_offset) for s in sources]  # noqa: E731
+    probe = dataclasses.replace(config.probe, fit=moved(config.probe.fit), test=moved(config.probe.test))
+    encoder, meta = load_encoder(SHIPPED / name)
+    start = time.perf_counter()
+    result = probe_encoder(encoder, meta["frame_stack"], probe, seed=config.train.seed)
+    trial_record().append(
+        {"key": key, "rc": 0, "wall_s": round(time.perf_counter() - start, 1), "probe": result}
+    )
+    print(f"{key}: mean R² {result['encoder']['r2_mean']:.3f} ({result['encoder']['r2']})", flush=True)
 
 
 # the arm's probe variables gained the joint rates for issue 34 (2-link Reacher frames: two joints)
@@ -1013,16 +1005,15 @@ def report(command: list[str]) -> None:
     print(f"written: {HERE / 'RESULTS.md'}")
 
 
-def _final_scalar(name: str, scalar: str) -> str:
+def _final_scalar(trials: dict[str, dict], name: str, scalar: str) -> str:
     """A candidate's final training scalar (its ``encoder.json``'s ``final_<scalar>``), for the report: read
-    while the candidate exists and kept in ``candidates.json`` (whose first three entries were copied from
-    the report of commit ee94488, written while those candidates existed)."""
+    while the candidate exists (and holds the weights its probe row describes: :func:`reproduced`) and kept
+    in ``candidates.json`` (whose first three entries were copied from the report of commit ee94488, written
+    while those candidates existed)."""
     path = HERE / "candidates.json"
     known = json.loads(path.read_text()) if path.is_file() else {}
     meta = CANDIDATES / f"{name}.json"
-    if meta.is_file() and reproduced(
-        finished(), name
-    ):  # (weights pretrained again to another encoder: not these)
+    if meta.is_file() and reproduced(trials, name):
         finals = {k.removeprefix("final_"): round(v, 4) for k, v in json.loads(meta.read_text()).items()
                   if k.startswith("final_") and isinstance(v, float)}  # fmt: skip
         if known.get(name) != finals and not QUICK:
@@ -1218,7 +1209,7 @@ def _driving_rl(trials: dict[str, dict]) -> list[str]:
                     f"({'met' if share >= 0.9 else 'missed'})\n"
                 )
         accuracies = ", ".join(
-            f"`{name}` {_final_scalar(name, key)}"
+            f"`{name}` {_final_scalar(trials, name, key)}"
             for name, key in (
                 ("driving-playback", "accuracy"),
                 ("driving-atc-playback", "playback_accuracy"),

@@ -742,20 +742,7 @@ class PlaybackRate(Objective):
         device: torch.device | str = "cpu",
     ) -> FrameBatch:
         picks, _ = self.sample_indices(data, batch_size, rng)
-        gaps, backwards, labels = _draw_gaps(rng, batch_size, self.max_gap, self.reverse)
-        normal, fast, start = [], [], 0
-        for d, (_, n, now) in zip(data, picks):
-            rows = slice(start, start + len(now))
-            start += len(now)
-            normal.append(d.stacked(now, n, frame_stack))
-            fast.append(_fast_stacks(d, now, n, gaps[rows], frame_stack, backwards[rows]))
-        return FrameBatch(
-            {
-                "anchors": torch.from_numpy(np.concatenate(normal)).to(device),
-                "fast": torch.from_numpy(np.concatenate(fast)).to(device),
-            },
-            {"gaps": torch.from_numpy(labels).to(device)},
-        )
+        return _playback_batch(data, picks, rng, self.max_gap, self.reverse, frame_stack, device)
 
     def loss(self, batch: FrameBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         features = self.encoder(torch.cat([batch.frames["anchors"], batch.frames["fast"]]))
@@ -778,14 +765,37 @@ def _playback_loss(
     return F.cross_entropy(logits, labels), accuracy
 
 
-def _draw_gaps(
-    rng: np.random.Generator, size: int, max_gap: int, reverse: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each anchor's gap (1 … ``max_gap``), whether its fast stack plays backwards (drawn only with
-    ``reverse``, after the gaps: without it the stream is what it always was) and the head's class."""
+def _playback_batch(
+    data: Sequence[FrameData],
+    picks: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    rng: np.random.Generator,
+    max_gap: int,
+    reverse: bool,
+    frame_stack: int,
+    device: torch.device | str,
+    positive_shift: int | None = None,
+) -> FrameBatch:
+    """The playback objectives' batch from ``sample_indices``' picks (anchor ``t``; the moment stacked is
+    ``t + max_gap``, so the fast stack reaches back into the same episode): ``anchors`` (that moment at the
+    agents' rate), ``positives`` (``positive_shift`` steps later, for ATC's loss; only when given) and
+    ``fast`` (``g`` times faster, backwards half the time with ``reverse``); the extra ``gaps``, the head's
+    class (``g − 1``, plus ``max_gap`` when backwards). The gaps, then the directions (only with
+    ``reverse``: without it the random stream is what it always was), are drawn after the picks."""
+    size = sum(len(t) for t, _, _ in picks)
     gaps = rng.integers(1, max_gap + 1, size=size)
     backwards = rng.integers(0, 2, size=size).astype(bool) if reverse else np.zeros(size, bool)
-    return gaps, backwards, gaps - 1 + max_gap * backwards
+    roles: dict[str, list[np.ndarray]] = {"anchors": [], **({} if positive_shift is None else {"positives": []}),
+                                          "fast": []}  # fmt: skip
+    start = 0
+    for d, (t, n, _) in zip(data, picks):
+        now, rows = t + max_gap, slice(start, start + len(t))
+        start += len(t)
+        roles["anchors"].append(d.stacked(now, n, frame_stack))
+        if positive_shift is not None:
+            roles["positives"].append(d.stacked(now + positive_shift, n, frame_stack))
+        roles["fast"].append(_fast_stacks(d, now, n, gaps[rows], frame_stack, backwards[rows]))
+    frames = {role: torch.from_numpy(np.concatenate(parts)).to(device) for role, parts in roles.items()}
+    return FrameBatch(frames, {"gaps": torch.from_numpy(gaps - 1 + max_gap * backwards).to(device)})
 
 
 def _fast_stacks(
@@ -803,7 +813,7 @@ def _fast_stacks(
     parts = [data.frames[np.maximum(now - j * gaps, first), n] for j in range(frame_stack - 1, -1, -1)]
     stacked = np.concatenate(parts, axis=-1)
     if backwards is not None and backwards.any():
-        stacked[backwards] = np.concatenate(parts[::-1], axis=-1)[backwards]
+        stacked[backwards] = np.concatenate([part[backwards] for part in parts[::-1]], axis=-1)
     return stacked
 
 
@@ -864,16 +874,9 @@ class ATCPlayback(ATC):
         device: torch.device | str = "cpu",
     ) -> FrameBatch:
         picks, _ = self.sample_indices(data, batch_size, rng)
-        gaps, backwards, labels = _draw_gaps(rng, batch_size, self.max_gap, self.reverse)
-        counts = np.cumsum([0, *(len(t) for t, _, _ in picks)])
-        roles: dict[str, list[np.ndarray]] = {"anchors": [], "positives": [], "fast": []}
-        for i, (d, (t, n, _)) in enumerate(zip(data, picks)):
-            now, rows = t + self.max_gap, slice(counts[i], counts[i + 1])
-            roles["anchors"].append(d.stacked(now, n, frame_stack))
-            roles["positives"].append(d.stacked(now + self.positive_shift, n, frame_stack))
-            roles["fast"].append(_fast_stacks(d, now, n, gaps[rows], frame_stack, backwards[rows]))
-        frames = {role: torch.from_numpy(np.concatenate(parts)).to(device) for role, parts in roles.items()}
-        return FrameBatch(frames, {"gaps": torch.from_numpy(labels).to(device)})
+        return _playback_batch(
+            data, picks, rng, self.max_gap, self.reverse, frame_stack, device, self.positive_shift
+        )
 
     def loss(self, batch: FrameBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         anchors, fast = batch.frames["anchors"], batch.frames["fast"]
